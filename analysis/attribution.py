@@ -1,0 +1,175 @@
+"""Gap decomposition and verdict: how much of the gap each cause explains, and what to do.
+
+Method (docs/method.md): predict the candidate's latency as the baseline's plus each cause's
+per-request overhead (seeded Monte Carlo), attribute the observed gap at each quantile among
+the causes with Shapley values (quantiles do not add), and call the rest unexplained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import permutations
+
+import numpy as np
+import pandas as pd
+
+from analysis.ingest import Evidence
+from analysis.models import credentials as cred_model
+from analysis.models import dns as dns_model
+from analysis.service import ServiceConfig
+from analysis.stats import QUANTILES, SEED, gap_intervals, quantiles
+
+CAUSES = ("credential_refresh", "dns")
+#: Fewer requests than this in either environment cannot support a p99: inconclusive.
+MIN_REQUESTS = 200
+MONTE_CARLO_N = 40_000
+
+
+@dataclass
+class Analysis:
+    service: str
+    baseline: str
+    candidate: str
+    latency_ms: dict
+    gap_ms: dict
+    attribution_ms: dict
+    predicted_ms: dict
+    rate_per_s: dict
+    refresh: dict = field(default_factory=dict)   # env -> RefreshEstimate | None
+    dns: dict = field(default_factory=dict)       # env -> DnsEstimate | None
+    verdict: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)
+
+
+def request_rate(latency: pd.DataFrame, env: str) -> float:
+    """Requests per second over the span the environment's log covers."""
+    times = latency.loc[latency["env"] == env, "time"]
+    span = (times.max() - times.min()).total_seconds() if len(times) > 1 else 0.0
+    return len(times) / span if span > 0 else float(len(times))
+
+
+def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Per-request extra time of each cause in the candidate, beyond the baseline's."""
+    base, cand = analysis.baseline, analysis.candidate
+    out = {}
+    refresh_c, refresh_b = analysis.refresh.get(cand), analysis.refresh.get(base)
+    if refresh_c is not None:
+        paid = rng.random(n) < refresh_c.share_of_requests
+        base_mean = refresh_b.share_of_requests * refresh_b.cost_ms if refresh_b else 0.0
+        out["credential_refresh"] = paid * refresh_c.cost_ms - base_mean
+    dns_c, dns_b = analysis.dns.get(cand), analysis.dns.get(base)
+    if dns_c is not None:
+        base_mean = dns_model.sample_overhead(dns_b, rng, n).mean() if dns_b else 0.0
+        out["dns"] = dns_model.sample_overhead(dns_c, rng, n) - base_mean
+    return out
+
+
+def shapley(value, players: tuple[str, ...]) -> dict[str, float]:
+    """Shapley value of each player for a set function value(frozenset) -> float."""
+    totals = dict.fromkeys(players, 0.0)
+    orders = list(permutations(players))
+    for order in orders:
+        seen: frozenset = frozenset()
+        for player in order:
+            totals[player] += value(seen | {player}) - value(seen)
+            seen = seen | {player}
+    return {p: t / len(orders) for p, t in totals.items()}
+
+
+def attribute(baseline_ms: np.ndarray, overheads: dict[str, np.ndarray], gap: dict,
+              rng: np.random.Generator) -> tuple[dict, dict]:
+    """Shapley attribution of each quantile's gap; the rest of the observed gap is unexplained."""
+    n = len(next(iter(overheads.values()))) if overheads else MONTE_CARLO_N
+    base = rng.choice(baseline_ms, size=n, replace=True)
+    causes = tuple(overheads)
+    attribution, predicted = {}, {}
+    for name, q in QUANTILES.items():
+        q0, memo = float(np.quantile(base, q)), {}
+
+        def value(subset: frozenset, q=q, q0=q0, memo=memo) -> float:
+            if subset not in memo:
+                extra = sum((overheads[c] for c in subset), np.zeros(n))
+                memo[subset] = float(np.quantile(base + extra, q)) - q0
+            return memo[subset]
+
+        shares = shapley(value, causes) if causes else {}
+        row = {c: round(shares.get(c, 0.0), 1) + 0.0 for c in CAUSES}  # + 0.0: no "-0.0"
+        row["unexplained"] = round(gap[name]["value"] - sum(shares.values()), 1) + 0.0
+        attribution[name] = row
+        predicted[name] = round(q0 + sum(shares.values()), 1)
+    return attribution, predicted
+
+
+def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
+    """Measure the gap between baseline and candidate and attribute it to its causes."""
+    base, cand = config.baseline, config.candidate
+    latency = evidence.latency.dropna(subset=["latency_ms"])
+    samples = {env: latency.loc[latency["env"] == env, "latency_ms"].to_numpy(float)
+               for env in (base, cand)}
+    rates = {env: request_rate(evidence.latency, env) for env in (base, cand)}
+    enough = all(len(v) >= MIN_REQUESTS for v in samples.values())
+    gap = gap_intervals(samples[base], samples[cand]) if enough else {}
+    analysis = Analysis(
+        service=config.name, baseline=base, candidate=cand,
+        latency_ms={env: {"n": int(len(v)), **{k: round(x, 1) for k, x in
+                                               (quantiles(v) if len(v) else {}).items()}}
+                    for env, v in samples.items()},
+        gap_ms=gap, attribution_ms={}, predicted_ms={}, rate_per_s=rates,
+    )
+    policy = cred_model.policy(config.sdk)
+    providers = {base: "instance-profile", cand: config.credential_provider}
+    for env in (base, cand):
+        analysis.refresh[env] = cred_model.refresh_estimate(
+            env, evidence.credentials, policy, rates[env], providers[env]) if policy else None
+        analysis.dns[env] = dns_model.dns_estimate(
+            env, evidence.dig, evidence.resolv, config.dns.names,
+            config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])
+    if enough:
+        rng = np.random.default_rng(SEED)
+        overheads = _overheads(analysis, rng, MONTE_CARLO_N)
+        analysis.attribution_ms, analysis.predicted_ms = attribute(
+            samples[base], overheads, gap, rng)
+    analysis.verdict = verdict(analysis, config, evidence)
+    return analysis
+
+
+def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> dict:
+    """The cause of the gap and whether the candidate is ready (contract in DESIGN.md).
+
+    The cause is judged at p50; when only p99 is over budget it is judged at p99, so a tail
+    effect is not called `unexplained` because p50 has no gap to attribute.
+    """
+    budget, cand = config.budget, analysis.candidate
+    if not analysis.gap_ms:
+        counts = ", ".join(f"{e}: {v['n']}" for e, v in analysis.latency_ms.items())
+        return {"cause": "inconclusive", "ready": False,
+                "summary": f"Too few requests to compare ({counts}; at least {MIN_REQUESTS} "
+                           f"each are needed)."}
+    gap50, gap99 = analysis.gap_ms["p50"]["value"], analysis.gap_ms["p99"]["value"]
+    if gap50 <= budget.p50_ms and gap99 <= budget.p99_ms:
+        return {"cause": "none", "ready": True,
+                "summary": f"{cand} is within budget: p50 {gap50:+.0f} ms (budget "
+                           f"{budget.p50_ms:g}), p99 {gap99:+.0f} ms (budget {budget.p99_ms:g})."}
+    at = "p50" if gap50 > budget.p50_ms else "p99"
+    parts = analysis.attribution_ms[at]
+    gap = analysis.gap_ms[at]["value"]
+    cred, dns, rest = parts["credential_refresh"], parts["dns"], parts["unexplained"]
+    if cred >= gap / 4 and dns >= gap / 4:
+        cause = "both"
+    elif rest > max(cred, dns):
+        missing = [kind for env, kind in evidence.missing() if kind in ("credentials", "dig")]
+        cause = "inconclusive" if missing or config.sdk is None else "unexplained"
+    else:
+        cause = "credential_refresh" if cred >= dns else "dns"
+    words = {
+        "credential_refresh": f"credential refresh explains {cred:.0f} ms",
+        "dns": f"DNS resolution explains {dns:.0f} ms",
+        "both": f"credential refresh ({cred:.0f} ms) and DNS ({dns:.0f} ms) explain it",
+        "unexplained": f"neither credential refresh ({cred:.0f} ms) nor DNS ({dns:.0f} ms) "
+                       f"explains it",
+        "inconclusive": "the evidence is not enough to attribute it (no SDK named, or "
+                        "credential or dig evidence missing)",
+    }[cause]
+    return {"cause": cause, "ready": False,
+            "summary": f"{cand} is {gap:.0f} ms slower than {analysis.baseline} at {at}; "
+                       f"{words}."}

@@ -1,0 +1,89 @@
+"""The `latency-gap` command: a thin layer over the library (Make targets call it)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analysis import __version__, config, pipeline, simulate
+from analysis import service as services
+from analysis.errors import LatencyGapError
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    pipeline.build_report(args.service, args.data_dir, args.reports_dir, code=args.code,
+                          parameters=dict(args.parameter))
+    return 0
+
+
+def cmd_services(args: argparse.Namespace) -> int:
+    data = config.data_dir(args.data_dir)
+    for name in services.list_services(data):
+        print(name)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    names = args.service or sorted(simulate.SCENARIOS)
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not args.force:
+        raise LatencyGapError(f"{', '.join(existing)} already exist under {out}; evidence is "
+                              "never overwritten without --force")
+    for folder in simulate.write_examples(out, names):
+        print(f"wrote {folder}", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="latency-gap",
+        description="Measure and explain the latency gap of a service moved from EC2 to "
+                    "Kubernetes.")
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    report = sub.add_parser("report", help="build reports/<service>/ for one service")
+    report.add_argument("service", help="a folder name under the data directory")
+    report.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")
+    report.add_argument("--reports-dir", help="output folder (default: $REPORTS_DIR or reports/)")
+    report.add_argument("--code", action="store_true", help="keep the code cells in report.html")
+    report.add_argument("-p", "--parameter", type=_parameter, action="append", default=[],
+                        metavar="NAME=VALUE", help="an extra notebook parameter (validated)")
+    report.set_defaults(run=cmd_report)
+
+    listing = sub.add_parser("services", help="list the services under the data directory")
+    listing.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")
+    listing.set_defaults(run=cmd_services)
+
+    sim = sub.add_parser("simulate", help="write the simulated example services")
+    sim.add_argument("--out", default=str(config.PROJECT_ROOT / "data"), help="target folder")
+    sim.add_argument("--service", action="append", choices=sorted(simulate.SCENARIOS),
+                     help="only this example (repeatable)")
+    sim.add_argument("--force", action="store_true", help="overwrite existing service folders")
+    sim.set_defaults(run=cmd_simulate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LatencyGapError as exc:
+        print(f"latency-gap: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("latency-gap: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

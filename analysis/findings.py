@@ -1,0 +1,130 @@
+"""Findings: what the evidence shows, how bad it is, and what to change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.attribution import Analysis
+from analysis.ingest import Evidence
+from analysis.models.credentials import POLICIES
+from analysis.service import ServiceConfig
+
+CREDENTIAL_FIXES = {
+    "kiam": "Raise kiam-server --session-duration to 60m or more so the credentials outlive "
+            "the SDK's refresh threshold, or move the service to IRSA or EKS Pod Identity.",
+    "kube2iam": "Raise kube2iam --iam-role-session-ttl so served credentials keep more time "
+                "than the SDK's refresh threshold, or move to IRSA or EKS Pod Identity.",
+}
+
+
+def _finding(id_: str, severity: str, evidence: str, fix: str, gain_ms: float = 0.0) -> dict:
+    return {"id": id_, "severity": severity, "evidence": evidence, "fix": fix,
+            "gain_ms": round(float(gain_ms), 1) + 0.0}
+
+
+def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig) -> str:
+    if p50_ms > config.budget.p50_ms or p99_ms > config.budget.p99_ms:
+        return "blocker"
+    return "warning" if max(p50_ms, p99_ms) >= 1.0 else "info"
+
+
+def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]:
+    est = analysis.refresh.get(analysis.candidate)
+    if est is None or est.share_of_requests == 0:
+        return []
+    policy = POLICIES[config.sdk]
+    attr = analysis.attribution_ms or {"p50": {}, "p99": {}}
+    p50, p99 = attr["p50"].get("credential_refresh", 0.0), attr["p99"].get("credential_refresh", 0.0)
+    cost = f"{policy.calls_per_refresh} metadata calls, ~{est.cost_ms:.0f} ms" + \
+        (", estimated" if est.cost_is_estimate else ", measured")
+    seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s (median of "
+            f"{est.documents} documents); {config.sdk} refreshes when less than "
+            f"{policy.refresh_before_expiry_s:.0f} s remain")
+    if est.refresh_interval_s == 0:
+        return [_finding(
+            "credential-refresh-every-request", _severity(p50, p99, config),
+            f"{seen}, so every request waits for a refresh ({cost}).",
+            CREDENTIAL_FIXES.get(config.credential_provider or "",
+                                 "Serve credentials that live well beyond the SDK's refresh "
+                                 "threshold (60 min or more)."), p50)]
+    return [_finding(
+        "credential-refresh-periodic", _severity(p50, p99, config),
+        f"{seen}: a refresh every ~{est.refresh_interval_s / 60:.0f} min; "
+        f"{est.share_of_requests:.2%} of requests wait for it ({cost}).",
+        "Nothing needed unless the tail matters; an SDK that refreshes in the background "
+        "removes it.", p50)]
+
+
+def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
+    cand, base = analysis.dns.get(analysis.candidate), analysis.dns.get(analysis.baseline)
+    if cand is None:
+        return []
+    attr = analysis.attribution_ms or {"p50": {}, "p99": {}}
+    p50, p99 = attr["p50"].get("dns", 0.0), attr["p99"].get("dns", 0.0)
+    conf = evidence.resolv[evidence.resolv["env"] == analysis.candidate] \
+        if not evidence.resolv.empty else evidence.resolv
+    expanded = {n: k for n, k in cand.names_tried.items() if k > 1}
+    base_ms = f"{np.median(base.query_ms):.0f} ms on {analysis.baseline}" if base else \
+        f"no dig evidence from {analysis.baseline}"
+    cache = "no application DNS cache" if config.dns.cache_ttl_s == 0 else \
+        f"a {config.dns.cache_ttl_s:g} s application cache"
+    timing = (f"the resolver answers in a median {np.median(cand.query_ms):.0f} ms "
+              f"({len(cand.query_ms)} dig queries) against {base_ms}; with {cache} at "
+              f"{analysis.rate_per_s[analysis.candidate]:.2f} req/s, {cand.miss_rate:.0%} of "
+              f"requests miss")
+    if expanded and not conf.empty:
+        row = conf.iloc[0]
+        names = ", ".join(f"{n} ({n.count('.')} dots) costs {k} names" for n, k in
+                          expanded.items())
+        return [_finding(
+            "dns-search-expansion", _severity(p50, p99, config),
+            f"resolv.conf has ndots:{row['ndots']} and {len(row['search'].split())} search "
+            f"domains: {names} per uncached lookup; {timing}.",
+            "Use the absolute name with a trailing dot (e.g. "
+            f"{next(iter(expanded))}.) or set the pod's dnsConfig options ndots:2; a "
+            "NodeLocal DNSCache cuts the per-query time; keep an application DNS cache.", p50)]
+    if p50 >= 1.0 or p99 >= 1.0:
+        return [_finding("dns-slow-resolver", _severity(p50, p99, config), f"{timing}.",
+                         "Run NodeLocal DNSCache, or raise the application's DNS cache TTL.",
+                         p50)]
+    return []
+
+
+def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
+    found = []
+    for env, kind in evidence.missing():
+        found.append(_finding(
+            f"missing-{kind.replace('.', '-')}-{env}", "warning",
+            f"no {kind} evidence for {env}: the analysis of this cause is incomplete.",
+            f"Collect {kind} in {env} (README: evidence layout)."))
+    rejected = int(evidence.inputs["rejected"].sum())
+    if rejected:
+        found.append(_finding(
+            "rejected-lines", "info", f"{rejected} input lines could not be parsed; they are "
+            "listed in the data-quality section.", "Check the samples shown; fix the collector "
+            "or name the format in service.yaml."))
+    times = evidence.latency.groupby("env")["time"].agg(["min", "max"])
+    if {analysis.baseline, analysis.candidate} <= set(times.index):
+        b, c = times.loc[analysis.baseline], times.loc[analysis.candidate]
+        overlap = min(b["max"], c["max"]) - max(b["min"], c["min"])
+        if overlap <= pd.Timedelta(0):
+            found.append(_finding(
+                "no-time-overlap", "warning", f"the {analysis.baseline} and "
+                f"{analysis.candidate} logs cover different hours; load and time of day may "
+                "explain part of the gap.", "Collect both environments over the same hours."))
+    unexplained = (analysis.attribution_ms or {}).get("p50", {}).get("unexplained", 0.0)
+    if unexplained > config.budget.p50_ms:
+        found.append(_finding(
+            "unexplained-gap", "warning", f"{unexplained:.0f} ms of the p50 gap is not explained "
+            "by credential refresh or DNS.", "Look for other differences: CPU limits and "
+            "throttling, network path, connection reuse, sidecars."))
+    return found
+
+
+def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
+    """All findings, blockers first."""
+    order = {"blocker": 0, "warning": 1, "info": 2}
+    found = credential_findings(analysis, config) + dns_findings(analysis, config, evidence) \
+        + evidence_findings(analysis, config, evidence)
+    return sorted(found, key=lambda f: order[f["severity"]])

@@ -1,0 +1,141 @@
+"""Read a service's evidence folder into tidy tables, counting every line.
+
+    data/<service>/<env>/latency/*      access logs        -> Evidence.latency
+    data/<service>/<env>/dig/*          dig output         -> Evidence.dig
+    data/<service>/<env>/credentials/*  IMDS documents     -> Evidence.credentials
+    data/<service>/<env>/resolv.conf    resolver config    -> Evidence.resolv
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import EvidenceError
+from analysis.ingest import credentials, dig, latency
+from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, detect
+from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
+from analysis.service import ServiceConfig
+
+#: Kinds read from a folder of files, with the module that defines their columns.
+FILE_KINDS = {"latency": latency, "dig": dig, "credentials": credentials}
+KINDS = (*FILE_KINDS, "resolv.conf")
+#: Without these the gap cannot be measured, so their absence is an error, not a finding.
+REQUIRED_KINDS = ("latency",)
+TABLES = ("latency", "dig", "credentials", "resolv", "inputs", "rejected")
+
+
+@dataclass
+class Evidence:
+    """Everything read for one service, as tidy DataFrames with an `env` column."""
+
+    latency: pd.DataFrame
+    dig: pd.DataFrame
+    credentials: pd.DataFrame
+    resolv: pd.DataFrame      # one row per environment that has a resolv.conf
+    inputs: pd.DataFrame      # env, kind, files, lines, rejected, formats
+    rejected: pd.DataFrame    # env, kind, source_file, line, reason, text
+
+    def missing(self) -> list[tuple[str, str]]:
+        """(env, kind) pairs with no evidence at all."""
+        empty = self.inputs[self.inputs["files"] == 0]
+        return list(zip(empty["env"], empty["kind"]))
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _read_kind(env: str, kind: str, folder: Path, forced: str | None):
+    module = FILE_KINDS[kind]
+    tables, rejected, formats, lines = [], [], set(), 0
+    files = _files(folder)
+    for path in files:
+        fmt = detect(kind, path, forced)
+        parsed = fmt.parse(path)
+        check_rejected_share(path, fmt.name, parsed,
+                             credentials.redact if kind == "credentials" else str)
+        tables.append(parsed.table)
+        rejected.append(parsed.rejected.assign(env=env, kind=kind))
+        formats.add(fmt.name)
+        lines += parsed.lines
+    table = pd.concat(tables, ignore_index=True) if tables else \
+        pd.DataFrame(columns=module.COLUMNS)
+    table.insert(0, "env", env)
+    count = {"env": env, "kind": kind, "files": len(files), "lines": lines,
+             "rejected": sum(len(r) for r in rejected), "formats": ",".join(sorted(formats))}
+    return table, rejected, count
+
+
+def _resolv_row(env: str, conf: ResolvConf) -> dict:
+    row = asdict(conf)
+    row.update(env=env, nameservers=" ".join(conf.nameservers), search=" ".join(conf.search),
+               flags=" ".join(sorted(conf.flags)))
+    return row
+
+
+def check_layout(folder: Path, config: ServiceConfig) -> None:
+    """Fail early, before any notebook runs, when an environment or required kind is missing."""
+    for env in config.environments:
+        env_dir = folder / env
+        if not env_dir.is_dir():
+            raise EvidenceError(env_dir, f"environment folder {env!r} is missing; expected "
+                                f"{folder}/{{{','.join(config.environments)}}}/latency/...")
+        for kind in REQUIRED_KINDS:
+            if not _files(env_dir / kind):
+                raise EvidenceError(env_dir / kind, f"no {kind} evidence for {env!r}; expected "
+                                    f"files in {env_dir / kind}/")
+
+
+def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
+    """Read every environment's evidence under a service folder."""
+    check_layout(folder, config)
+    collected: dict[str, list] = {kind: [] for kind in FILE_KINDS}
+    rejected, counts, resolv_rows = [], [], []
+    for env in config.environments:
+        env_dir = folder / env
+        for kind in FILE_KINDS:
+            table, kind_rejected, count = _read_kind(
+                env, kind, env_dir / kind, config.formats.get(kind))
+            if kind in REQUIRED_KINDS and table.empty:
+                raise EvidenceError(env_dir / kind, f"no {kind} rows for {env!r}: every file "
+                                    "was empty")
+            collected[kind].append(table)
+            rejected += kind_rejected
+            counts.append(count)
+        resolv_path = env_dir / "resolv.conf"
+        present = resolv_path.is_file()
+        if present:
+            resolv_rows.append(_resolv_row(env, parse_resolv_conf(resolv_path)))
+        counts.append({"env": env, "kind": "resolv.conf", "files": int(present),
+                       "lines": 0, "rejected": 0, "formats": "resolv.conf" if present else ""})
+    return Evidence(
+        latency=pd.concat(collected["latency"], ignore_index=True),
+        dig=pd.concat(collected["dig"], ignore_index=True),
+        credentials=pd.concat(collected["credentials"], ignore_index=True),
+        resolv=pd.DataFrame(resolv_rows),
+        inputs=pd.DataFrame(counts),
+        rejected=pd.concat(rejected, ignore_index=True)[["env", "kind", *REJECTION_COLUMNS]]
+        if rejected else pd.DataFrame(columns=["env", "kind", *REJECTION_COLUMNS]),
+    )
+
+
+def write_tables(evidence: Evidence, folder: Path) -> None:
+    """Save the tidy tables as Parquet for the comparison notebook and for analysts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        table = getattr(evidence, name)
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def read_tables(folder: Path) -> Evidence:
+    """Load the tables write_tables saved."""
+    missing = [n for n in TABLES if not (folder / f"{n}.parquet").is_file()]
+    if missing:
+        raise EvidenceError(folder, f"tables {missing} are missing: run the evidence notebook "
+                            "(01_evidence.ipynb) first")
+    return Evidence(**{n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES})

@@ -1,0 +1,1 @@
+"""Domain knowledge: how SDKs refresh credentials and how resolvers expand names."""

@@ -1,0 +1,107 @@
+"""Credential refresh: how often an SDK fetches credentials, given their lifetime.
+
+The policy table below comes from each SDK's own source (see docs/method.md for the table
+with file paths); ../shared/domain-facts.md holds the research these numbers were taken from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    sdk: str
+    refresh_before_expiry_s: float   # refresh when less than this is left
+    max_age_s: float | None          # refresh at least this often, whatever is left
+    in_request_path: bool            # does a request thread wait for the refresh
+    calls_per_refresh: int           # metadata HTTP calls one refresh makes (IMDSv1 paths)
+    source: str
+
+
+POLICIES = {p.sdk: p for p in (
+    RefreshPolicy("aws-java-sdk-v1", 15 * 60, 60 * 60, True, 2,
+                  "aws/aws-sdk-java aws-java-sdk-core/.../auth/EC2CredentialsFetcher.java "
+                  "(EXPIRATION_THRESHOLD 15 min, REFRESH_THRESHOLD 60 min)"),
+    RefreshPolicy("aws-java-sdk-v2", 1, None, True, 3,
+                  "aws/aws-sdk-java-v2 core/auth/.../InstanceProfileCredentialsProvider.java "
+                  "(stale = expiry - 1 s; prefetch jittered ahead, one caller blocks)"),
+    RefreshPolicy("botocore", 15 * 60, None, True, 3,
+                  "boto/botocore botocore/credentials.py "
+                  "(_DEFAULT_ADVISORY_REFRESH_TIMEOUT 15 min, mandatory 10 min)"),
+    RefreshPolicy("aws-sdk-go", 5 * 60, None, True, 2,
+                  "aws/aws-sdk-go aws/credentials/ec2rolecreds/ec2_role_provider.go "
+                  "(ExpiryWindow 5 min set in aws/defaults/defaults.go)"),
+    RefreshPolicy("aws-sdk-go-v2", 0, None, True, 2,
+                  "aws/aws-sdk-go-v2 config/resolve_credentials.go, aws/credential_cache.go "
+                  "(ExpiryWindow 0 for EC2 role credentials)"),
+    RefreshPolicy("aws-sdk-js", 15, None, True, 3,
+                  "aws/aws-sdk-js lib/credentials.js (expiryWindow 15 s)"),
+    RefreshPolicy("aws-sdk-js-v3", 5 * 60, None, True, 3,
+                  "aws/aws-sdk-js-v3 packages/credential-provider-node/src/defaultProvider.ts "
+                  "(memoize: refresh when < 300 000 ms left)"),
+    RefreshPolicy("aws-sdk-net", 0, 2 * 60, False, 2,
+                  "aws/aws-sdk-net .../DefaultInstanceProfileAWSCredentials.cs "
+                  "(background timer every 2 min)"),
+)}
+
+#: One metadata call through each provider, in ms, when the evidence has no call timings.
+#: KIAM/kube2iam proxy the call agent -> server -> STS cache; the migration this tool was
+#: built for measured two calls at ~86 ms in total (../shared/DESIGN.md), so ~43 ms a call.
+#: On EC2 the IMDS answers on the host in about a millisecond.
+METADATA_CALL_MS_ESTIMATE = {
+    "kiam": 43.0, "kube2iam": 43.0, "instance-profile": 1.0, "irsa": 20.0,
+    "pod-identity": 2.0,
+}
+DEFAULT_METADATA_CALL_MS = 43.0
+
+
+def policy(sdk: str | None) -> RefreshPolicy | None:
+    """The refresh policy of an SDK key from service.yaml; None when no SDK was named."""
+    if sdk is None:
+        return None
+    if sdk not in POLICIES:
+        raise ConfigError(f"sdk {sdk!r} is not known; expected one of {sorted(POLICIES)}")
+    return POLICIES[sdk]
+
+
+@dataclass(frozen=True)
+class RefreshEstimate:
+    """How one environment's SDK refreshes credentials."""
+
+    env: str
+    lifetime_s: float             # median observed lifetime (Expiration - LastUpdated)
+    documents: int
+    refresh_interval_s: float     # 0: every request refreshes
+    share_of_requests: float      # share of requests that wait for a refresh
+    cost_ms: float                # one refresh, in ms
+    cost_is_estimate: bool
+
+
+def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPolicy,
+                     rate_per_s: float, provider: str | None) -> RefreshEstimate | None:
+    """Refresh interval, share of requests that pay it, and its cost for one environment.
+
+    `provider` is what serves credentials in that environment (the baseline EC2 side is the
+    instance profile; the candidate's comes from service.yaml).
+    """
+    docs = credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
+    if docs.empty:
+        return None
+    lifetime = float(docs["lifetime_s"].median())
+    interval = max(0.0, lifetime - sdk_policy.refresh_before_expiry_s)
+    if sdk_policy.max_age_s is not None:
+        interval = min(interval, sdk_policy.max_age_s)
+    if not sdk_policy.in_request_path:
+        share = 0.0
+    elif interval == 0:
+        share = 1.0
+    else:
+        share = min(1.0, 1.0 / max(rate_per_s * interval, 1.0))
+    call_ms = METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
+    return RefreshEstimate(env, lifetime, len(docs), interval, share,
+                           sdk_policy.calls_per_refresh * call_ms, True)

@@ -1,0 +1,81 @@
+"""DNS: how many queries one lookup costs, and how often the application's cache misses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+def names_tried(name: str, search: list[str], ndots: int) -> int:
+    """Names glibc queries for one uncached lookup of `name` (man 5 resolv.conf).
+
+    A name ending in '.' is absolute: one name. A name with at least `ndots` dots is tried
+    as-is first (found: one name). Otherwise every search domain is tried first, then the
+    name itself, so a name that exists outside the cluster costs len(search) + 1 names.
+    glibc sends A and AAAA in parallel, so each name costs one resolver round trip.
+    """
+    if name.endswith("."):
+        return 1
+    if name.count(".") >= ndots:
+        return 1
+    return len(search) + 1
+
+
+def miss_rate(rate_per_s: float, cache_ttl_s: float) -> float:
+    """Share of requests that find the application's DNS cache expired.
+
+    With Poisson arrivals at `rate_per_s` and an entry kept `cache_ttl_s` after the miss that
+    filled it, each cache period serves 1 + rate * ttl requests, one of which misses.
+    """
+    if cache_ttl_s <= 0:
+        return 1.0
+    return 1.0 / (1.0 + rate_per_s * cache_ttl_s)
+
+
+@dataclass(frozen=True)
+class DnsEstimate:
+    env: str
+    query_ms: np.ndarray          # observed per-query times (dig), answered queries only
+    names_tried: dict[str, int]   # per configured host name
+    lookups_per_request: float
+    miss_rate: float
+
+    @property
+    def queries_per_request(self) -> float:
+        per_miss = sum(self.names_tried.values())
+        lookups = self.lookups_per_request if self.miss_rate == 1.0 else 1.0
+        return per_miss * lookups * self.miss_rate
+
+
+def dns_estimate(env: str, dig: pd.DataFrame, resolv: pd.DataFrame, names: tuple[str, ...],
+                 lookups_per_request: float, cache_ttl_s: float,
+                 rate_per_s: float) -> DnsEstimate | None:
+    """The DNS cost model for one environment, or None without dig evidence."""
+    answered = dig[(dig["env"] == env) & dig["query_time_ms"].notna()]  # timeouts have none
+    if answered.empty:
+        return None
+    conf = resolv[resolv["env"] == env] if not resolv.empty else resolv
+    if conf.empty:
+        search, ndots = [], 1  # no resolv.conf: glibc defaults, no search list
+    else:
+        search, ndots = conf.iloc[0]["search"].split(), int(conf.iloc[0]["ndots"])
+    return DnsEstimate(
+        env=env,
+        query_ms=answered["query_time_ms"].to_numpy(dtype=float),
+        names_tried={n: names_tried(n, search, ndots) for n in names},
+        lookups_per_request=lookups_per_request,
+        miss_rate=miss_rate(rate_per_s, cache_ttl_s),
+    )
+
+
+def sample_overhead(est: DnsEstimate, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Per-request DNS time (ms) for n simulated requests."""
+    total = np.zeros(n)
+    lookups = int(round(est.lookups_per_request)) if est.miss_rate == 1.0 else 1
+    for tried in est.names_tried.values():
+        misses = rng.random(n) < est.miss_rate
+        queries = tried * lookups
+        total += misses * rng.choice(est.query_ms, size=(n, queries)).sum(axis=1)
+    return total

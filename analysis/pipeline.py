@@ -1,0 +1,194 @@
+"""Build one service's report: papermill runs the notebooks, nbconvert renders the last one.
+
+Everything is built in a staging folder under REPORTS_DIR and moved into place only when the
+whole run succeeded, so a failed run never touches the last good report; its executed
+notebooks are kept in REPORTS_DIR/.failed/<service>/ for debugging.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import papermill
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert import HTMLExporter
+from traitlets import default
+
+from analysis import config, ingest
+from analysis import service as services
+from analysis.errors import ConfigError, NotebookError
+
+#: Parameters the pipeline itself sets on every notebook.
+PIPELINE_PARAMETERS = ("service", "data_dir", "reports_dir")
+
+
+class IpcKernelManager(AsyncKernelManager):
+    """Kernels on local IPC sockets (files in Jupyter's runtime dir) instead of TCP ports.
+
+    No port races when a fleet run starts many kernels at once, and no "running over TCP
+    without encryption" warning on every run.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+
+@dataclass
+class ReportResult:
+    service: str
+    folder: Path
+    seconds: float
+
+
+def notebook_parameters(notebook: Path) -> dict[str, dict]:
+    """The parameters a notebook declares in its `parameters` cell (name -> papermill info)."""
+    return papermill.inspect_notebook(str(notebook))
+
+
+def validate_parameters(extra: dict[str, str], notebooks: list[Path]) -> dict[str, object]:
+    """Check user parameters against every notebook's parameters cell before any kernel runs.
+
+    papermill itself only warns about an unknown parameter; here it is an error. Values are
+    converted to the type of the notebook's default.
+    """
+    declared: dict[str, dict] = {}
+    for nb in notebooks:
+        params = notebook_parameters(nb)
+        if not params:
+            raise ConfigError(f"{nb.name} has no cell tagged 'parameters'")
+        declared.update(params)
+    converted: dict[str, object] = {}
+    for name, value in extra.items():
+        if name in PIPELINE_PARAMETERS:
+            raise ConfigError(f"parameter {name!r} is set by the pipeline; use the matching "
+                              "option (SERVICE=, DATA_DIR=, REPORTS_DIR=)")
+        if name not in declared:
+            known = ", ".join(sorted(set(declared) - set(PIPELINE_PARAMETERS))) or "none"
+            raise ConfigError(f"unknown parameter {name!r}; the notebooks accept: {known}")
+        kind = declared[name]["inferred_type_name"]
+        try:
+            converted[name] = {"int": int, "float": float}.get(kind, str)(value) \
+                if kind != "bool" else _boolean(value)
+        except ValueError:
+            raise ConfigError(f"parameter {name}={value!r}: expected {kind}") from None
+    return converted
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(value)
+    return lowered in ("true", "1", "yes")
+
+
+def check_kernel(name: str = config.KERNEL_NAME) -> None:
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise ConfigError(f"Jupyter kernel {name!r} is not registered: run `make setup`") from None
+
+
+def _describe_cell(notebook: Path, index: int) -> str:
+    try:
+        cell = nbformat.read(notebook, as_version=4).cells[index]
+    except (OSError, IndexError, ValueError):
+        return f"cell {index}"
+    first = next((line for line in cell.source.splitlines() if line.strip()), "")
+    return f"cell {index} [{cell.get('id', '?')}] `{first[:80]}`"
+
+
+def render_html(executed: Path, target: Path, title: str, code: bool = False) -> Path:
+    """nbconvert the executed notebook to one self-contained HTML file."""
+    exporter = HTMLExporter(template_name="latency-gap",
+                            extra_template_basedirs=[str(config.TEMPLATES_DIR)])
+    exporter.exclude_input = not code
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def publish(built: Path, final: Path) -> None:
+    """Move a finished report into place, replacing the old one in two renames."""
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(built, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_failed(built: Path, reports: Path, service: str) -> Path:
+    kept = reports / ".failed" / service
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(built, kept)
+    return kept
+
+
+def build_report(service: str, data_dir: str | os.PathLike | None = None,
+                 reports_dir: str | os.PathLike | None = None, code: bool = False,
+                 parameters: dict[str, str] | None = None,
+                 say: Callable[[str], None] | None = None) -> ReportResult:
+    """Run the notebooks for one service and publish reports/<service>/."""
+    say = say or (lambda message: print(message, file=sys.stderr, flush=True))
+    started = time.perf_counter()
+    data, reports = config.data_dir(data_dir), config.reports_dir(reports_dir)
+    notebooks = [config.NOTEBOOKS_DIR / name for name in config.NOTEBOOKS]
+    steps = len(notebooks) + 3
+
+    def step(number: int, text: str) -> None:
+        say(f"[{service}] {number}/{steps} {text} ({time.perf_counter() - started:.1f} s)")
+
+    step(1, "checking parameters and evidence layout")
+    folder = services.service_dir(data, service)
+    settings = services.load_config(folder)
+    ingest.check_layout(folder, settings)
+    extra = validate_parameters(parameters or {}, notebooks)
+    check_kernel()
+
+    staging = reports / ".staging" / f"{service}-{uuid.uuid4().hex[:8]}"
+    built = config.service_reports(staging, service)
+    (built / "notebooks").mkdir(parents=True)
+    values = {"service": service, "data_dir": str(data), "reports_dir": str(staging), **extra}
+    try:
+        for number, nb in enumerate(notebooks, start=2):
+            step(number, f"running {nb.name}")
+            executed = built / "notebooks" / nb.name
+            try:
+                papermill.execute_notebook(
+                    str(nb), str(executed), parameters=values, kernel_name=config.KERNEL_NAME,
+                    cwd=str(config.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
+                    kernel_manager_class=IpcKernelManager)
+            except papermill.PapermillExecutionError as exc:
+                kept = _keep_failed(built, reports, service)
+                raise NotebookError(service, nb.name,
+                                    _describe_cell(kept / "notebooks" / nb.name, exc.cell_index),
+                                    f"{exc.ename}: {exc.evalue}", kept) from None
+            except Exception as exc:  # the kernel died or could not start
+                kept = _keep_failed(built, reports, service)
+                raise NotebookError(service, nb.name, "(kernel)",
+                                    f"{type(exc).__name__}: {exc}", kept) from None
+        step(len(notebooks) + 2, "rendering report.html")
+        render_html(built / "notebooks" / config.REPORT_NOTEBOOK, built / "report.html",
+                    f"latency-gap: {service}", code=code)
+        step(len(notebooks) + 3, "publishing")
+        final = config.service_reports(reports, service)
+        publish(built, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    say(f"[{service}] report: {final / 'report.html'} (total {seconds:.1f} s)")
+    return ReportResult(service, final, seconds)

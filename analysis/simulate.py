@@ -1,0 +1,292 @@
+"""A deterministic simulator of the evidence a migrating team collects.
+
+It writes the bundled example services under data/ in the real formats: ALB access logs
+(gzipped) on EC2, ingress-nginx access logs on Kubernetes, dig output (whole answers and
+grep'd `;; Query time` lines), IMDS credential documents as curl prints them, and resolv.conf.
+The ground truth (who pays what) lives in each Scenario; the analysis has to find it again
+from the files alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+START = pd.Timestamp("2026-11-24T10:00:00Z")
+K8S_SEARCH = ("{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local",
+              "eu-west-1.compute.internal")
+DIG_VERSION = "9.18.28-1~deb12u2-Debian"
+
+
+@dataclass(frozen=True)
+class EnvScenario:
+    """What one environment does to each request (the ground truth)."""
+
+    resolv_conf: str
+    dns_query_ms: tuple[float, float]     # per-query time range of the resolver (uniform)
+    dns_first_query_ms: float | None = None   # a cold cache's first answer (EC2 local cache)
+    names_tried: int = 1                  # search-list expansion: names queried per lookup
+    credential_lifetime_s: float = 6 * 3600
+    credential_poll_s: float = 600        # how often the team curled the metadata endpoint
+    refresh_every_request: bool = False   # does the SDK fetch credentials on each request
+    metadata_call_ms: float = 1.0         # one metadata HTTP call, median
+    dig_style: str = "answers"            # "answers" or "grepped"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    service_yaml: dict
+    base_ms: float
+    ec2: EnvScenario
+    k8s: EnvScenario
+    rate_per_s: float = 0.5
+    duration_s: float = 3600
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def _resolv(nameserver: str, search: tuple[str, ...] = (), options: str = "") -> str:
+    lines = [f"search {' '.join(search)}"] if search else []
+    lines.append(f"nameserver {nameserver}")
+    if options:
+        lines.append(f"options {options}")
+    return "\n".join(lines) + "\n"
+
+
+def _k8s_search(ns: str) -> tuple[str, ...]:
+    return tuple(s.format(ns=ns) for s in K8S_SEARCH)
+
+
+EC2_RESOLV = _resolv("127.0.0.53", ("eu-west-1.compute.internal",), "edns0 trust-ad")
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario(
+            name="search-api", base_ms=20.0, seed=11,
+            service_yaml={
+                "name": "search-api", "sdk": "aws-java-sdk-v1", "credential_provider": "kiam",
+                "dns": {"names": ["elastic.example.com"], "lookups_per_request": 2,
+                        "cache_ttl_s": 30},
+                "budget": {"p50_ms": 10, "p99_ms": 50},
+            },
+            ec2=EnvScenario(EC2_RESOLV, (0, 0), dns_first_query_ms=2),
+            k8s=EnvScenario(
+                _resolv("172.20.0.10", _k8s_search("search"), "ndots:5"), (20, 45),
+                names_tried=5, credential_lifetime_s=900, credential_poll_s=120,
+                refresh_every_request=True, metadata_call_ms=42.0, dig_style="grepped"),
+        ),
+        Scenario(
+            name="listings-api", base_ms=25.0, seed=23,
+            service_yaml={
+                "name": "listings-api", "sdk": "aws-sdk-go-v2",
+                "credential_provider": "kube2iam",
+                "dns": {"names": ["catalog.example.com"], "lookups_per_request": 1,
+                        "cache_ttl_s": 0},
+                "budget": {"p50_ms": 10, "p99_ms": 50},
+            },
+            ec2=EnvScenario(EC2_RESOLV, (0, 1), dig_style="grepped"),
+            k8s=EnvScenario(
+                _resolv("172.20.0.10", _k8s_search("listings"), "ndots:5"), (6, 12),
+                names_tried=5, credential_lifetime_s=1800, credential_poll_s=300),
+        ),
+        Scenario(
+            name="payments-api", base_ms=30.0, seed=37,
+            service_yaml={
+                "name": "payments-api", "sdk": "aws-java-sdk-v2", "credential_provider": "kiam",
+                "dns": {"names": ["ledger.example.com."], "lookups_per_request": 1},
+                "budget": {"p50_ms": 10, "p99_ms": 50},
+            },
+            ec2=EnvScenario(EC2_RESOLV, (0, 1)),
+            k8s=EnvScenario(
+                _resolv("169.254.20.10", _k8s_search("payments"), "ndots:2"), (0, 1),
+                credential_lifetime_s=3600, credential_poll_s=300),
+        ),
+    )
+}
+
+
+def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> np.ndarray:
+    return median * np.exp(rng.normal(0.0, sigma, n))
+
+
+def _dns_overhead(rng, arrivals_s: np.ndarray, env: EnvScenario, dns: dict) -> np.ndarray:
+    """Per-request DNS time: a miss of the application's cache pays names_tried queries."""
+    ttl = float(dns.get("cache_ttl_s", 30))
+    lookups = int(dns.get("lookups_per_request", 1))
+    names = len(dns.get("names", [])) or 1
+    lo, hi = env.dns_query_ms
+    overhead = np.zeros(len(arrivals_s))
+    for _ in range(names):
+        filled = -np.inf
+        for i, t in enumerate(arrivals_s):
+            misses = lookups if ttl == 0 else int(t - filled >= ttl)
+            if misses:
+                filled = t
+                overhead[i] += rng.uniform(lo, hi, misses * env.names_tried).sum()
+    return overhead
+
+
+def simulate_requests(scenario: Scenario, env_name: str) -> pd.DataFrame:
+    """The requests one environment served: arrival, backend time, proxy total, status."""
+    env: EnvScenario = getattr(scenario, env_name)
+    rng = np.random.default_rng([scenario.seed, 0 if env_name == "ec2" else 1])
+    gaps = rng.exponential(1.0 / scenario.rate_per_s, int(scenario.rate_per_s *
+                                                          scenario.duration_s * 1.2))
+    arrivals = np.cumsum(gaps)
+    arrivals = arrivals[arrivals < scenario.duration_s]
+    n = len(arrivals)
+    backend = _lognormal(rng, scenario.base_ms, 0.18, n)
+    if env.refresh_every_request:  # two metadata calls: role listing + credentials
+        backend += _lognormal(rng, env.metadata_call_ms, 0.25, n) + \
+            _lognormal(rng, env.metadata_call_ms, 0.25, n)
+    backend += _dns_overhead(rng, arrivals, env, scenario.service_yaml.get("dns", {}))
+    proxy = rng.uniform(0.5, 3.0, n)
+    return pd.DataFrame({
+        "start": START + pd.to_timedelta(arrivals, unit="s"),
+        "backend_ms": np.round(backend, 0),
+        "total_ms": np.round(backend + proxy, 0),
+        "status": rng.choice([200, 200, 200, 200, 200, 200, 200, 200, 200, 404], n),
+        "bytes": rng.integers(300, 4000, n),
+    })
+
+
+def _alb_lines(requests: pd.DataFrame, service: str) -> list[str]:
+    lines = []
+    for r in requests.itertuples():
+        end = r.start + pd.Timedelta(milliseconds=r.total_ms)
+        req_s = (r.total_ms - r.backend_ms) / 2000
+        lines.append(
+            f'https {end:%Y-%m-%dT%H:%M:%S.%fZ} app/{service}/50dc6c495c0c9188 '
+            f'203.0.113.{r.Index % 250 + 1}:{40000 + r.Index % 20000} 10.0.1.17:8080 '
+            f'{req_s:.3f} {r.backend_ms / 1000:.3f} {req_s:.3f} {r.status} {r.status} 312 '
+            f'{r.bytes} "GET https://{service}.example.com:443/v1/items?id={r.Index} HTTP/1.1" '
+            f'"okhttp/4.12.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 '
+            f'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/{service}/'
+            f'6d0ecf831eec9f09 "Root=1-6743{r.Index:08x}-36d228ad5d99923122bbe354" '
+            f'"{service}.example.com" "-" 0 {r.start:%Y-%m-%dT%H:%M:%S.%fZ} "forward" "-" "-" '
+            f'"10.0.1.17:8080" "{r.status}" "-" "-" TID_{r.Index:032x}'
+        )
+    return lines
+
+
+def _nginx_lines(requests: pd.DataFrame, service: str) -> list[str]:
+    lines = []
+    for r in requests.itertuples():
+        end = r.start + pd.Timedelta(milliseconds=r.total_ms)
+        lines.append(
+            f'10.0.3.{r.Index % 250 + 1} - - [{end:%d/%b/%Y:%H:%M:%S +0000}] '
+            f'"GET /v1/items?id={r.Index} HTTP/1.1" {r.status} {r.bytes} "-" "okhttp/4.12.0" '
+            f'312 {r.total_ms / 1000:.3f} [{service}-{service}-8080] [] 10.1.22.7:8080 '
+            f'{r.bytes} {r.backend_ms / 1000:.3f} {r.status} {r.Index:032x}'
+        )
+    return lines
+
+
+def _dig_answer(name: str, ms: int, server: str, when: pd.Timestamp, qid: int) -> str:
+    fqdn = name.rstrip(".") + "."
+    return (
+        f"\n; <<>> DiG {DIG_VERSION} <<>> {name}\n;; global options: +cmd\n;; Got answer:\n"
+        f";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: {qid}\n"
+        ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n\n"
+        ";; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n"
+        f";; QUESTION SECTION:\n;{fqdn}\t\tIN\tA\n\n;; ANSWER SECTION:\n"
+        f"{fqdn}\t30\tIN\tA\t10.20.30.{qid % 200 + 10}\n\n"
+        f";; Query time: {ms} msec\n;; SERVER: {server}#53({server}) (UDP)\n"
+        f";; WHEN: {when:%a %b %d %H:%M:%S} UTC {when:%Y}\n;; MSG SIZE  rcvd: 64\n"
+    )
+
+
+def _dig_text(rng, scenario: Scenario, env: EnvScenario) -> str:
+    names = scenario.service_yaml["dns"]["names"]
+    server = env.resolv_conf.split("nameserver ")[1].split()[0]
+    lo, hi = env.dns_query_ms
+    parts = []
+    for i in range(120):  # a dig every 30 s for an hour
+        name = names[i % len(names)]
+        ms = int(round(rng.uniform(lo, hi)))
+        if i == 0 and env.dns_first_query_ms is not None:
+            ms = int(env.dns_first_query_ms)
+        if env.dig_style == "grepped":
+            parts.append(f";; Query time: {ms} msec\n")
+        else:
+            when = START + pd.Timedelta(seconds=30 * i)
+            parts.append(_dig_answer(name, ms, server, when, int(rng.integers(1, 65535))))
+    return "".join(parts)
+
+
+def _secret(rng, n: int) -> str:
+    alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"))
+    return "".join(rng.choice(alphabet, n))
+
+
+def _credential_docs(rng, env: EnvScenario) -> list[str]:
+    """What `curl .../security-credentials/<role>` printed at each poll."""
+    docs, issued, key = [], START - pd.Timedelta(seconds=env.credential_lifetime_s / 3), None
+    for i in range(int(3600 // env.credential_poll_s) + 1):
+        now = START + pd.Timedelta(seconds=i * env.credential_poll_s)
+        # the provider hands out a new credential before the old one gets too short (KIAM: 5 min)
+        if key is None or (issued + pd.Timedelta(seconds=env.credential_lifetime_s) - now) \
+                < pd.Timedelta(minutes=5):
+            issued = now - pd.Timedelta(seconds=int(rng.integers(0, 60)))
+            key = "ASIA" + _secret(rng, 16).upper().replace("+", "X").replace("/", "Y")
+            secret, token = _secret(rng, 40), _secret(rng, 320)
+        expiration = issued + pd.Timedelta(seconds=env.credential_lifetime_s)
+        docs.append(json.dumps({
+            "Code": "Success", "LastUpdated": f"{issued:%Y-%m-%dT%H:%M:%SZ}", "Type": "AWS-HMAC",
+            "AccessKeyId": key, "SecretAccessKey": secret, "Token": token,
+            "Expiration": f"{expiration:%Y-%m-%dT%H:%M:%SZ}",
+        }, indent=2, separators=(",", " : ")) + "\n")
+    return docs
+
+
+def _write_gzip(path: Path, text: str) -> None:
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                mtime=0) as gz:
+        gz.write(text.encode())
+
+
+def write_service(scenario: Scenario, root: Path) -> Path:
+    """Write one simulated service's evidence folder under root; returns the folder."""
+    folder = root / scenario.name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "service.yaml").write_text(yaml.safe_dump(scenario.service_yaml, sort_keys=False))
+    for env_name in ("ec2", "k8s"):
+        env: EnvScenario = getattr(scenario, env_name)
+        rng = np.random.default_rng([scenario.seed, 2 if env_name == "ec2" else 3])
+        for kind in ("latency", "dig", "credentials"):
+            (folder / env_name / kind).mkdir(parents=True, exist_ok=True)
+        (folder / env_name / "resolv.conf").write_text(env.resolv_conf)
+        requests = simulate_requests(scenario, env_name)
+        if env_name == "ec2":  # one gzipped file per load balancer node
+            for node, part in enumerate((requests.iloc[::2], requests.iloc[1::2])):
+                name = f"123456789012_elasticloadbalancing_eu-west-1_app.{scenario.name}" \
+                       f".50dc6c495c0c9188_20261124T1000Z_10.0.0.{node + 5}_x{node}.log.gz"
+                _write_gzip(folder / env_name / "latency" / name,
+                            "\n".join(_alb_lines(part, scenario.name)) + "\n")
+        else:
+            (folder / env_name / "latency" / "ingress-nginx.log").write_text(
+                "\n".join(_nginx_lines(requests, scenario.name)) + "\n")
+        (folder / env_name / "dig" / "dig.txt").write_text(_dig_text(rng, scenario, env))
+        docs = _credential_docs(rng, env)
+        if env_name == "ec2":  # one `curl -o` file per poll
+            for i, doc in enumerate(docs):
+                (folder / env_name / "credentials" / f"credentials-{i:02d}.json").write_text(doc)
+        else:  # `curl` in a loop, appended to one file
+            (folder / env_name / "credentials" / "credentials.json").write_text("".join(docs))
+    return folder
+
+
+def write_examples(root: Path, names: list[str] | None = None) -> list[Path]:
+    """Write the bundled example services (all, or the named ones) under root."""
+    unknown = sorted(set(names or []) - set(SCENARIOS))
+    if unknown:
+        raise ValueError(f"unknown example(s) {unknown}; known: {sorted(SCENARIOS)}")
+    return [write_service(SCENARIOS[n], root) for n in (names or sorted(SCENARIOS))]

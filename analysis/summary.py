@@ -1,0 +1,55 @@
+"""summary.json: the machine-readable result of one report (contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from analysis import __version__
+from analysis.attribution import Analysis
+from analysis.ingest import Evidence
+
+
+def inputs(evidence: Evidence) -> dict:
+    """{env: {kind: {files, lines, rejected}}} from the ingest counts."""
+    out: dict = {}
+    for row in evidence.inputs.itertuples():
+        out.setdefault(row.env, {})[row.kind] = {
+            "files": int(row.files), "lines": int(row.lines), "rejected": int(row.rejected),
+            "formats": [f for f in row.formats.split(",") if f],
+        }
+    return out
+
+
+def build(analysis: Analysis, findings: list[dict], evidence: Evidence) -> dict:
+    return {
+        "service": analysis.service,
+        "baseline": analysis.baseline,
+        "candidate": analysis.candidate,
+        "latency_ms": analysis.latency_ms,
+        "gap_ms": analysis.gap_ms,
+        "attribution_ms": analysis.attribution_ms,
+        "predicted_ms": analysis.predicted_ms,
+        "verdict": analysis.verdict,
+        "findings": findings,
+        "inputs": inputs(evidence),
+        "tool_version": __version__,
+    }
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write(summary: dict, path: Path) -> Path:
+    """Write summary.json (NaN becomes null so every JSON reader accepts it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
+    return path

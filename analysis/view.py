@@ -1,0 +1,84 @@
+"""HTML pieces of the report. Every value from evidence or config is escaped here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html import escape
+
+import pandas as pd
+from IPython.display import HTML
+
+from analysis import __version__
+from analysis.attribution import Analysis
+from analysis.ingest import Evidence
+
+_CAUSE_WORDS = {
+    "credential_refresh": "credential refresh", "dns": "DNS resolution",
+    "both": "credential refresh and DNS", "none": "no gap beyond budget",
+    "unexplained": "unexplained", "inconclusive": "inconclusive",
+}
+
+
+def _gap(analysis: Analysis, quantile: str) -> str:
+    gap = analysis.gap_ms.get(quantile)
+    if not gap:
+        return "n/a"
+    low, high = gap["ci95"]
+    return f"{gap['value']:+.0f} ms <small>(95% CI {low:+.0f} to {high:+.0f})</small>"
+
+
+def banner(analysis: Analysis) -> HTML:
+    """The verdict: service, cause, gap at p50 and p99, ready or blocked, one sentence."""
+    ready = analysis.verdict["ready"]
+    colour = "#1b7837" if ready else "#b2182b"
+    return HTML(
+        f'<div class="lg-banner" style="border-left:8px solid {colour};padding:0.6em 1em;'
+        f'background:#f7f7f7;font-size:1.05em">'
+        f'<div style="font-size:1.4em;font-weight:bold">{escape(analysis.service)}: '
+        f'{"READY" if ready else "BLOCKED"} &middot; '
+        f'{escape(_CAUSE_WORDS[analysis.verdict["cause"]])}</div>'
+        f'<div>{escape(analysis.candidate)} vs {escape(analysis.baseline)} &middot; gap p50 '
+        f'{_gap(analysis, "p50")} &middot; p99 {_gap(analysis, "p99")}</div>'
+        f'<div>{escape(analysis.verdict["summary"])}</div></div>'
+    )
+
+
+def table(frame: pd.DataFrame, empty: str = "none") -> HTML:
+    """A DataFrame as an escaped HTML table."""
+    if frame.empty:
+        return HTML(f"<p><em>{escape(empty)}</em></p>")
+    return HTML(frame.to_html(index=False, escape=True, border=0, na_rep="",
+                              classes="lg-table"))
+
+
+def findings_table(findings: list[dict]) -> HTML:
+    frame = pd.DataFrame(findings, columns=["severity", "id", "evidence", "fix", "gain_ms"])
+    return table(frame.rename(columns={"gain_ms": "p50 gain (ms)"}), "no findings")
+
+
+def latency_table(analysis: Analysis) -> HTML:
+    rows = [{"environment": env, **values} for env, values in analysis.latency_ms.items()]
+    return table(pd.DataFrame(rows))
+
+
+def inputs_table(evidence: Evidence) -> HTML:
+    frame = evidence.inputs.copy()
+    frame.loc[frame["files"] == 0, "formats"] = "MISSING"
+    return table(frame)
+
+
+def rejected_table(evidence: Evidence, limit: int = 20) -> HTML:
+    return table(evidence.rejected.head(limit), "no rejected lines")
+
+
+def time_ranges(evidence: Evidence) -> HTML:
+    ranges = evidence.latency.groupby("env")["time"].agg(["min", "max", "count"]).reset_index()
+    return table(ranges.rename(columns={"min": "first request", "max": "last request",
+                                        "count": "requests"}))
+
+
+def footer(parameters: dict) -> HTML:
+    params = ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in parameters.items())
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return HTML(f'<p class="lg-footer"><small>latency-gap {escape(__version__)} &middot; '
+                f'generated {when} &middot; parameters: {params}</small></p>')

@@ -35,7 +35,8 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
         return []
     policy = POLICIES[config.sdk]
     attr = analysis.attribution_ms or {"p50": {}, "p99": {}}
-    p50, p99 = attr["p50"].get("credential_refresh", 0.0), attr["p99"].get("credential_refresh", 0.0)
+    p50 = attr["p50"].get("credential_refresh", 0.0)
+    p99 = attr["p99"].get("credential_refresh", 0.0)
     cost = f"{policy.calls_per_refresh} metadata calls, ~{est.cost_ms:.0f} ms" + \
         (", estimated" if est.cost_is_estimate else ", measured")
     seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s (median of "

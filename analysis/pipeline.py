@@ -29,6 +29,8 @@ from analysis.errors import ConfigError, NotebookError
 
 #: Parameters the pipeline itself sets on every notebook.
 PIPELINE_PARAMETERS = ("service", "data_dir", "reports_dir")
+#: Tags of the cells papermill adds to an executed notebook.
+PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 
 class IpcKernelManager(AsyncKernelManager):
@@ -98,13 +100,22 @@ def check_kernel(name: str = config.KERNEL_NAME) -> None:
         raise ConfigError(f"Jupyter kernel {name!r} is not registered: run `make setup`") from None
 
 
-def _describe_cell(notebook: Path, index: int) -> str:
+def _describe_cell(notebook: Path, exec_count: int | None) -> str:
+    """Name the failed cell by its position among the notebook's own cells, id and first line.
+
+    papermill adds cells to the saved notebook (injected parameters, an error banner), so the
+    cell is found by its execution count and counted without those.
+    """
     try:
-        cell = nbformat.read(notebook, as_version=4).cells[index]
-    except (OSError, IndexError, ValueError):
-        return f"cell {index}"
-    first = next((line for line in cell.source.splitlines() if line.strip()), "")
-    return f"cell {index} [{cell.get('id', '?')}] `{first[:80]}`"
+        cells = nbformat.read(notebook, as_version=4).cells
+    except (OSError, ValueError):
+        return "a cell"
+    own = [c for c in cells if not set(c.metadata.get("tags", [])) & PAPERMILL_TAGS]
+    for number, cell in enumerate(own, start=1):
+        if cell.cell_type == "code" and cell.get("execution_count") == exec_count:
+            first = next((line for line in cell.source.splitlines() if line.strip()), "")
+            return f"cell {number} [{cell.get('id', '?')}] `{first[:80]}`"
+    return "a cell"
 
 
 def render_html(executed: Path, target: Path, title: str, code: bool = False) -> Path:
@@ -175,7 +186,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
             except papermill.PapermillExecutionError as exc:
                 kept = _keep_failed(built, reports, service)
                 raise NotebookError(service, nb.name,
-                                    _describe_cell(kept / "notebooks" / nb.name, exc.cell_index),
+                                    _describe_cell(kept / "notebooks" / nb.name, exc.exec_count),
                                     f"{exc.ename}: {exc.evalue}", kept) from None
             except Exception as exc:  # the kernel died or could not start
                 kept = _keep_failed(built, reports, service)

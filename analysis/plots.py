@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")  # no display needed; notebooks embed the PNGs inline
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from analysis.attribution import CAUSES, Analysis  # noqa: E402
+from analysis.attribution import CAUSES, Analysis
 
 CAUSE_COLOURS = {"credential_refresh": "#d95f02", "dns": "#7570b3", "unexplained": "#bdbdbd"}
 _ENV_PALETTE = sns.color_palette("colorblind", 2)

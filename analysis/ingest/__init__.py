@@ -41,7 +41,7 @@ class Evidence:
     def missing(self) -> list[tuple[str, str]]:
         """(env, kind) pairs with no evidence at all."""
         empty = self.inputs[self.inputs["files"] == 0]
-        return list(zip(empty["env"], empty["kind"]))
+        return list(zip(empty["env"], empty["kind"], strict=True))
 
 
 def _files(folder: Path) -> list[Path]:

@@ -166,7 +166,8 @@ def _rejections(path: Path, rows: list[tuple[int, str, str]]) -> pd.DataFrame:
 
 def rejections(path: Path, lines: np.ndarray, reason: str, texts) -> pd.DataFrame:
     """Rejection rows for many lines sharing one reason."""
-    return _rejections(path, [(int(n), reason, clip(str(t))) for n, t in zip(lines, texts)])
+    rows = [(int(n), reason, clip(str(t))) for n, t in zip(lines, texts, strict=True)]
+    return _rejections(path, rows)
 
 
 def check_rejected_share(path: Path, fmt_name: str, parsed: Parsed,

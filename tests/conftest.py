@@ -1,0 +1,36 @@
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis import config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLES = config.PROJECT_ROOT / "data"
+
+
+@pytest.fixture
+def fixture_path():
+    return lambda name: FIXTURES / name
+
+
+@pytest.fixture
+def gzipped(tmp_path):
+    """A gzipped copy of a fixture, under a name that does not say .gz."""
+    def make(name: str) -> Path:
+        target = tmp_path / f"{name}.copy"
+        with open(FIXTURES / name, "rb") as src, gzip.open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return target
+    return make
+
+
+@pytest.fixture
+def example_copy(tmp_path):
+    """A writable copy of one bundled example service under tmp_path/data."""
+    def make(service: str) -> Path:
+        target = tmp_path / "data" / service
+        shutil.copytree(EXAMPLES / service, target)
+        return target
+    return make

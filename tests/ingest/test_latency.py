@@ -1,0 +1,68 @@
+import math
+
+import pytest
+
+from analysis.errors import EvidenceError
+from analysis.ingest import base
+from analysis.ingest.latency import AwsAlb, IngressNginx
+
+
+def test_nginx_backend_time_sums_retries_and_keeps_no_upstream_as_nan(fixture_path):
+    parsed = IngressNginx().parse(fixture_path("ingress-nginx.log"))
+    t = parsed.table
+    assert parsed.lines == 4 and parsed.rejected.empty
+    assert list(t["line"]) == [1, 2, 3, 4]
+    assert t["latency_ms"][0] == pytest.approx(272.0)
+    assert t["latency_ms"][1] == pytest.approx(102.0)  # "0.050, 0.052": two attempts
+    assert t["attempts"][1] == 2
+    assert math.isnan(t["latency_ms"][2]) and t["status"][2] == 499  # "-": no upstream
+    assert t["latency_ms"][3] == pytest.approx(30.0)  # "0.010 : 0.020": internal redirect
+    assert t["total_ms"][0] == pytest.approx(273.0)
+    assert str(t["time"][0]) == "2026-11-24 10:00:00+00:00"
+
+
+def test_alb_target_time_is_nan_when_target_did_not_answer(fixture_path, gzipped):
+    parsed = AwsAlb().parse(gzipped("alb.log"))
+    t = parsed.table
+    assert len(t) == 3 and parsed.rejected.empty
+    assert t["latency_ms"][0] == pytest.approx(20.0)
+    assert t["total_ms"][0] == pytest.approx(23.0)
+    assert math.isnan(t["latency_ms"][2]) and t["status"][2] == 504
+
+
+def test_unparseable_lines_are_rejected_with_line_numbers(tmp_path, fixture_path):
+    lines = fixture_path("ingress-nginx.log").read_text().splitlines()
+    path = tmp_path / "mixed.log"
+    path.write_text("\n".join([lines[0], "garbage <script>", lines[1], "", lines[3]]) + "\n")
+    parsed = IngressNginx().parse(path)
+    assert parsed.lines == 5
+    assert list(parsed.table["line"]) == [1, 3, 5]
+    assert list(parsed.rejected["line"]) == [2, 4]
+    assert parsed.rejected["text"][0] == "garbage <script>"
+
+
+def test_mostly_unparseable_file_is_an_error_naming_file_format_and_samples(tmp_path,
+                                                                             fixture_path):
+    good = fixture_path("ingress-nginx.log").read_text().splitlines()[0]
+    path = tmp_path / "access.log"
+    path.write_text("\n".join([good] * 10 + ["not a log line"] * 2) + "\n")
+    fmt = base.detect("latency", path)
+    parsed = fmt.parse(path)
+    with pytest.raises(EvidenceError) as err:
+        base.check_rejected_share(path, fmt.name, parsed)
+    message = str(err.value)
+    assert str(path) in message and "ingress-nginx" in message
+    assert "line 11" in message and "not a log line" in message
+
+
+@pytest.mark.parametrize("name, expected", [("ingress-nginx.log", "ingress-nginx"),
+                                            ("alb.log", "aws-alb")])
+def test_format_is_detected_from_content(fixture_path, name, expected):
+    assert base.detect("latency", fixture_path(name)).name == expected
+
+
+def test_unknown_format_names_the_file(tmp_path):
+    path = tmp_path / "weird.log"
+    path.write_text("hello world\n")
+    with pytest.raises(EvidenceError, match="weird.log.*not a known latency format"):
+        base.detect("latency", path)

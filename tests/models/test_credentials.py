@@ -1,0 +1,31 @@
+import pandas as pd
+import pytest
+
+from analysis.errors import ConfigError
+from analysis.models.credentials import policy, refresh_estimate
+
+
+def _docs(lifetime_s: float, n: int = 3) -> pd.DataFrame:
+    return pd.DataFrame({"env": ["k8s"] * n, "code": ["Success"] * n,
+                         "lifetime_s": [lifetime_s] * n})
+
+
+def test_java_v1_with_15_minute_credentials_refreshes_on_every_request():
+    est = refresh_estimate("k8s", _docs(900), policy("aws-java-sdk-v1"), 0.5, "kiam")
+    assert est.refresh_interval_s == 0 and est.share_of_requests == 1.0
+    assert est.cost_ms == pytest.approx(86.0) and est.cost_is_estimate
+
+
+def test_java_v1_with_6_hour_credentials_refreshes_hourly():
+    est = refresh_estimate("k8s", _docs(6 * 3600), policy("aws-java-sdk-v1"), 0.5, "kiam")
+    assert est.refresh_interval_s == 3600
+    assert est.share_of_requests == pytest.approx(1 / 1800)
+
+
+def test_no_documents_means_no_estimate():
+    assert refresh_estimate("ec2", _docs(900), policy("botocore"), 1.0, None) is None
+
+
+def test_unknown_sdk_is_a_config_error():
+    with pytest.raises(ConfigError, match="aws-java-sdk-v1"):
+        policy("java-sdk-1")

@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from analysis.models.dns import DnsEstimate, miss_rate, names_tried, sample_overhead
+
+SEARCH = ["ns.svc.cluster.local", "svc.cluster.local", "cluster.local",
+          "eu-west-1.compute.internal"]
+
+
+@pytest.mark.parametrize("name, ndots, expected", [
+    ("elastic.example.com", 5, 5),    # 2 dots < 5: every search domain, then the name
+    ("elastic.example.com.", 5, 1),   # absolute name
+    ("elastic.example.com", 2, 1),    # enough dots: the name itself first
+    ("elastic", 1, 5),
+])
+def test_names_tried(name, ndots, expected):
+    assert names_tried(name, SEARCH, ndots) == expected
+
+
+def test_miss_rate():
+    assert miss_rate(0.5, 0) == 1.0
+    assert miss_rate(0.5, 30) == pytest.approx(1 / 16)
+
+
+def test_sample_overhead_mean_matches_queries_per_request():
+    est = DnsEstimate("k8s", np.array([10.0]), {"a.example.com": 5}, 1.0, 0.25)
+    overhead = sample_overhead(est, np.random.default_rng(1), 40_000)
+    assert set(np.unique(overhead)) == {0.0, 50.0}
+    assert overhead.mean() == pytest.approx(est.queries_per_request * 10.0, rel=0.05)

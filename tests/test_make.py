@@ -1,0 +1,48 @@
+"""The Makefile is the front door: its targets really run."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from analysis import config
+
+
+def make(*args, **env):
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("DATA_DIR", "REPORTS_DIR", "SERVICE", "MAKEFLAGS")}
+    environment.update(env)
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=config.PROJECT_ROOT,
+                          capture_output=True, text=True, env=environment, timeout=300)
+
+
+def test_help_is_the_default_and_documents_the_targets():
+    out = make().stdout
+    for target in ("setup", "report", "test", "lab", "clean"):
+        assert f"make {target}" in out
+
+
+def test_setup_does_nothing_when_the_venv_is_up_to_date():
+    assert make("--question", "setup").returncode == 0
+
+
+@pytest.mark.parametrize("service", ["", "../x", "a/b"])
+def test_report_refuses_a_service_that_is_not_a_plain_folder_name(service):
+    run = make("report", f"SERVICE={service}")
+    assert run.returncode != 0
+    assert "plain folder name" in run.stderr
+
+
+def test_report_for_an_unknown_service_lists_the_known_ones():
+    run = make("report", "SERVICE=nope")
+    assert run.returncode != 0
+    assert "no service 'nope'" in run.stderr and "listings-api" in run.stderr
+
+
+def test_report_honours_reports_dir(tmp_path):
+    run = make("report", "SERVICE=listings-api", f"REPORTS_DIR={tmp_path}")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((tmp_path / "listings-api" / "summary.json").read_text())
+    assert summary["verdict"]["cause"] == "dns"
+    assert (tmp_path / "listings-api" / "report.html").is_file()

@@ -1,0 +1,35 @@
+"""Committed notebooks are thin, output-free and parameterized."""
+
+import nbformat
+import pytest
+
+from analysis import config
+from analysis.pipeline import PIPELINE_PARAMETERS, notebook_parameters
+
+NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def test_every_pipeline_notebook_is_committed():
+    assert {p.name for p in NOTEBOOKS} >= set(config.NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: strip outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell_defaults_point_at_an_example(path):
+    params = notebook_parameters(path)
+    assert set(PIPELINE_PARAMETERS) <= set(params)
+    service = params["service"]["default"].strip("\"'")
+    data_dir = params["data_dir"]["default"].strip("\"'")
+    assert (config.NOTEBOOKS_DIR / data_dir / service).is_dir()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_kernel_is_the_projects(path):
+    assert nbformat.read(path, as_version=4).metadata.kernelspec.name == config.KERNEL_NAME

@@ -1,0 +1,110 @@
+"""End to end: papermill and nbconvert really run, into a temporary REPORTS_DIR."""
+
+import hashlib
+import json
+import re
+
+import pytest
+
+from analysis import config, pipeline
+from analysis.errors import ConfigError, NotebookError
+from tests.conftest import EXAMPLES
+
+SUMMARY_KEYS = {"service", "baseline", "candidate", "latency_ms", "gap_ms", "attribution_ms",
+                "verdict", "findings", "inputs"}
+
+
+def _tree_digest(folder):
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _secrets_in(folder):
+    pattern = re.compile(r'"(?:SecretAccessKey|Token)"\s*:\s*"([^"]+)"')
+    return {m for p in folder.rglob("*.json") for m in pattern.findall(p.read_text())}
+
+
+@pytest.fixture(scope="module")
+def search_report(tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    before = _tree_digest(EXAMPLES / "search-api")
+    messages = []
+    result = pipeline.build_report("search-api", EXAMPLES, reports, say=messages.append)
+    return result, reports, messages, before
+
+
+def test_report_and_summary_are_published(search_report):
+    result, reports, messages, _ = search_report
+    folder = reports / "search-api"
+    assert result.folder == folder
+    assert {p.name for p in folder.iterdir()} >= {"report.html", "summary.json", "notebooks",
+                                                  "tables"}
+    summary = json.loads((folder / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["verdict"]["cause"] == "credential_refresh"
+    assert summary["inputs"]["ec2"]["latency"]["files"] == 2
+    assert set(summary["gap_ms"]["p50"]) == {"value", "ci95"}
+    assert not list(reports.glob(".staging/*")), "staging folders are cleaned up"
+
+
+def test_the_user_sees_each_step_and_the_total_time(search_report):
+    _, _, messages, _ = search_report
+    assert any("running 01_evidence.ipynb" in m for m in messages)
+    assert any("rendering report.html" in m for m in messages)
+    assert re.search(r"total \d+\.\d s", messages[-1])
+
+
+def test_report_is_self_contained_with_code_hidden(search_report):
+    _, reports, _, _ = search_report
+    html = (reports / "search-api" / "report.html").read_text()
+    assert "<script src" not in html
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
+    assert "data:image/png;base64," in html
+    assert 'jp-InputArea-editor"' not in html
+    assert "search-api: BLOCKED" in html
+
+
+def test_code_can_be_kept_for_analysts(search_report, tmp_path):
+    _, reports, _, _ = search_report
+    executed = reports / "search-api" / "notebooks" / config.REPORT_NOTEBOOK
+    html = pipeline.render_html(executed, tmp_path / "r.html", "t", code=True).read_text()
+    assert 'jp-InputArea-editor"' in html
+
+
+def test_no_secret_reaches_any_output(search_report):
+    _, reports, _, _ = search_report
+    secrets = _secrets_in(EXAMPLES / "search-api")
+    assert len(secrets) >= 4
+    for path in (p for p in reports.rglob("*") if p.is_file()):
+        content = path.read_bytes()
+        assert not any(s.encode() in content for s in secrets), path
+
+
+def test_evidence_is_not_modified(search_report):
+    *_, before = search_report
+    assert _tree_digest(EXAMPLES / "search-api") == before
+
+
+def test_unknown_parameter_fails_before_any_kernel_starts(tmp_path):
+    with pytest.raises(ConfigError, match="unknown parameter 'servcie'"):
+        pipeline.build_report("payments-api", EXAMPLES, tmp_path, parameters={"servcie": "x"})
+    assert not (tmp_path / ".staging").exists() or not any((tmp_path / ".staging").iterdir())
+
+
+def test_failing_cell_keeps_the_last_good_report(example_copy, tmp_path):
+    folder = example_copy("payments-api")
+    reports = tmp_path / "reports"
+    pipeline.build_report("payments-api", folder.parent, reports, say=lambda m: None)
+    good = (reports / "payments-api" / "report.html").read_bytes()
+
+    (folder / "k8s" / "latency" / "garbage.log").write_text("this is not an access log\n" * 5)
+    with pytest.raises(NotebookError) as err:
+        pipeline.build_report("payments-api", folder.parent, reports, say=lambda m: None)
+    message = str(err.value)
+    assert "'payments-api'" in message and "01_evidence.ipynb" in message
+    assert "cell 4 [cell-03] `folder = services.service_dir" in message
+    assert "garbage.log" in message and "not a known latency format" in message
+    assert (reports / "payments-api" / "report.html").read_bytes() == good
+    assert (reports / ".failed" / "payments-api" / "notebooks" / "01_evidence.ipynb").is_file()

@@ -46,8 +46,8 @@ report: $(STAMP)
 services: $(STAMP)
 	@$(BIN)/latency-gap services $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
-## Run the test suite (the same command CI runs)
-test: $(STAMP)
+## Run style checks and the test suite (the same command CI runs)
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Check style with ruff

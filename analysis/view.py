@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 import pandas as pd
@@ -79,6 +79,6 @@ def time_ranges(evidence: Evidence) -> HTML:
 
 def footer(parameters: dict) -> HTML:
     params = ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in parameters.items())
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return HTML(f'<p class="lg-footer"><small>latency-gap {escape(__version__)} &middot; '
                 f'generated {when} &middot; parameters: {params}</small></p>')

@@ -12,7 +12,7 @@ the big ones and are parsed vectorized (analysis/ingest/latency.py).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +42,7 @@ _SHORT = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*|\S
 def _when(text: str) -> pd.Timestamp:
     for fmt in ("%a %b %d %H:%M:%S %Z %Y", "%a %b %d %H:%M:%S %Y"):
         try:
-            return pd.Timestamp(datetime.strptime(text, fmt).replace(tzinfo=timezone.utc))
+            return pd.Timestamp(datetime.strptime(text, fmt).replace(tzinfo=UTC))
         except ValueError:
             continue
     return pd.NaT

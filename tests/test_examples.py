@@ -1,6 +1,7 @@
 """The bundled examples: made by the simulator, small, and judged right by the library."""
 
 import filecmp
+import shutil
 
 import pytest
 
@@ -52,3 +53,15 @@ def test_search_api_matches_the_migration_story():
     p50 = result.attribution_ms["p50"]
     assert p50["credential_refresh"] == pytest.approx(result.gap_ms["p50"]["value"], abs=10)
     assert result.attribution_ms["p99"]["dns"] > 50  # DNS misses show in the tail only
+
+
+def test_missing_dig_evidence_is_reported_not_ignored(example_copy):
+    folder = example_copy("listings-api")
+    shutil.rmtree(folder / "k8s" / "dig")
+    config = load_config(folder)
+    evidence = load_evidence(folder, config)
+    assert ("k8s", "dig") in evidence.missing()
+    result = attribution.analyse(evidence, config)
+    ids = {f["id"] for f in findings.findings(result, config, evidence)}
+    assert "missing-dig-k8s" in ids
+    assert result.verdict["cause"] == "inconclusive"

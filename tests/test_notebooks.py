@@ -1,10 +1,13 @@
 """Committed notebooks are thin, output-free and parameterized."""
 
+import shutil
+
 import nbformat
+import papermill
 import pytest
 
 from analysis import config
-from analysis.pipeline import PIPELINE_PARAMETERS, notebook_parameters
+from analysis.pipeline import PIPELINE_PARAMETERS, IpcKernelManager, notebook_parameters
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
 
@@ -33,3 +36,16 @@ def test_parameters_cell_defaults_point_at_an_example(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_kernel_is_the_projects(path):
     assert nbformat.read(path, as_version=4).metadata.kernelspec.name == config.KERNEL_NAME
+
+
+def test_notebooks_run_top_to_bottom_with_their_defaults(tmp_path):
+    """What an analyst gets in `make lab`: both notebooks run as committed, in order."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "data").symlink_to(config.PROJECT_ROOT / "data")
+    for name in config.NOTEBOOKS:
+        shutil.copy(config.NOTEBOOKS_DIR / name, tmp_path / "notebooks" / name)
+        papermill.execute_notebook(
+            str(tmp_path / "notebooks" / name), str(tmp_path / f"out-{name}"),
+            cwd=str(tmp_path / "notebooks"), kernel_name=config.KERNEL_NAME,
+            progress_bar=False, kernel_manager_class=IpcKernelManager)
+    assert (tmp_path / "reports" / "search-api" / "summary.json").is_file()

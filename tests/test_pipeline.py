@@ -3,11 +3,12 @@
 import hashlib
 import json
 import re
+import shutil
 
 import pytest
 
 from analysis import config, pipeline
-from analysis.errors import ConfigError, NotebookError
+from analysis.errors import ConfigError, EvidenceError, NotebookError
 from tests.conftest import EXAMPLES
 
 SUMMARY_KEYS = {"service", "baseline", "candidate", "latency_ms", "gap_ms", "attribution_ms",
@@ -108,3 +109,11 @@ def test_failing_cell_keeps_the_last_good_report(example_copy, tmp_path):
     assert "garbage.log" in message and "not a known latency format" in message
     assert (reports / "payments-api" / "report.html").read_bytes() == good
     assert (reports / ".failed" / "payments-api" / "notebooks" / "01_evidence.ipynb").is_file()
+
+
+def test_missing_environment_is_named_before_any_kernel_starts(example_copy, tmp_path):
+    folder = example_copy("listings-api")
+    shutil.rmtree(folder / "k8s")
+    with pytest.raises(EvidenceError, match="environment folder 'k8s' is missing"):
+        pipeline.build_report("listings-api", folder.parent, tmp_path / "r", say=lambda m: None)
+    assert not (tmp_path / "r").exists()

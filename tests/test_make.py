@@ -46,3 +46,10 @@ def test_report_honours_reports_dir(tmp_path):
     summary = json.loads((tmp_path / "listings-api" / "summary.json").read_text())
     assert summary["verdict"]["cause"] == "dns"
     assert (tmp_path / "listings-api" / "report.html").is_file()
+
+
+def test_setup_registers_the_projects_kernel_for_lab_and_papermill():
+    run = subprocess.run([str(config.PROJECT_ROOT / ".venv" / "bin" / "jupyter"), "kernelspec",
+                          "list", "--json"], capture_output=True, text=True, check=True)
+    spec = json.loads(run.stdout)["kernelspecs"][config.KERNEL_NAME]
+    assert spec["spec"]["argv"][0].startswith(str(config.PROJECT_ROOT / ".venv"))

@@ -108,11 +108,12 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
             rejected += kind_rejected
             counts.append(count)
         resolv_path = env_dir / "resolv.conf"
-        present = resolv_path.is_file()
-        if present:
-            resolv_rows.append(_resolv_row(env, parse_resolv_conf(resolv_path)))
-        counts.append({"env": env, "kind": "resolv.conf", "files": int(present),
-                       "lines": 0, "rejected": 0, "formats": "resolv.conf" if present else ""})
+        conf = parse_resolv_conf(resolv_path) if resolv_path.is_file() else None
+        if conf:
+            resolv_rows.append(_resolv_row(env, conf))
+        counts.append({"env": env, "kind": "resolv.conf", "files": int(conf is not None),
+                       "lines": conf.lines if conf else 0, "rejected": 0,
+                       "formats": "resolv.conf" if conf else ""})
     return Evidence(
         latency=pd.concat(collected["latency"], ignore_index=True),
         dig=pd.concat(collected["dig"], ignore_index=True),

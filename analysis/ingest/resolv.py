@@ -24,6 +24,7 @@ class ResolvConf:
     timeout_s: int = DEFAULT_TIMEOUT_S
     attempts: int = DEFAULT_ATTEMPTS
     flags: frozenset[str] = field(default_factory=frozenset)
+    lines: int = 0
 
 
 def parse_resolv_conf(path: Path) -> ResolvConf:
@@ -32,7 +33,8 @@ def parse_resolv_conf(path: Path) -> ResolvConf:
     search: list[str] = []
     numbers = {"ndots": DEFAULT_NDOTS, "timeout": DEFAULT_TIMEOUT_S, "attempts": DEFAULT_ATTEMPTS}
     flags: set[str] = set()
-    for number, raw in enumerate(read_text(path).splitlines(), start=1):
+    text = read_text(path).splitlines()
+    for number, raw in enumerate(text, start=1):
         words = raw.split("#", 1)[0].split(";", 1)[0].split()
         if not words:
             continue
@@ -56,4 +58,4 @@ def parse_resolv_conf(path: Path) -> ResolvConf:
             raise EvidenceError(path, f"expected nameserver/search/domain/options, got "
                                 f"{raw.strip()!r}", line=number)
     return ResolvConf(str(path), tuple(nameservers), tuple(search), numbers["ndots"],
-                      numbers["timeout"], numbers["attempts"], frozenset(flags))
+                      numbers["timeout"], numbers["attempts"], frozenset(flags), len(text))

@@ -8,7 +8,7 @@ def test_pod_resolv_conf(fixture_path):
     conf = parse_resolv_conf(fixture_path("resolv-k8s.conf"))
     assert conf.nameservers == ("172.20.0.10",)
     assert len(conf.search) == 4 and conf.search[0] == "search.svc.cluster.local"
-    assert (conf.ndots, conf.timeout_s, conf.attempts) == (5, 2, 2)
+    assert (conf.ndots, conf.timeout_s, conf.attempts, conf.lines) == (5, 2, 2, 4)
     assert conf.flags == {"single-request-reopen"}
 
 

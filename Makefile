@@ -18,7 +18,7 @@ REPORT_FLAGS := $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
                 $(if $(REPORTS_DIR),--reports-dir "$(REPORTS_DIR)") \
                 $(if $(filter 1 yes true,$(CODE)),--code)
 
-.PHONY: help setup report services test lint lab simulate clean distclean
+.PHONY: help setup report services test lint lab simulate bench clean distclean
 
 ## List the targets
 help:
@@ -57,6 +57,10 @@ lint: $(STAMP)
 ## Open JupyterLab on the notebooks with the project's kernel
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+## Run the benchmarks (ingest: 5M-line ingress-nginx log; data generated into bench/out/)
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
 
 ## Rewrite the bundled example services in data/ with the simulator
 simulate: $(STAMP)

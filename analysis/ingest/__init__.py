@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import EvidenceError
-from analysis.ingest import credentials, dig, latency
+from analysis.ingest import credentials, dig, envoy, latency  # noqa: F401 (registers)
 from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, detect
 from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
 from analysis.service import ServiceConfig

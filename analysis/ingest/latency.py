@@ -120,10 +120,10 @@ def parse_times(values: pa.Array, fmt: str) -> np.ndarray:
     encoded = pc.dictionary_encode(values)
     distinct = pd.to_datetime(encoded.dictionary.to_pandas(), format=fmt, errors="coerce",
                               utc=True)
-    return _naive_utc(distinct)[np.asarray(encoded.indices)]
+    return naive_utc(distinct)[np.asarray(encoded.indices)]
 
 
-def _naive_utc(times) -> np.ndarray:
+def naive_utc(times) -> np.ndarray:
     """datetime64[ns] in UTC without a zone: cheap to index and concatenate."""
     return pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None).to_numpy()
 
@@ -326,7 +326,7 @@ class IngressNginx(FieldLogFormat):
             errors="coerce", utc=True,
         )
         return {
-            "time": _naive_utc(time),
+            "time": naive_utc(time),
             "latency_ms": latency,
             "total_ms": pc.cast(groups.field("request_time"), pa.float64()).to_numpy() * 1000.0,
             "status": pc.cast(groups.field("status"), pa.int16()).to_numpy(),
@@ -385,6 +385,7 @@ class AwsAlb(FieldLogFormat):
     def columns(self, groups: pa.StructArray) -> dict:
         time = pd.to_datetime(groups.field("time").to_pandas(), format="ISO8601",
                               errors="coerce", utc=True)
-        return _alb_columns(_naive_utc(time), *(groups.field(f) for f in (
+        return _alb_columns(naive_utc(time), *(groups.field(f) for f in (
             "request_processing_time", "target_processing_time", "response_processing_time",
             "elb_status_code")))
+

@@ -66,3 +66,14 @@ def test_unknown_format_names_the_file(tmp_path):
     path.write_text("hello world\n")
     with pytest.raises(EvidenceError, match="weird.log.*not a known latency format"):
         base.detect("latency", path)
+
+
+@pytest.mark.parametrize("name, fmt", [("envoy.log", "envoy"), ("istio.log", "istio")])
+def test_envoy_and_istio_upstream_time_is_the_backend_latency(fixture_path, name, fmt):
+    assert base.detect("latency", fixture_path(name)).name == fmt
+    parsed = base.REGISTRY["latency"][fmt].parse(fixture_path(name))
+    t = parsed.table
+    assert parsed.rejected.empty and list(t["line"]) == [1, 2]
+    assert t["latency_ms"][0] == 23 and t["total_ms"][0] == 25 and t["status"][0] == 200
+    assert math.isnan(t["latency_ms"][1]) and t["attempts"][1] == 0
+    assert str(t["time"][0]) == "2026-11-24 10:00:00.123000+00:00"

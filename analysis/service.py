@@ -40,6 +40,7 @@ class ServiceConfig:
     baseline: str = "ec2"
     candidate: str = "k8s"
     formats: dict[str, str] = field(default_factory=dict)
+    latency_unit: str | None = None   # for CSV / JSON latency columns whose name has no unit
 
     @property
     def environments(self) -> tuple[str, str]:
@@ -96,7 +97,9 @@ def _section(cls, raw, where: str):
     return cls(**values)
 
 
-_TOP_KEYS = {"name", "sdk", "credential_provider", "dns", "budget", "environments", "formats"}
+_TOP_KEYS = {"name", "sdk", "credential_provider", "dns", "budget", "environments", "formats",
+             "latency_unit"}
+LATENCY_UNITS = ("ms", "s", "us")
 
 
 def load_config(folder: Path) -> ServiceConfig:
@@ -126,7 +129,11 @@ def load_config(folder: Path) -> ServiceConfig:
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(isinstance(v, str) for v in formats.values()):
         raise ConfigError(f"{path}: formats: expected a mapping of evidence kind to format name")
+    unit = raw.get("latency_unit")
+    if unit is not None and unit not in LATENCY_UNITS:
+        raise ConfigError(f"{path}: latency_unit: expected one of {LATENCY_UNITS}, got {unit!r}")
     return ServiceConfig(
+        latency_unit=unit,
         name=raw.get("name", folder.name),
         sdk=raw.get("sdk"),
         credential_provider=raw.get("credential_provider"),

@@ -93,8 +93,9 @@ def goaccess(path: Path) -> float | None:
     subprocess.run(
         [exe, str(path), "--log-format",
          '%h - %e [%d:%t %^] "%r" %s %b "%R" "%u" %^ %T [%^] [%^] %^ %^ %^ %^ %^',
-         "--date-format", "%d/%b/%Y", "--time-format", "%T", "-o", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+         "--date-format", "%d/%b/%Y", "--time-format", "%T", "-o", str(OUT / "goaccess.json")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        check=False)
     return time.perf_counter() - started
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import EvidenceError
-from analysis.ingest import credentials, dig, envoy, latency  # noqa: F401 (registers)
+from analysis.ingest import credentials, dig, envoy, latency, tabular  # noqa: F401 (registers)
 from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, detect
 from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
 from analysis.service import ServiceConfig
@@ -50,13 +50,13 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-def _read_kind(env: str, kind: str, folder: Path, forced: str | None):
+def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: dict):
     module = FILE_KINDS[kind]
     tables, rejected, formats, lines = [], [], set(), 0
     files = _files(folder)
     for path in files:
         fmt = detect(kind, path, forced)
-        parsed = fmt.parse(path)
+        parsed = fmt.parse(path, options)
         check_rejected_share(path, fmt.name, parsed,
                              credentials.redact if kind == "credentials" else str)
         tables.append(parsed.table)
@@ -100,7 +100,8 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
         env_dir = folder / env
         for kind in FILE_KINDS:
             table, kind_rejected, count = _read_kind(
-                env, kind, env_dir / kind, config.formats.get(kind))
+                env, kind, env_dir / kind, config.formats.get(kind),
+                {"latency_unit": config.latency_unit})
             if kind in REQUIRED_KINDS and table.empty:
                 raise EvidenceError(env_dir / kind, f"no {kind} rows for {env!r}: every file "
                                     "was empty")

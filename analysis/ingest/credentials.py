@@ -58,7 +58,7 @@ class ImdsJson:
         text = "\n".join(sample)
         return 1.0 if '"Expiration"' in text or '"AccessKeyId"' in text else 0.0
 
-    def parse(self, path: Path) -> Parsed:
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
         text = read_text(path)
         decoder = json.JSONDecoder()
         rows: list[dict] = []

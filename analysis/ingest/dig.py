@@ -62,7 +62,7 @@ class DigText:
         known = [s for s in sample if _QUERY_TIME.match(s) or _OTHER.match(s) or _RECORD.match(s)]
         return len(known) / len(sample)
 
-    def parse(self, path: Path) -> Parsed:
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
         lines = read_text(path).splitlines()
         rows: list[dict] = []
         bad: list[tuple[int, str]] = []

@@ -56,11 +56,11 @@ class RegexLogFormat:
         regex = re.compile(self.pattern)
         return sum(bool(regex.match(line)) for line in sample) / len(sample)
 
-    def parse(self, path: Path) -> Parsed:
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
         lines, numbers, unreadable = read_lines(path)
         table, rejected = self.parse_lines(path, lines, numbers)
-        return Parsed(_finish(table, path), len(numbers) + len(unreadable),
-                      _sorted(unreadable, rejected))
+        return Parsed(finish(table, path), len(numbers) + len(unreadable),
+                      sorted_rejections(unreadable, rejected))
 
     def parse_lines(self, path: Path, lines: pa.Array | pa.ChunkedArray,
                     numbers: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -85,7 +85,7 @@ class RegexLogFormat:
         raise NotImplementedError
 
 
-def _finish(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+def finish(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     table = table.reset_index(drop=True)
     table["time"] = pd.DatetimeIndex(table["time"]).tz_localize("UTC")
     table["source_file"] = pd.Categorical.from_codes(np.zeros(len(table), np.int8), [str(path)])
@@ -110,7 +110,7 @@ def _merge_by_line(columns: dict[str, np.ndarray], other: pd.DataFrame) -> dict:
     return merged
 
 
-def _sorted(*parts: pd.DataFrame) -> pd.DataFrame:
+def sorted_rejections(*parts: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).sort_values("line", kind="stable") \
         .reset_index(drop=True)
 
@@ -148,7 +148,7 @@ class FieldLogFormat(RegexLogFormat):
     #: give up early when this many lines are neither regular nor match the pattern
     GARBAGE_LIMIT = 10_000
 
-    def parse(self, path: Path) -> Parsed:
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
         count = self.field_count or _mode_field_count(path)
         include = sorted(self.fields)
         irregular: list[tuple[int, str]] = []
@@ -212,8 +212,8 @@ class FieldLogFormat(RegexLogFormat):
                 path, pa.array([t for _, t in irregular], pa.string()), odd_numbers)
             columns = _merge_by_line(columns, odd_table)
             rejected.append(odd_rejected)
-        return Parsed(_finish(pd.DataFrame(columns, copy=False), path), total,
-                      _sorted(*rejected))
+        return Parsed(finish(pd.DataFrame(columns, copy=False), path), total,
+                      sorted_rejections(*rejected))
 
     def _check(self, fields: dict[int, pa.Array]) -> tuple[np.ndarray, np.ndarray]:
         """Which rows have every field in shape, and the first failing field's name."""

@@ -1,0 +1,234 @@
+"""Generic CSV and JSON-lines latency logs: a timestamp column and a latency column.
+
+The latency's unit comes from the column's name (`latency_ms`, `duration_seconds`, ...), from
+a name whose unit is fixed by the proxy that writes it (nginx `request_time` is seconds, Envoy
+`duration` is ms), or from `latency_unit` in service.yaml. Anything else is an error: a unit
+is never guessed. A backend column (`upstream_*`, `target_*`, `backend_*`) is preferred as
+`latency_ms`, and a plain latency/duration column is then kept as `total_ms`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+
+from analysis.errors import EvidenceError
+from analysis.ingest.base import Parsed, is_gzip, read_lines, register, rejections, sample_lines
+from analysis.ingest.latency import finish, naive_utc, sorted_rejections
+
+TIME_NAMES = ("time", "timestamp", "@timestamp", "ts", "start_time", "datetime", "date")
+LATENCY_WORDS = ("latency", "duration", "response_time", "elapsed", "service_time",
+                 "processing_time", "request_time")
+BACKEND_WORDS = ("upstream", "target", "backend")
+STATUS_NAMES = ("status", "status_code", "response_code", "code", "elb_status_code")
+#: ms per unit, for units named by a column suffix or by latency_unit in service.yaml
+UNITS = {"ms": 1.0, "millis": 1.0, "milliseconds": 1.0, "s": 1000.0, "sec": 1000.0,
+         "secs": 1000.0, "seconds": 1000.0, "us": 1e-3, "micros": 1e-3, "microseconds": 1e-3,
+         "ns": 1e-6}
+#: Names whose unit is fixed by the software that writes them.
+KNOWN_UNITS = {
+    "request_time": "s", "upstream_response_time": "s",                   # nginx variables
+    "duration": "ms", "upstream_service_time": "ms",                      # Envoy operators
+    "request_processing_time": "s", "target_processing_time": "s",        # AWS ALB fields
+    "response_processing_time": "s",
+}
+_SUFFIX = re.compile(r"[_.\-]?(" + "|".join(sorted(UNITS, key=len, reverse=True)) + r")$")
+_NUMBER = r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"
+
+
+def _unit(name: str, default: str | None, path: Path) -> float:
+    lowered = name.lower()
+    if lowered in KNOWN_UNITS:
+        return UNITS[KNOWN_UNITS[lowered]]
+    suffix = _SUFFIX.search(lowered)
+    if suffix and lowered != suffix.group(1):
+        return UNITS[suffix.group(1)]
+    if default:
+        return UNITS[default]
+    raise EvidenceError(path, f"column {name!r} does not say its unit: rename it (e.g. "
+                        f"{name}_ms or {name}_s) or set latency_unit: ms|s|us in service.yaml")
+
+
+def pick_columns(names: list[str], path: Path, latency_unit: str | None = None) -> dict:
+    """Which columns hold the time, backend latency, total and status, with their units."""
+    lowered = {n.lower(): n for n in names}
+    time = next((lowered[n] for n in TIME_NAMES if n in lowered), None)
+    timed = [n for n in names if any(w in n.lower() for w in LATENCY_WORDS)]
+    backend = [n for n in timed if any(w in n.lower() for w in BACKEND_WORDS)]
+    if time is None or not timed:
+        raise EvidenceError(path, f"needs a time column ({', '.join(TIME_NAMES)}) and a latency "
+                            f"column (a name with {', '.join(LATENCY_WORDS)}); found {names}")
+    latency = backend[0] if backend else timed[0]
+    total = next((n for n in timed if n not in backend), None) if backend else None
+    status = next((lowered[n] for n in STATUS_NAMES if n in lowered), None)
+    return {"time": time, "latency": (latency, _unit(latency, latency_unit, path)),
+            "total": (total, _unit(total, latency_unit, path)) if total else None,
+            "status": status}
+
+
+def _numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Float values and which rows hold one ('-' and empty count as no value, not an error)."""
+    text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+    empty = pc.fill_null(pc.or_(pc.equal(text, ""), pc.equal(text, "-")), True)
+    number = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
+    floats = pc.cast(pc.if_else(number, text, pa.scalar(None, pa.string())), pa.float64())
+    return floats.to_numpy(zero_copy_only=False), np.asarray(pc.or_(number, empty))
+
+
+def _times(values: pa.Array) -> np.ndarray:
+    """ISO 8601 strings, or epoch seconds / milliseconds as numbers, row by row."""
+    floats, _ = _numbers(values)
+    epoch = ~np.isnan(floats)
+    scale = np.where(floats > 1e11, 1e6, 1e9)  # epoch ms vs epoch s
+    stamps = np.where(epoch, floats * scale, 0).astype("int64").view("datetime64[ns]")
+    if epoch.all():
+        return stamps
+    text = pc.cast(values, pa.string()).to_pandas()
+    iso = naive_utc(pd.to_datetime(text.where(~epoch), format="ISO8601", errors="coerce",
+                                   utc=True))
+    return np.where(epoch, stamps, iso)
+
+
+def _table(columns: dict[str, pa.Array], chosen: dict, numbers: np.ndarray,
+           path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    latency_name, latency_scale = chosen["latency"]
+    latency, latency_ok = _numbers(columns[latency_name])
+    time = _times(columns[chosen["time"]])
+    ok = latency_ok & ~np.isnat(time)
+    frame = pd.DataFrame({"time": time, "latency_ms": latency * latency_scale})
+    if chosen["total"]:
+        total, total_ok = _numbers(columns[chosen["total"][0]])
+        frame["total_ms"] = total * chosen["total"][1]
+        ok &= total_ok
+    else:
+        frame["total_ms"] = frame["latency_ms"]
+    if chosen["status"]:
+        status, status_ok = _numbers(columns[chosen["status"]])
+        frame["status"] = np.nan_to_num(status, nan=0).astype(np.int16)
+        ok &= status_ok
+    else:
+        frame["status"] = np.int16(0)
+    frame["attempts"] = np.where(np.isnan(frame["latency_ms"]), 0, 1).astype(np.int16)
+    frame["line"] = numbers
+    reason = (f"needs a time in {chosen['time']!r} and numbers in "
+              f"{', '.join(c for c in (latency_name, chosen['status']) if c)}")
+    keep = pa.array(~ok)
+    shown = [pc.filter(pc.cast(a, pa.string()), keep).to_pylist() for a in columns.values()]
+    texts = [", ".join(f"{k}={v}" for k, v in zip(columns, row, strict=True))
+             for row in zip(*shown, strict=True)]
+    bad = rejections(path, numbers[~ok], reason, texts)
+    return frame[ok], bad
+
+
+@register
+class CsvLog:
+    """A CSV file with a header: a time column and a latency column (see pick_columns)."""
+
+    kind = "latency"
+    name = "csv"
+
+    def detect(self, sample: list[str]) -> float:
+        header = next(csv.reader(sample[:1]))
+        if len(header) < 2:
+            return 0.0
+        lowered = [h.lower() for h in header]
+        has_time = any(n in lowered for n in TIME_NAMES)
+        has_latency = any(w in h for h in lowered for w in LATENCY_WORDS)
+        return 0.9 if has_time and has_latency else 0.0
+
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
+        names = next(csv.reader(sample_lines(path, 1)))
+        chosen = pick_columns(names, path, (options or {}).get("latency_unit"))
+        wanted = [c for c in (chosen["time"], chosen["latency"][0], chosen["status"],
+                              chosen["total"] and chosen["total"][0]) if c]
+        odd: list[tuple[int, str]] = []
+
+        def keep_aside(row) -> str:
+            odd.append((row.number, row.text))
+            return "skip"
+
+        stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+        try:
+            table = pa_csv.read_csv(
+                stream,
+                read_options=pa_csv.ReadOptions(use_threads=False),
+                parse_options=pa_csv.ParseOptions(ignore_empty_lines=False,
+                                                  invalid_row_handler=keep_aside),
+                convert_options=pa_csv.ConvertOptions(
+                    include_columns=wanted, column_types={c: pa.string() for c in wanted},
+                    strings_can_be_null=True))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise EvidenceError(path, f"cannot be read as CSV: {exc}") from None
+        total = table.num_rows + len(odd) + 1  # + the header line
+        lines = np.ones(total + 1, bool)
+        lines[[1, *(n for n, _ in odd)]] = False
+        numbers = np.flatnonzero(lines[1:]) + 1
+        frame, bad = _table({c: table.column(c).combine_chunks() for c in wanted}, chosen, numbers,
+                        path)
+        wrong_width = rejections(path, [n for n, _ in odd],
+                                 f"expected {len(names)} comma-separated fields",
+                                 [t for _, t in odd])
+        return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width))
+
+
+@register
+class JsonLines:
+    """One JSON object per line with a time key and a latency key (see pick_columns)."""
+
+    kind = "latency"
+    name = "json-lines"
+
+    def detect(self, sample: list[str]) -> float:
+        return sum(s.lstrip().startswith("{") and s.rstrip().endswith("}")
+                   for s in sample) / len(sample)
+
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
+        lines, numbers, unreadable = read_lines(path)
+        blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(lines), ""))
+        numbers = numbers[~blank]
+        try:
+            stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+            table = pa_json.read_json(stream)
+            columns = {n: table.column(n).combine_chunks() for n in table.column_names}
+            bad_json = rejections(path, [], "", [])
+        except pa.ArrowInvalid:
+            # Somewhere a line is not JSON, or a key changes type: find which, line by line.
+            columns, bad_json, numbers = _json_line_by_line(
+                path, lines.filter(pa.array(~blank)).to_pylist(), numbers)
+        chosen = pick_columns(list(columns), path, (options or {}).get("latency_unit"))
+        frame, bad = _table(columns, chosen, numbers, path)
+        blank_lines = rejections(path, np.flatnonzero(blank) + 1, "blank line",
+                                 [""] * int(blank.sum()))
+        return Parsed(finish(frame, path), len(blank) + len(unreadable),
+                      sorted_rejections(bad, bad_json, blank_lines, unreadable))
+
+
+def _json_line_by_line(path: Path, texts: list[str], numbers: np.ndarray):
+    rows, kept, bad = [], [], []
+    for number, text in zip(numbers, texts, strict=True):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            rows.append({k: None if v is None else str(v) for k, v in value.items()})
+            kept.append(number)
+        else:
+            bad.append((number, text))
+    if not rows:
+        raise EvidenceError(path, "no line is a JSON object")
+    frame = pd.DataFrame(rows)
+    columns = {c: pa.array(frame[c].astype(object).where(frame[c].notna(), None), pa.string())
+               for c in frame.columns}
+    return columns, rejections(path, [n for n, _ in bad], "not a JSON object",
+                               [t for _, t in bad]), np.array(kept, dtype=np.int64)
+

@@ -1,0 +1,55 @@
+import math
+
+import pytest
+
+from analysis.errors import EvidenceError
+from analysis.ingest import base
+from analysis.ingest.tabular import CsvLog, JsonLines, pick_columns
+
+
+def test_csv_prefers_the_backend_column_and_reads_units_from_names(fixture_path):
+    assert base.detect("latency", fixture_path("latency.csv")).name == "csv"
+    parsed = CsvLog().parse(fixture_path("latency.csv"))
+    t = parsed.table
+    assert parsed.lines == 4 and parsed.rejected.empty
+    assert list(t["line"]) == [2, 3, 4]
+    assert list(t["latency_ms"][:2]) == [21.5, 19.0] and list(t["total_ms"][:2]) == [23.0, 20.0]
+    assert math.isnan(t["latency_ms"][2]) and t["status"][2] == 503
+
+
+def test_json_lines_known_nginx_names_are_seconds(fixture_path, gzipped):
+    path = gzipped("latency-seconds.jsonl")
+    assert base.detect("latency", path).name == "json-lines"
+    parsed = JsonLines().parse(path)
+    t = parsed.table
+    assert list(t["line"]) == [1, 2, 4]
+    assert t["latency_ms"][0] == pytest.approx(25.0) and t["total_ms"][0] == pytest.approx(30.0)
+    assert str(t["time"][1]) == "2026-11-24 10:00:01+00:00"  # epoch seconds
+    assert math.isnan(t["latency_ms"][2])
+    assert list(parsed.rejected["reason"]) == ["blank line"]
+
+
+def test_a_broken_json_line_is_rejected_with_its_number(tmp_path, fixture_path):
+    good = fixture_path("latency-seconds.jsonl").read_text().splitlines()[0]
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join([good, "{not json", good]) + "\n")
+    parsed = JsonLines().parse(path)
+    assert list(parsed.table["line"]) == [1, 3]
+    assert list(parsed.rejected["line"]) == [2]
+
+
+def test_a_latency_column_without_unit_is_an_error_not_a_guess(fixture_path):
+    with pytest.raises(EvidenceError, match="'latency' does not say its unit.*latency_unit"):
+        CsvLog().parse(fixture_path("latency-no-unit.csv"))
+    parsed = CsvLog().parse(fixture_path("latency-no-unit.csv"), {"latency_unit": "s"})
+    assert parsed.table["latency_ms"][0] == 21_000
+
+
+@pytest.mark.parametrize("names, latency, factor", [
+    (["ts", "duration_seconds"], "duration_seconds", 1000.0),
+    (["@timestamp", "duration", "upstream_service_time"], "upstream_service_time", 1.0),
+    (["time", "elapsed_us"], "elapsed_us", 1e-3),
+])
+def test_pick_columns(tmp_path, names, latency, factor):
+    chosen = pick_columns(names, tmp_path)
+    assert chosen["latency"] == (latency, factor)

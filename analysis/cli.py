@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -22,6 +23,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     pipeline.build_report(args.service, args.data_dir, args.reports_dir, code=args.code,
                           parameters=dict(args.parameter))
     return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from analysis.inspect import inspect_path, render
+
+    result = inspect_path(Path(args.path))
+    print(json.dumps(result, indent=2, default=str) if args.json else render(result))
+    return 0 if result["ok"] else 1
 
 
 def cmd_services(args: argparse.Namespace) -> int:
@@ -59,6 +68,11 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("-p", "--parameter", type=_parameter, action="append", default=[],
                         metavar="NAME=VALUE", help="an extra notebook parameter (validated)")
     report.set_defaults(run=cmd_report)
+
+    inspect = sub.add_parser("inspect", help="check a service folder or one evidence file")
+    inspect.add_argument("path", help="data/<service> or one file in it")
+    inspect.add_argument("--json", action="store_true", help="print the result as JSON")
+    inspect.set_defaults(run=cmd_inspect)
 
     listing = sub.add_parser("services", help="list the services under the data directory")
     listing.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")

@@ -44,7 +44,7 @@ class Evidence:
         return list(zip(empty["env"], empty["kind"], strict=True))
 
 
-def _files(folder: Path) -> list[Path]:
+def evidence_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -53,7 +53,7 @@ def _files(folder: Path) -> list[Path]:
 def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: dict):
     module = FILE_KINDS[kind]
     tables, rejected, formats, lines = [], [], set(), 0
-    files = _files(folder)
+    files = evidence_files(folder)
     for path in files:
         fmt = detect(kind, path, forced)
         parsed = fmt.parse(path, options)
@@ -86,7 +86,7 @@ def check_layout(folder: Path, config: ServiceConfig) -> None:
             raise EvidenceError(env_dir, f"environment folder {env!r} is missing; expected "
                                 f"{folder}/{{{','.join(config.environments)}}}/latency/...")
         for kind in REQUIRED_KINDS:
-            if not _files(env_dir / kind):
+            if not evidence_files(env_dir / kind):
                 raise EvidenceError(env_dir / kind, f"no {kind} evidence for {env!r}; expected "
                                     f"files in {env_dir / kind}/")
 

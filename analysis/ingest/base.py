@@ -104,11 +104,10 @@ def detect(kind: str, path: Path, forced: str | None = None) -> Format:
     scores = {name: fmt.detect(sample) for name, fmt in formats.items()}
     best = max(scores, key=scores.get)
     if scores[best] < 0.5:
-        raise EvidenceError(
-            path,
-            f"not a known {kind} format (tried {', '.join(sorted(formats))}); "
-            f"first line: {clip(sample[0])!r}",
-        )
+        closest = f"it looks most like {best} ({scores[best]:.0%} of its first lines match)" \
+            if scores[best] > 0 else f"tried {', '.join(sorted(formats))}"
+        shown = "; ".join(repr(clip(line, 120)) for line in sample[:3])
+        raise EvidenceError(path, f"not a known {kind} format: {closest}; first lines: {shown}")
     return formats[best]
 
 

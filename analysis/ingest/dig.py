@@ -57,8 +57,8 @@ class DigText:
 
     def detect(self, sample: list[str]) -> float:
         timing = [s for s in sample if _QUERY_TIME.match(s) or _BANNER.match(s)]
-        if not timing:
-            return 0.0
+        if not timing:  # `dig +short` output: claim it, so parse() can say what is wrong
+            return 0.5 if all(_SHORT.match(s.strip()) for s in sample) else 0.0
         known = [s for s in sample if _QUERY_TIME.match(s) or _OTHER.match(s) or _RECORD.match(s)]
         return len(known) / len(sample)
 

@@ -1,0 +1,146 @@
+"""`latency-gap inspect`: what the tool makes of a service folder or one evidence file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import ingest
+from analysis import service as services
+from analysis.errors import LatencyGapError
+from analysis.ingest.base import REGISTRY, check_rejected_share, detect
+from analysis.ingest.credentials import redact
+from analysis.ingest.resolv import parse_resolv_conf
+
+
+def _kind_of(path: Path) -> str | None:
+    if path.name == "resolv.conf":
+        return "resolv.conf"
+    return path.parent.name if path.parent.name in ingest.FILE_KINDS else None
+
+
+def _statistics(kind: str, table: pd.DataFrame) -> dict:
+    if table.empty:
+        return {}
+    if kind == "latency":
+        values = table["latency_ms"].dropna()
+        stats = {f"latency_ms_p{int(q * 100)}": round(float(values.quantile(q)), 1)
+                 for q in (0.5, 0.9, 0.99)} if len(values) else {}
+        return {"requests": len(table), "no_backend_answer": int(table["latency_ms"].isna().sum()),
+                **stats}
+    if kind == "dig":
+        times = table["query_time_ms"].dropna()
+        return {"queries": len(table), "timeouts": int((table["status"] == "TIMEOUT").sum()),
+                "statuses": table["status"].fillna("(none)").value_counts().to_dict(),
+                "query_ms_median": float(np.median(times)) if len(times) else None,
+                "query_ms_max": float(times.max()) if len(times) else None}
+    lifetimes = table["lifetime_s"].dropna()
+    return {"documents": len(table), "failures": int((table["code"] != "Success").sum()),
+            "distinct_keys": int(table["key_id"].nunique()),
+            "lifetime_s_min": float(lifetimes.min()) if len(lifetimes) else None,
+            "lifetime_s_median": float(lifetimes.median()) if len(lifetimes) else None,
+            "lifetime_s_max": float(lifetimes.max()) if len(lifetimes) else None}
+
+
+def _time_range(table: pd.DataFrame) -> list[str] | None:
+    column = next((c for c in ("time", "fetched_at", "last_updated") if c in table), None)
+    if column is None or table[column].dropna().empty:
+        return None
+    times = table[column].dropna()
+    return [times.min().isoformat(), times.max().isoformat()]
+
+
+def inspect_file(path: Path, kind: str | None = None, options: dict | None = None) -> dict:
+    """Detected format, counts, first rejections, time range and statistics for one file."""
+    kind = kind or _kind_of(path)
+    result: dict = {"path": str(path), "kind": kind}
+    try:
+        if kind == "resolv.conf":
+            conf = parse_resolv_conf(path)
+            return {**result, "format": "resolv.conf", "lines": conf.lines, "rejected": 0,
+                    "nameservers": list(conf.nameservers), "search": list(conf.search),
+                    "ndots": conf.ndots, "options": sorted(conf.flags)}
+        kinds = [kind] if kind else list(REGISTRY)
+        fmt = _best_format(kinds, path)
+        result["kind"] = fmt.kind
+        parsed = fmt.parse(path, options)
+        rejected = parsed.rejected
+        result.update(
+            format=fmt.name, lines=parsed.lines, parsed=len(parsed.table),
+            rejected=len(rejected),
+            first_rejections=[f"line {r.line}: {r.reason}: {redact(r.text)!r}"
+                              for r in rejected.head(3).itertuples()],
+            time_range=_time_range(parsed.table), **_statistics(fmt.kind, parsed.table))
+        check_rejected_share(path, fmt.name, parsed, redact)
+    except LatencyGapError as exc:
+        result["error"] = str(exc)
+    return result
+
+
+def _best_format(kinds: list[str], path: Path):
+    errors = []
+    for kind in kinds:
+        try:
+            return detect(kind, path)
+        except LatencyGapError as exc:
+            errors.append(str(exc))
+    raise LatencyGapError(errors[0] if len(errors) == 1 else
+                          f"{path}: not recognised as any kind of evidence ({', '.join(kinds)})")
+
+
+def inspect_path(path: Path) -> dict:
+    """A service folder or one file; `ok` is False when a report would fail on it."""
+    path = Path(path)
+    if path.is_file():
+        entry = inspect_file(path)
+        return {"path": str(path), "files": [entry], "errors": [], "missing": [],
+                "ok": "error" not in entry}
+    if not path.is_dir():
+        return {"path": str(path), "files": [], "errors": [f"{path}: no such file or folder"],
+                "missing": [], "ok": False}
+    errors: list[str] = []
+    try:
+        config = services.load_config(path)
+        ingest.check_layout(path, config)
+    except LatencyGapError as exc:
+        return {"path": str(path), "files": [], "errors": [str(exc)], "missing": [], "ok": False}
+    files, missing = [], []
+    options = {"latency_unit": config.latency_unit}
+    for env in config.environments:
+        for kind in ingest.FILE_KINDS:
+            found = ingest.evidence_files(path / env / kind)
+            if not found:
+                missing.append(f"{env}/{kind}")
+            files += [inspect_file(f, kind, options) for f in found]
+        if (path / env / "resolv.conf").is_file():
+            files.append(inspect_file(path / env / "resolv.conf", "resolv.conf"))
+        else:
+            missing.append(f"{env}/resolv.conf")
+    errors += [f["error"] for f in files if "error" in f]
+    return {"path": str(path), "service": config.name, "files": files, "errors": errors,
+            "missing": missing, "ok": not errors}
+
+
+def render(result: dict) -> str:
+    """The inspect result as text for a terminal."""
+    out = [f"{result['path']}: {'OK' if result['ok'] else 'WOULD FAIL'}"]
+    for entry in result["files"]:
+        head = f"  {entry['path']}  [{entry.get('kind')}: {entry.get('format', '?')}]"
+        counts = f"lines {entry.get('lines', '?')}, parsed {entry.get('parsed', '-')}, " \
+                 f"rejected {entry.get('rejected', '?')}"
+        out.append(f"{head}  {counts}")
+        skip = {"path", "kind", "format", "lines", "parsed", "rejected", "first_rejections",
+                "error"}
+        details = ", ".join(f"{k} {v}" for k, v in entry.items()
+                            if k not in skip and v not in (None, [], {}))
+        if details:
+            out.append(f"      {details}")
+        out += [f"      {r}" for r in entry.get("first_rejections", [])]
+        if "error" in entry:
+            out.append(f"      ERROR {entry['error']}")
+    out += [f"  missing: {m}" for m in result["missing"]]
+    out += [f"  error: {e}" for e in result["errors"] if not any(
+        e == f.get("error") for f in result["files"])]
+    return "\n".join(out)

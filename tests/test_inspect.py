@@ -1,0 +1,49 @@
+import json
+
+from analysis.cli import main
+from analysis.inspect import inspect_path
+from tests.conftest import EXAMPLES
+
+
+def test_a_good_service_folder_is_ok_with_every_file_described():
+    result = inspect_path(EXAMPLES / "search-api")
+    assert result["ok"] and not result["missing"]
+    by_kind = {}
+    for entry in result["files"]:
+        by_kind.setdefault(entry["kind"], []).append(entry)
+    assert {e["format"] for e in by_kind["latency"]} == {"aws-alb", "ingress-nginx"}
+    nginx = next(e for e in by_kind["latency"] if e["format"] == "ingress-nginx")
+    assert nginx["parsed"] == nginx["lines"] == 1808 and nginx["latency_ms_p50"] == 107.0
+    k8s_creds = next(e for e in by_kind["credentials"] if "/k8s/" in e["path"])
+    assert k8s_creds["lifetime_s_median"] == 900.0 and k8s_creds["distinct_keys"] == 7
+    assert by_kind["resolv.conf"][1]["ndots"] == 5
+
+
+def test_cli_exit_status_and_json(fixture_path, capsys):
+    assert main(["inspect", str(EXAMPLES / "payments-api")]) == 0
+    capsys.readouterr()
+    assert main(["inspect", "--json", str(fixture_path("dig-short.txt"))]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert not result["ok"] and "dig +short" in result["files"][0]["error"]
+
+
+def test_a_mostly_broken_file_fails_inspect_with_samples(example_copy, capsys):
+    folder = example_copy("listings-api")
+    log = folder / "k8s" / "latency" / "ingress-nginx.log"
+    lines = log.read_text().splitlines()
+    lines[100:300] = ["<script>alert(1)</script> broken"] * 200
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["inspect", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "WOULD FAIL" in out and "line 101: not a ingress-nginx line" in out
+    assert "could not be parsed as ingress-nginx" in out
+
+
+def test_an_unrecognised_file_names_the_closest_format_and_shows_lines(tmp_path):
+    path = tmp_path / "latency" / "access.log"
+    path.parent.mkdir()
+    good = (EXAMPLES / "listings-api" / "k8s" / "latency" / "ingress-nginx.log").read_text()
+    path.write_text("\n".join(["junk <b>"] * 8 + good.splitlines()[:2]) + "\n")
+    entry = inspect_path(path)["files"][0]
+    assert "looks most like ingress-nginx (20% of its first lines match)" in entry["error"]
+    assert "'junk <b>'" in entry["error"]

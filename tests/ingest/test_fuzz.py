@@ -1,0 +1,84 @@
+"""Property-based fuzzing: random and mutated lines give clean rejections, never a crash."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.errors import LatencyGapError
+from analysis.ingest.base import REGISTRY
+from analysis.ingest.resolv import parse_resolv_conf
+from tests.conftest import FIXTURES
+
+SEEDS = {
+    "ingress-nginx": "ingress-nginx.log", "aws-alb": "alb.log", "envoy": "envoy.log",
+    "istio": "istio.log", "csv": "latency.csv", "json-lines": "latency-seconds.jsonl",
+    "dig": "dig-answers.txt", "imds-json": "credentials-concatenated.json",
+}
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def mutated(draw, lines: list[str]) -> str:
+    line = draw(st.sampled_from(lines))
+    op = draw(st.sampled_from(["keep", "truncate", "insert", "delete", "random", "swap"]))
+    at = draw(st.integers(0, max(len(line) - 1, 0)))
+    if op == "truncate":
+        return line[:at]
+    if op == "insert":
+        return line[:at] + draw(st.text(min_size=1, max_size=5)) + line[at:]
+    if op == "delete":
+        return line[:at] + line[at + 1:]
+    if op == "random":
+        return draw(st.text(max_size=200))
+    if op == "swap":
+        words = line.split(" ")
+        i, j = draw(st.integers(0, len(words) - 1)), draw(st.integers(0, len(words) - 1))
+        words[i], words[j] = words[j], words[i]
+        return " ".join(words)
+    return line
+
+
+def _file_of(lines: list[str], header: str | None = None) -> Path:
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "evidence"
+    text = "\n".join(([header] if header else []) + lines) + "\n"
+    path.write_bytes(text.encode("utf-8", "surrogatepass").replace(b"\r", b" "))
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_every_format_survives_random_and_mutated_lines(name):
+    fmt = next(f for kind in REGISTRY.values() for n, f in kind.items() if n == name)
+    seed = (FIXTURES / SEEDS[name]).read_text().splitlines()
+    header = seed[0] if name == "csv" else None
+    body = seed[1:] if header else seed
+    counted = fmt.kind == "latency"  # one line, one row or one rejection
+
+    @FUZZ
+    @given(st.lists(mutated(body), min_size=1, max_size=30))
+    def check(lines):
+        path = _file_of(lines, header)
+        try:
+            parsed = fmt.parse(path)
+        except LatencyGapError:
+            return  # a clean, named error is an acceptable answer
+        if counted:  # every line is a row or a rejection (a CSV header is neither)
+            assert len(parsed.table) + len(parsed.rejected) == parsed.lines - bool(header)
+            assert parsed.lines == path.read_bytes().count(b"\n")
+        assert set(parsed.rejected.columns) >= {"line", "reason", "text"}
+
+    check()
+
+
+@FUZZ
+@given(st.lists(st.text(max_size=80), max_size=10))
+def test_resolv_conf_survives_random_text(lines):
+    path = _file_of(lines)
+    try:
+        parse_resolv_conf(path)
+    except LatencyGapError:
+        pass

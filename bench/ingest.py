@@ -102,6 +102,7 @@ def goaccess(path: Path) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=5_000_000)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     path = OUT / f"ingress-nginx-{args.lines}.log"
     if not path.exists():
@@ -109,19 +110,22 @@ def main() -> int:
         generate(path, args.lines)
         print(f"generated {path} ({path.stat().st_size / 2**20:.0f} MB) in "
               f"{time.perf_counter() - started:.1f} s")
-    result = measure(path)
+    runs = [measure(path) for _ in range(args.runs)]  # shared machines are noisy: the median
+    result = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
     rate = result["lines"] / result["seconds"]
-    print(f"ingest {result['format']}: {result['lines']:,} lines in {result['seconds']:.2f} s = "
+    peak = max(r["peak_rss_mb"] for r in runs)
+    each = ", ".join(f"{r['seconds']:.2f}" for r in runs)
+    print(f"ingest {result['format']}: {result['lines']:,} lines in {result['seconds']:.2f} s "
+          f"(median of {len(runs)}: {each}) = "
           f"{rate / 1e6:.2f}M lines/s (target >= {TARGET_LINES_PER_S / 1e6:.1f}M); peak RSS "
-          f"{result['peak_rss_mb']:.0f} MB (target < {TARGET_RSS_MB} MB); "
-          f"rejected {result['rejected']}")
+          f"{peak:.0f} MB (target < {TARGET_RSS_MB} MB); rejected {result['rejected']}")
     other = goaccess(path)
     if other is None:
         print("goaccess: not installed (apt-get install goaccess) - no comparison")
     else:
         print(f"goaccess: {other:.1f} s on the same file; latency-gap is "
               f"{other / result['seconds']:.1f}x faster")
-    ok = rate >= TARGET_LINES_PER_S and result["peak_rss_mb"] < TARGET_RSS_MB
+    ok = rate >= TARGET_LINES_PER_S and peak < TARGET_RSS_MB
     print("ingest bench:", "PASS" if ok else "BELOW TARGET")
     return 0
 

@@ -349,7 +349,8 @@ class IngressNginx(FieldLogFormat):
         r"(?P<request_length>\d+) (?P<request_time>\d+(?:\.\d+)?) "
         r"\[(?P<upstream_name>[^\]]*)\] \[(?P<alt_upstream_name>[^\]]*)\] "
         rf"(?P<upstream_addr>{_LIST}) (?P<upstream_response_length>{_LIST}) "
-        rf"(?P<upstream_response_time>{_SECONDS_LIST}) (?P<upstream_status>{_LIST}) (?P<req_id>\S+)$"
+        rf"(?P<upstream_response_time>{_SECONDS_LIST}) (?P<upstream_status>{_LIST}) "
+        r"(?P<req_id>\S+)$"
     )
 
     def columns(self, groups: pa.StructArray) -> dict:

@@ -41,3 +41,9 @@ def test_redact_removes_secret_values_and_long_opaque_strings():
     line = '"SecretAccessKey" : "abc", "Token": "xyz", other ' + "A" * 40
     assert redact(line) == '"SecretAccessKey" : "<redacted>", "Token": "<redacted>", other ' \
                            "<redacted>"
+
+
+def test_json_lines_documents(fixture_path):
+    t = ImdsJson().parse(fixture_path("credentials.jsonl")).table
+    assert list(t["line"]) == [1, 2] and list(t["lifetime_s"]) == [900.0, 900.0]
+    assert "CANARY" not in t.to_csv()

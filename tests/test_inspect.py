@@ -35,7 +35,7 @@ def test_a_mostly_broken_file_fails_inspect_with_samples(example_copy, capsys):
     log.write_text("\n".join(lines) + "\n")
     assert main(["inspect", str(folder)]) == 1
     out = capsys.readouterr().out
-    assert "WOULD FAIL" in out and "line 101: not a ingress-nginx line" in out
+    assert "WOULD FAIL" in out and "line 101: does not match the ingress-nginx format" in out
     assert "could not be parsed as ingress-nginx" in out
 
 

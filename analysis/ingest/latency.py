@@ -76,7 +76,7 @@ class RegexLogFormat:
         bad_time = table["time"].isna().to_numpy()
         nomatch = np.flatnonzero(~matched)
         rejected = pd.concat([
-            rejections(path, numbers[nomatch], f"not a {self.name} line",
+            rejections(path, numbers[nomatch], f"does not match the {self.name} format",
                        lines.take(pa.array(nomatch)).to_pylist()),
             rejections(path, table["line"][bad_time], "unreadable timestamp",
                        lines.take(pa.array(np.flatnonzero(matched)[bad_time])).to_pylist()),

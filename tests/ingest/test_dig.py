@@ -26,3 +26,11 @@ def test_grepped_query_time_lines(fixture_path, gzipped):
 def test_dig_short_output_is_a_clear_error(fixture_path):
     with pytest.raises(EvidenceError, match=r"dig \+short"):
         DigText().parse(fixture_path("dig-short.txt"))
+
+
+def test_servfail_and_communication_errors_are_kept(fixture_path):
+    t = DigText().parse(fixture_path("dig-failures.txt")).table
+    assert list(t["status"]) == ["SERVFAIL", "TIMEOUT", "TIMEOUT"]
+    assert t["query_time_ms"][0] == 4003
+    assert list(t["timeout_ms"][1:]) == [5000.0, 5000.0]
+    assert t["name"][2] == "elastic.example.com"

@@ -1,10 +1,12 @@
 import math
+import shutil
 
 import pytest
 
 from analysis.errors import EvidenceError
-from analysis.ingest import base
+from analysis.ingest import base, load_evidence
 from analysis.ingest.latency import AwsAlb, IngressNginx
+from analysis.service import load_config
 
 
 def test_nginx_backend_time_sums_retries_and_keeps_no_upstream_as_nan(fixture_path):
@@ -77,3 +79,19 @@ def test_envoy_and_istio_upstream_time_is_the_backend_latency(fixture_path, name
     assert t["latency_ms"][0] == 23 and t["total_ms"][0] == 25 and t["status"][0] == 200
     assert math.isnan(t["latency_ms"][1]) and t["attempts"][1] == 0
     assert str(t["time"][0]) == "2026-11-24 10:00:00.123000+00:00"
+
+
+def test_every_alb_entry_type(fixture_path):
+    parsed = AwsAlb().parse(fixture_path("alb-entry-types.log"))
+    assert parsed.rejected.empty and len(parsed.table) == 4
+
+
+def test_several_formats_in_one_folder_and_a_forced_format(example_copy, fixture_path):
+    folder = example_copy("payments-api")
+    shutil.copy(fixture_path("envoy.log"), folder / "k8s" / "latency" / "sidecar.log")
+    evidence = load_evidence(folder, load_config(folder))
+    k8s = evidence.inputs.query("env == 'k8s' and kind == 'latency'").iloc[0]
+    assert k8s["files"] == 2 and k8s["formats"] == "envoy,ingress-nginx"
+    (folder / "service.yaml").write_text("formats: {latency: envoy}\n")
+    with pytest.raises(EvidenceError, match="could not be parsed as envoy"):
+        load_evidence(folder, load_config(folder))  # ALB and nginx lines are not Envoy lines

@@ -37,6 +37,7 @@ class EnvScenario:
     refresh_every_request: bool = False   # does the SDK fetch credentials on each request
     metadata_call_ms: float = 1.0         # one metadata HTTP call, median
     dig_style: str = "answers"            # "answers" or "grepped"
+    extra_ms: float = 0.0                 # a slowdown neither cause explains (CPU limits, ...)
 
 
 @dataclass(frozen=True)
@@ -143,19 +144,45 @@ def simulate_requests(scenario: Scenario, env_name: str) -> pd.DataFrame:
     arrivals = np.cumsum(gaps)
     arrivals = arrivals[arrivals < scenario.duration_s]
     n = len(arrivals)
-    backend = _lognormal(rng, scenario.base_ms, 0.18, n)
+    base = _lognormal(rng, scenario.base_ms, 0.18, n)
+    credential = np.zeros(n)
     if env.refresh_every_request:  # two metadata calls: role listing + credentials
-        backend += _lognormal(rng, env.metadata_call_ms, 0.25, n) + \
+        credential = _lognormal(rng, env.metadata_call_ms, 0.25, n) + \
             _lognormal(rng, env.metadata_call_ms, 0.25, n)
-    backend += _dns_overhead(rng, arrivals, env, scenario.service_yaml.get("dns", {}))
+    dns = _dns_overhead(rng, arrivals, env, scenario.service_yaml.get("dns", {}))
+    backend = base + credential + dns + env.extra_ms
     proxy = rng.uniform(0.5, 3.0, n)
     return pd.DataFrame({
         "start": START + pd.to_timedelta(arrivals, unit="s"),
+        # the ground truth, never written to the evidence files
+        "base_ms": base, "credential_refresh_ms": credential, "dns_ms": dns,
+        "extra_ms": np.full(n, env.extra_ms),
         "backend_ms": np.round(backend, 0),
         "total_ms": np.round(backend + proxy, 0),
         "status": rng.choice([200, 200, 200, 200, 200, 200, 200, 200, 200, 404], n),
         "bytes": rng.integers(300, 4000, n),
     })
+
+
+def true_attribution(scenario: Scenario, env_name: str = "k8s") -> dict[str, dict[str, float]]:
+    """What each cause really adds at p50/p90/p99 in the simulated candidate (Shapley values,
+    as the analysis computes them, but on the per-request truth instead of a model)."""
+    from analysis.attribution import shapley
+    from analysis.stats import QUANTILES
+
+    requests = simulate_requests(scenario, env_name)
+    base = requests["base_ms"].to_numpy()
+    parts = {"credential_refresh": requests["credential_refresh_ms"].to_numpy(),
+             "dns": requests["dns_ms"].to_numpy(), "unexplained": requests["extra_ms"].to_numpy()}
+    truth = {}
+    for name, q in QUANTILES.items():
+        q0 = np.quantile(base, q)
+
+        def value(subset, q=q, q0=q0):
+            return float(np.quantile(base + sum((parts[c] for c in subset), 0.0), q) - q0)
+
+        truth[name] = shapley(value, tuple(parts))
+    return truth
 
 
 def _alb_lines(requests: pd.DataFrame, service: str) -> list[str]:

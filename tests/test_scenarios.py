@@ -1,0 +1,63 @@
+"""Scenarios from the simulator: each verdict is right and each attributed component is
+within 20% of the simulated truth (or 3 ms, for components near zero)."""
+
+from dataclasses import replace
+
+import pytest
+
+from analysis import attribution
+from analysis.ingest import load_evidence
+from analysis.service import load_config
+from analysis.simulate import SCENARIOS, EnvScenario, Scenario, true_attribution, write_service
+
+SEARCH, LISTINGS, PAYMENTS = (SCENARIOS[n] for n in ("search-api", "listings-api",
+                                                     "payments-api"))
+NODELOCAL = EnvScenario("search svc.cluster.local\nnameserver 169.254.20.10\noptions ndots:2\n",
+                        (0, 1))
+
+
+def _both() -> Scenario:
+    yaml = dict(LISTINGS.service_yaml, sdk="aws-java-sdk-v1", credential_provider="kiam")
+    k8s = replace(LISTINGS.k8s, credential_lifetime_s=900, credential_poll_s=120,
+                  refresh_every_request=True, metadata_call_ms=42.0)
+    return replace(LISTINGS, name="both-api", service_yaml=yaml, k8s=k8s, seed=41)
+
+
+SCENARIO_CASES = {
+    "credential_refresh": replace(
+        SEARCH, name="creds-api", seed=43,
+        k8s=replace(SEARCH.k8s, resolv_conf=NODELOCAL.resolv_conf, dns_query_ms=(0, 1),
+                    names_tried=1, dig_style="answers"),
+        service_yaml=dict(SEARCH.service_yaml, name="creds-api",
+                          dns={"names": ["elastic.example.com"], "lookups_per_request": 2,
+                               "cache_ttl_s": 30})),
+    "dns": LISTINGS,
+    "both": _both(),
+    "none": PAYMENTS,
+    "unexplained": replace(PAYMENTS, name="slow-api", seed=47,
+                           k8s=replace(PAYMENTS.k8s, extra_ms=50.0)),
+    "inconclusive": replace(SEARCH, name="tiny-api", duration_s=100, seed=53),
+}
+
+
+def _close(estimate: float, truth: float) -> bool:
+    return abs(estimate - truth) <= max(0.2 * abs(truth), 3.0)
+
+
+@pytest.mark.parametrize("cause", SCENARIO_CASES)
+def test_verdict_and_components_match_the_simulated_truth(cause, tmp_path):
+    scenario = SCENARIO_CASES[cause]
+    folder = write_service(scenario, tmp_path)
+    config = load_config(folder)
+    result = attribution.analyse(load_evidence(folder, config), config)
+    assert result.verdict["cause"] == cause, result.verdict
+    if cause == "inconclusive":
+        return
+    truth = true_attribution(scenario)
+    for quantile in ("p50", "p99"):
+        for component in ("credential_refresh", "dns"):
+            estimate = result.attribution_ms[quantile][component]
+            assert _close(estimate, truth[quantile][component]), \
+                (quantile, component, estimate, truth[quantile][component])
+        unexplained = result.attribution_ms[quantile]["unexplained"]
+        assert _close(unexplained, truth[quantile]["unexplained"]), (quantile, unexplained)

@@ -56,7 +56,7 @@ def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str
     if refresh_c is not None:
         paid = rng.random(n) < refresh_c.share_of_requests
         base_mean = refresh_b.share_of_requests * refresh_b.cost_ms if refresh_b else 0.0
-        out["credential_refresh"] = paid * refresh_c.cost_ms - base_mean
+        out["credential_refresh"] = paid * cred_model.sample_cost(refresh_c, rng, n) - base_mean
     dns_c, dns_b = analysis.dns.get(cand), analysis.dns.get(base)
     if dns_c is not None:
         base_mean = dns_model.sample_overhead(dns_b, rng, n).mean() if dns_b else 0.0
@@ -120,7 +120,8 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
     providers = {base: "instance-profile", cand: config.credential_provider}
     for env in (base, cand):
         analysis.refresh[env] = cred_model.refresh_estimate(
-            env, evidence.credentials, policy, rates[env], providers[env]) if policy else None
+            env, evidence.credentials, policy, rates[env], providers[env],
+            evidence.metadata) if policy else None
         analysis.dns[env] = dns_model.dns_estimate(
             env, evidence.dig, evidence.resolv, config.dns.names,
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])

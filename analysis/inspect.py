@@ -36,6 +36,10 @@ def _statistics(kind: str, table: pd.DataFrame) -> dict:
                 "statuses": table["status"].fillna("(none)").value_counts().to_dict(),
                 "query_ms_median": float(np.median(times)) if len(times) else None,
                 "query_ms_max": float(times.max()) if len(times) else None}
+    if kind == "metadata":
+        calls = table["duration_ms"]
+        return {"calls": len(table), "failed_calls": int((table["status"] >= 400).sum()),
+                "call_ms_median": float(calls.median()), "call_ms_max": float(calls.max())}
     lifetimes = table["lifetime_s"].dropna()
     return {"documents": len(table), "failures": int((table["code"] != "Success").sum()),
             "distinct_keys": int(table["key_id"].nunique()),
@@ -111,7 +115,7 @@ def inspect_path(path: Path) -> dict:
     for env in config.environments:
         for kind in ingest.FILE_KINDS:
             found = ingest.evidence_files(path / env / kind)
-            if not found:
+            if not found and kind not in ingest.OPTIONAL_KINDS:
                 missing.append(f"{env}/{kind}")
             files += [inspect_file(f, kind, options) for f in found]
         if (path / env / "resolv.conf").is_file():

@@ -274,6 +274,20 @@ def _credential_docs(rng, env: EnvScenario) -> list[str]:
     return docs
 
 
+def _metadata_calls(scenario: Scenario, env_name: str) -> str:
+    """What the collector's timed curl calls recorded: two GETs per credential poll."""
+    env: EnvScenario = getattr(scenario, env_name)
+    rng = np.random.default_rng([scenario.seed, 4 if env_name == "ec2" else 5])
+    role = "/latest/meta-data/iam/security-credentials/"
+    rows = ["time,method,path,status,duration_ms"]
+    for i in range(int(3600 // env.credential_poll_s) + 1):
+        when = START + pd.Timedelta(seconds=i * env.credential_poll_s)
+        for path in (role, role + f"{scenario.name}-role"):
+            ms = float(_lognormal(rng, env.metadata_call_ms, 0.25, 1)[0])
+            rows.append(f"{when:%Y-%m-%dT%H:%M:%SZ},GET,{path},200,{ms:.1f}")
+    return "\n".join(rows) + "\n"
+
+
 def _write_gzip(path: Path, text: str) -> None:
     with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
                                                 mtime=0) as gz:
@@ -288,7 +302,7 @@ def write_service(scenario: Scenario, root: Path) -> Path:
     for env_name in ("ec2", "k8s"):
         env: EnvScenario = getattr(scenario, env_name)
         rng = np.random.default_rng([scenario.seed, 2 if env_name == "ec2" else 3])
-        for kind in ("latency", "dig", "credentials"):
+        for kind in ("latency", "dig", "credentials", "metadata"):
             (folder / env_name / kind).mkdir(parents=True, exist_ok=True)
         (folder / env_name / "resolv.conf").write_text(env.resolv_conf)
         requests = simulate_requests(scenario, env_name)
@@ -302,6 +316,8 @@ def write_service(scenario: Scenario, root: Path) -> Path:
             (folder / env_name / "latency" / "ingress-nginx.log").write_text(
                 "\n".join(_nginx_lines(requests, scenario.name)) + "\n")
         (folder / env_name / "dig" / "dig.txt").write_text(_dig_text(rng, scenario, env))
+        (folder / env_name / "metadata" / "calls.csv").write_text(
+            _metadata_calls(scenario, env_name))
         docs = _credential_docs(rng, env)
         if env_name == "ec2":  # one `curl -o` file per poll
             for i, doc in enumerate(docs):

@@ -3,6 +3,7 @@
     data/<service>/<env>/latency/*      access logs        -> Evidence.latency
     data/<service>/<env>/dig/*          dig output         -> Evidence.dig
     data/<service>/<env>/credentials/*  IMDS documents     -> Evidence.credentials
+    data/<service>/<env>/metadata/*     timed metadata calls (optional) -> Evidence.metadata
     data/<service>/<env>/resolv.conf    resolver config    -> Evidence.resolv
 """
 
@@ -14,17 +15,26 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import EvidenceError
-from analysis.ingest import credentials, dig, envoy, latency, tabular  # noqa: F401 (registers)
+from analysis.ingest import (  # noqa: F401 (envoy and tabular register formats)
+    credentials,
+    dig,
+    envoy,
+    latency,
+    metadata,
+    tabular,
+)
 from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, detect
 from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
 from analysis.service import ServiceConfig
 
 #: Kinds read from a folder of files, with the module that defines their columns.
-FILE_KINDS = {"latency": latency, "dig": dig, "credentials": credentials}
+FILE_KINDS = {"latency": latency, "dig": dig, "credentials": credentials, "metadata": metadata}
 KINDS = (*FILE_KINDS, "resolv.conf")
 #: Without these the gap cannot be measured, so their absence is an error, not a finding.
 REQUIRED_KINDS = ("latency",)
-TABLES = ("latency", "dig", "credentials", "resolv", "inputs", "rejected")
+#: Extra evidence: without it a number is estimated instead of measured, nothing is missing.
+OPTIONAL_KINDS = ("metadata",)
+TABLES = ("latency", "dig", "credentials", "metadata", "resolv", "inputs", "rejected")
 
 
 @dataclass
@@ -34,13 +44,14 @@ class Evidence:
     latency: pd.DataFrame
     dig: pd.DataFrame
     credentials: pd.DataFrame
+    metadata: pd.DataFrame    # timed metadata calls, often empty
     resolv: pd.DataFrame      # one row per environment that has a resolv.conf
     inputs: pd.DataFrame      # env, kind, files, lines, rejected, formats
     rejected: pd.DataFrame    # env, kind, source_file, line, reason, text
 
     def missing(self) -> list[tuple[str, str]]:
         """(env, kind) pairs with no evidence at all."""
-        empty = self.inputs[self.inputs["files"] == 0]
+        empty = self.inputs[(self.inputs["files"] == 0) & ~self.inputs["kind"].isin(OPTIONAL_KINDS)]
         return list(zip(empty["env"], empty["kind"], strict=True))
 
 
@@ -119,6 +130,7 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
         latency=pd.concat(collected["latency"], ignore_index=True),
         dig=pd.concat(collected["dig"], ignore_index=True),
         credentials=pd.concat(collected["credentials"], ignore_index=True),
+        metadata=pd.concat(collected["metadata"], ignore_index=True),
         resolv=pd.DataFrame(resolv_rows),
         inputs=pd.DataFrame(counts),
         rejected=pd.concat(rejected, ignore_index=True)[["env", "kind", *REJECTION_COLUMNS]]

@@ -6,8 +6,9 @@ with file paths); ../shared/domain-facts.md holds the research these numbers wer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import ConfigError
@@ -78,16 +79,27 @@ class RefreshEstimate:
     documents: int
     refresh_interval_s: float     # 0: every request refreshes
     share_of_requests: float      # share of requests that wait for a refresh
-    cost_ms: float                # one refresh, in ms
+    cost_ms: float                # one refresh, in ms (mean)
     cost_is_estimate: bool
+    calls_per_refresh: int = 2
+    call_ms: np.ndarray = field(default_factory=lambda: np.empty(0))  # measured calls
+
+
+def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.ndarray:
+    """The cost of n refreshes: measured calls resampled, or the estimate for each."""
+    if len(est.call_ms):
+        return rng.choice(est.call_ms, size=(n, est.calls_per_refresh)).sum(axis=1)
+    return np.full(n, est.cost_ms)
 
 
 def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPolicy,
-                     rate_per_s: float, provider: str | None) -> RefreshEstimate | None:
+                     rate_per_s: float, provider: str | None,
+                     metadata_calls: pd.DataFrame | None = None) -> RefreshEstimate | None:
     """Refresh interval, share of requests that pay it, and its cost for one environment.
 
     `provider` is what serves credentials in that environment (the baseline EC2 side is the
-    instance profile; the candidate's comes from service.yaml).
+    instance profile; the candidate's comes from service.yaml). With timed metadata calls
+    for the environment the cost is measured; otherwise it is the provider's estimate.
     """
     docs = credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
     if docs.empty:
@@ -102,6 +114,12 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
         share = 1.0
     else:
         share = min(1.0, 1.0 / max(rate_per_s * interval, 1.0))
-    call_ms = METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
+    calls = np.empty(0)
+    if metadata_calls is not None and not metadata_calls.empty:
+        mine = metadata_calls[(metadata_calls["env"] == env) & (metadata_calls["status"] < 400)]
+        calls = mine["duration_ms"].to_numpy(dtype=float)
+    call_ms = float(calls.mean()) if len(calls) else \
+        METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
     return RefreshEstimate(env, lifetime, len(docs), interval, share,
-                           sdk_policy.calls_per_refresh * call_ms, True)
+                           sdk_policy.calls_per_refresh * call_ms, not len(calls),
+                           sdk_policy.calls_per_refresh, calls)

@@ -1,0 +1,63 @@
+"""Timed calls to the metadata endpoint -> one row per call (the measured refresh cost).
+
+A CSV with a header, as `latency-gap collect` writes it (or a curl loop with `-w`):
+
+    time,method,path,status,duration_ms
+    2026-11-24T10:00:00Z,GET,/latest/meta-data/iam/security-credentials/,200,41.7
+
+Tidy columns: `time` (UTC), `method`, `path`, `status`, `duration_ms`, `source_file`, `line`.
+These files are small (one row per call the collector made), so they are read row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import EvidenceError
+from analysis.ingest.base import Parsed, open_text, register, rejections
+
+KIND = "metadata"
+COLUMNS = ["time", "method", "path", "status", "duration_ms", "source_file", "line"]
+HEADER = ["time", "method", "path", "status", "duration_ms"]
+
+
+@register
+class MetadataCalls:
+    kind = KIND
+    name = "metadata-calls"
+
+    def detect(self, sample: list[str]) -> float:
+        header = next(csv.reader(sample[:1]))
+        return 1.0 if [h.strip() for h in header] == HEADER else 0.0
+
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
+        rows, bad = [], []
+        with open_text(path) as fh:
+            records = list(csv.reader(fh))
+        if not records or [h.strip() for h in records[0]] != HEADER:
+            raise EvidenceError(path, f"expected the header {','.join(HEADER)}", line=1)
+        for number, record in enumerate(records[1:], start=2):
+            row = self._row(record)
+            if row is None:
+                bad.append((number, ",".join(record)))
+            else:
+                rows.append({**row, "source_file": str(path), "line": number})
+        table = pd.DataFrame(rows, columns=COLUMNS)
+        table["time"] = pd.to_datetime(table["time"], utc=True)
+        reason = f"expected {','.join(HEADER)} with a time, a status and a number of ms"
+        return Parsed(table, len(records), rejections(path, [n for n, _ in bad], reason,
+                                                       [t for _, t in bad]))
+
+    @staticmethod
+    def _row(record: list[str]) -> dict | None:
+        if len(record) != len(HEADER):
+            return None
+        time, method, path, status, duration = (v.strip() for v in record)
+        try:
+            return {"time": pd.Timestamp(time).tz_convert("UTC"), "method": method, "path": path,
+                    "status": int(status), "duration_ms": float(duration)}
+        except (ValueError, TypeError):
+            return None

@@ -10,17 +10,32 @@ from analysis.ingest import Evidence
 from analysis.models.credentials import POLICIES
 from analysis.service import ServiceConfig
 
-CREDENTIAL_FIXES = {
-    "kiam": "Raise kiam-server --session-duration to 60m or more so the credentials outlive "
-            "the SDK's refresh threshold, or move the service to IRSA or EKS Pod Identity.",
-    "kube2iam": "Raise kube2iam --iam-role-session-ttl so served credentials keep more time "
-                "than the SDK's refresh threshold, or move to IRSA or EKS Pod Identity.",
-}
+
+def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
+    """What to change so served credentials always keep more than the SDK's threshold."""
+    minutes = int(np.ceil(threshold_s / 60))
+    if provider == "kiam":
+        return (f"Set kiam-server --session-refresh above {minutes} min (e.g. "
+                f"--session-refresh={minutes + 5}m --session-duration=60m) so served credentials "
+                f"always keep more than {sdk}'s {minutes}-minute threshold, or move the service "
+                "to IRSA or EKS Pod Identity.")
+    if provider == "kube2iam":
+        return (f"Raise kube2iam --iam-role-session-ttl above {minutes} min so served "
+                f"credentials keep more than {sdk}'s {minutes}-minute threshold, or move to IRSA "
+                "or EKS Pod Identity.")
+    return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
+            "whenever they are handed out: 60 min or more, renewed well before expiry.")
 
 
-def _finding(id_: str, severity: str, evidence: str, fix: str, gain_ms: float = 0.0) -> dict:
+def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysis | None = None,
+             cause: str | None = None) -> dict:
+    """A finding; for a cause, the p50 time it accounts for and the gap predicted without it."""
+    attr = (analysis.attribution_ms if analysis else None) or {}
+    gain = attr.get("p50", {}).get(cause, 0.0) if cause else 0.0
+    after = {q: round(analysis.gap_ms[q]["value"] - attr[q].get(cause, 0.0), 1) + 0.0
+             for q in ("p50", "p99")} if cause and attr else {}
     return {"id": id_, "severity": severity, "evidence": evidence, "fix": fix,
-            "gain_ms": round(float(gain_ms), 1) + 0.0}
+            "gain_ms": round(float(gain), 1) + 0.0, "gap_after_fix_ms": after}
 
 
 def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig) -> str:
@@ -42,19 +57,24 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
     seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s (median of "
             f"{est.documents} documents); {config.sdk} refreshes when less than "
             f"{policy.refresh_before_expiry_s:.0f} s remain")
-    if est.refresh_interval_s == 0:
+    fix = credential_fix(config.credential_provider, config.sdk, policy.refresh_before_expiry_s)
+    if est.storm >= 1.0:
         return [_finding(
             "credential-refresh-every-request", _severity(p50, p99, config),
-            f"{seen}, so every request waits for a refresh ({cost}).",
-            CREDENTIAL_FIXES.get(config.credential_provider or "",
-                                 "Serve credentials that live well beyond the SDK's refresh "
-                                 "threshold (60 min or more)."), p50)]
+            f"{seen}, so every request waits for a refresh ({cost}).", fix, analysis,
+            "credential_refresh")]
+    if est.storm > 0:
+        return [_finding(
+            "credential-refresh-storms", _severity(p50, p99, config),
+            f"{seen}; {config.credential_provider or 'the provider'} hands out credentials with "
+            f"less than that left {est.storm:.0%} of the time, and then every request waits "
+            f"for a refresh ({cost}).", fix, analysis, "credential_refresh")]
     return [_finding(
         "credential-refresh-periodic", _severity(p50, p99, config),
         f"{seen}: a refresh every ~{est.refresh_interval_s / 60:.0f} min; "
         f"{est.share_of_requests:.2%} of requests wait for it ({cost}).",
         "Nothing needed unless the tail matters; an SDK that refreshes in the background "
-        "removes it.", p50)]
+        "removes it.", analysis, "credential_refresh")]
 
 
 def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
@@ -84,11 +104,12 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
             f"domains: {names} per uncached lookup; {timing}.",
             "Use the absolute name with a trailing dot (e.g. "
             f"{next(iter(expanded))}.) or set the pod's dnsConfig options ndots:2; a "
-            "NodeLocal DNSCache cuts the per-query time; keep an application DNS cache.", p50)]
+            "NodeLocal DNSCache cuts the per-query time; keep an application DNS cache.",
+            analysis, "dns")]
     if p50 >= 1.0 or p99 >= 1.0:
         return [_finding("dns-slow-resolver", _severity(p50, p99, config), f"{timing}.",
                          "Run NodeLocal DNSCache, or raise the application's DNS cache TTL.",
-                         p50)]
+                         analysis, "dns")]
     return []
 
 

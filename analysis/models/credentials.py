@@ -59,6 +59,8 @@ METADATA_CALL_MS_ESTIMATE = {
     "pod-identity": 2.0,
 }
 DEFAULT_METADATA_CALL_MS = 43.0
+#: kiam-server --session-refresh default (uswitch/kiam cmd/kiam/server.go).
+KIAM_SESSION_REFRESH_S = 5 * 60
 
 
 def policy(sdk: str | None) -> RefreshPolicy | None:
@@ -83,6 +85,7 @@ class RefreshEstimate:
     cost_is_estimate: bool
     calls_per_refresh: int = 2
     call_ms: np.ndarray = field(default_factory=lambda: np.empty(0))  # measured calls
+    storm: float = 0.0            # share of time every request refreshes
 
 
 def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -105,15 +108,7 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
     if docs.empty:
         return None
     lifetime = float(docs["lifetime_s"].median())
-    interval = max(0.0, lifetime - sdk_policy.refresh_before_expiry_s)
-    if sdk_policy.max_age_s is not None:
-        interval = min(interval, sdk_policy.max_age_s)
-    if not sdk_policy.in_request_path:
-        share = 0.0
-    elif interval == 0:
-        share = 1.0
-    else:
-        share = min(1.0, 1.0 / max(rate_per_s * interval, 1.0))
+    storm, interval, share = refresh_share(sdk_policy, lifetime, provider, rate_per_s)
     calls = np.empty(0)
     if metadata_calls is not None and not metadata_calls.empty:
         mine = metadata_calls[(metadata_calls["env"] == env) & (metadata_calls["status"] < 400)]
@@ -122,4 +117,48 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
         METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
     return RefreshEstimate(env, lifetime, len(docs), interval, share,
                            sdk_policy.calls_per_refresh * call_ms, not len(calls),
-                           sdk_policy.calls_per_refresh, calls)
+                           sdk_policy.calls_per_refresh, calls, storm)
+
+
+def min_served_remaining_s(provider: str | None, lifetime_s: float) -> float:
+    """The least time left on credentials the provider hands out before it fetches new ones.
+
+    KIAM caches a session and renews it --session-refresh (default 5 min) before expiry
+    (uswitch/kiam cmd/kiam/server.go); kube2iam caches for --iam-role-session-ttl and asks
+    STS for twice that (jtblin/kube2iam iam/iam.go), so half the lifetime is always left; EC2's
+    IMDS rotates instance-profile credentials about hourly. IRSA and Pod Identity credentials
+    reach the SDK fresh: the whole lifetime is left.
+    """
+    if provider == "kiam":
+        return KIAM_SESSION_REFRESH_S
+    if provider == "kube2iam":
+        return lifetime_s / 2
+    if provider in (None, "instance-profile"):
+        return max(0.0, lifetime_s - 3600)
+    return lifetime_s
+
+
+def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | None,
+                  rate_per_s: float) -> tuple[float, float, float]:
+    """(storm, interval_s, share): the share of time the SDK refreshes on every request, the
+    refresh interval otherwise, and the share of requests that wait for a refresh.
+
+    Served credentials keep between min_served_remaining_s and the full lifetime. While less
+    than the SDK's threshold is left the SDK refreshes on every call (a "storm"); that lasts
+    (threshold - min remaining) of every (lifetime - min remaining) seconds.
+    """
+    if not sdk_policy.in_request_path:
+        return 0.0, sdk_policy.max_age_s or 0.0, 0.0
+    floor = min_served_remaining_s(provider, lifetime_s)
+    threshold = sdk_policy.refresh_before_expiry_s
+    if lifetime_s <= threshold:
+        storm = 1.0
+    elif floor >= threshold:
+        storm = 0.0
+    else:
+        storm = (threshold - floor) / (lifetime_s - floor)
+    interval = max(0.0, lifetime_s - threshold)
+    if sdk_policy.max_age_s is not None:
+        interval = min(interval, sdk_policy.max_age_s)
+    calm = 1.0 / max(rate_per_s * interval, 1.0) if interval > 0 else 1.0
+    return storm, (0.0 if storm >= 1.0 else interval), storm + (1.0 - storm) * calm

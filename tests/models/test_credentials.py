@@ -16,10 +16,18 @@ def test_java_v1_with_15_minute_credentials_refreshes_on_every_request():
     assert est.cost_ms == pytest.approx(86.0) and est.cost_is_estimate
 
 
-def test_java_v1_with_6_hour_credentials_refreshes_hourly():
-    est = refresh_estimate("k8s", _docs(6 * 3600), policy("aws-java-sdk-v1"), 0.5, "kiam")
-    assert est.refresh_interval_s == 3600
+def test_java_v1_with_fresh_6_hour_credentials_refreshes_hourly():
+    est = refresh_estimate("k8s", _docs(6 * 3600), policy("aws-java-sdk-v1"), 0.5, "irsa")
+    assert est.refresh_interval_s == 3600 and est.storm == 0
     assert est.share_of_requests == pytest.approx(1 / 1800)
+
+
+def test_kiam_60_minutes_still_storms_while_less_than_15_minutes_are_left():
+    # KIAM renews 5 min before expiry: served credentials keep 5..60 min, and for the
+    # 10 minutes of every 55 in which less than 15 are left, Java v1 refreshes on every call.
+    est = refresh_estimate("k8s", _docs(3600), policy("aws-java-sdk-v1"), 0.5, "kiam")
+    assert est.storm == pytest.approx(600 / 3300)
+    assert est.share_of_requests == pytest.approx(600 / 3300 + (1 - 600 / 3300) / 1350)
 
 
 def test_no_documents_means_no_estimate():

@@ -33,6 +33,28 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from analysis import preflight
+    from analysis.ingest.resolv import parse_resolv_conf
+
+    if args.path:
+        result = preflight.preflight_folder(Path(args.path), args.rate)
+    else:
+        result = preflight.run(
+            args.sdk, args.provider, args.lifetime * 60 if args.lifetime else None,
+            parse_resolv_conf(Path(args.resolv)) if args.resolv else None,
+            args.names.split(",") if args.names else [], args.rate, args.cache_ttl,
+            args.lookups_per_request, args.sdk_version)
+    if args.json:
+        print(json.dumps({"sdk": result.sdk, "provider": result.provider,
+                          "lifetime_s": result.lifetime_s, "blocked": result.blocked,
+                          "added_ms_per_request": round(result.added_ms, 1),
+                          "findings": result.findings}, indent=2))
+    else:
+        print(preflight.render(result))
+    return 1 if result.blocked else 0
+
+
 def cmd_services(args: argparse.Namespace) -> int:
     data = config.data_dir(args.data_dir)
     for name in services.list_services(data):
@@ -73,6 +95,23 @@ def parser() -> argparse.ArgumentParser:
     inspect.add_argument("path", help="data/<service> or one file in it")
     inspect.add_argument("--json", action="store_true", help="print the result as JSON")
     inspect.set_defaults(run=cmd_inspect)
+
+    pre = sub.add_parser("preflight", help="find pathological defaults before migrating "
+                         "(no latency logs needed); exit 1 on a blocker")
+    pre.add_argument("path", nargs="?", help="data/<service> (service.yaml, resolv.conf, ...)")
+    pre.add_argument("--sdk", help="SDK key, e.g. aws-java-sdk-v1 (docs/method.md)")
+    pre.add_argument("--sdk-version", help="e.g. 1.24.0 (botocore changed in 1.25)")
+    pre.add_argument("--provider", help="kiam | kube2iam | irsa | pod-identity | instance-profile")
+    pre.add_argument("--lifetime", type=float, help="credential lifetime in minutes "
+                     "(default: the provider's)")
+    pre.add_argument("--resolv", help="the pod's resolv.conf")
+    pre.add_argument("--names", help="host names resolved per request, comma-separated")
+    pre.add_argument("--lookups-per-request", type=float, default=1.0)
+    pre.add_argument("--cache-ttl", type=float, default=30.0,
+                     help="application DNS cache in s (JVM default 30; 0: none)")
+    pre.add_argument("--rate", type=float, default=1.0, help="requests per second (default 1)")
+    pre.add_argument("--json", action="store_true", help="print the result as JSON")
+    pre.set_defaults(run=cmd_preflight)
 
     listing = sub.add_parser("services", help="list the services under the data directory")
     listing.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")

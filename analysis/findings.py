@@ -7,24 +7,8 @@ import pandas as pd
 
 from analysis.attribution import Analysis
 from analysis.ingest import Evidence
-from analysis.models.credentials import POLICIES
+from analysis.models.credentials import POLICIES, credential_fix
 from analysis.service import ServiceConfig
-
-
-def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
-    """What to change so served credentials always keep more than the SDK's threshold."""
-    minutes = int(np.ceil(threshold_s / 60))
-    if provider == "kiam":
-        return (f"Set kiam-server --session-refresh above {minutes} min (e.g. "
-                f"--session-refresh={minutes + 5}m --session-duration=60m) so served credentials "
-                f"always keep more than {sdk}'s {minutes}-minute threshold, or move the service "
-                "to IRSA or EKS Pod Identity.")
-    if provider == "kube2iam":
-        return (f"Raise kube2iam --iam-role-session-ttl above {minutes} min so served "
-                f"credentials keep more than {sdk}'s {minutes}-minute threshold, or move to IRSA "
-                "or EKS Pod Identity.")
-    return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
-            "whenever they are handed out: 60 min or more, renewed well before expiry.")
 
 
 def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysis | None = None,

@@ -34,6 +34,7 @@ class Budget:
 class ServiceConfig:
     name: str
     sdk: str | None = None
+    sdk_version: str | None = None
     credential_provider: str | None = None
     dns: DnsConfig = field(default_factory=DnsConfig)
     budget: Budget = field(default_factory=Budget)
@@ -97,8 +98,8 @@ def _section(cls, raw, where: str):
     return cls(**values)
 
 
-_TOP_KEYS = {"name", "sdk", "credential_provider", "dns", "budget", "environments", "formats",
-             "latency_unit"}
+_TOP_KEYS = {"name", "sdk", "sdk_version", "credential_provider", "dns", "budget",
+             "environments", "formats", "latency_unit"}
 LATENCY_UNITS = ("ms", "s", "us")
 
 
@@ -116,7 +117,7 @@ def load_config(folder: Path) -> ServiceConfig:
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; expected some of {sorted(_TOP_KEYS)}")
-    for key in ("name", "sdk", "credential_provider"):
+    for key in ("name", "sdk", "sdk_version", "credential_provider"):
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"{path}: {key}: expected a string, got {raw[key]!r}")
     envs = raw.get("environments") or {}
@@ -136,6 +137,7 @@ def load_config(folder: Path) -> ServiceConfig:
         latency_unit=unit,
         name=raw.get("name", folder.name),
         sdk=raw.get("sdk"),
+        sdk_version=raw.get("sdk_version"),
         credential_provider=raw.get("credential_provider"),
         dns=_section(DnsConfig, raw.get("dns"), f"{path}: dns"),
         budget=_section(Budget, raw.get("budget"), f"{path}: budget"),

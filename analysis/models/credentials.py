@@ -162,3 +162,19 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
         interval = min(interval, sdk_policy.max_age_s)
     calm = 1.0 / max(rate_per_s * interval, 1.0) if interval > 0 else 1.0
     return storm, (0.0 if storm >= 1.0 else interval), storm + (1.0 - storm) * calm
+
+
+def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
+    """What to change so served credentials always keep more than the SDK's threshold."""
+    minutes = int(np.ceil(threshold_s / 60))
+    if provider == "kiam":
+        return (f"Set kiam-server --session-refresh above {minutes} min (e.g. "
+                f"--session-refresh={minutes + 5}m --session-duration=60m) so served credentials "
+                f"always keep more than {sdk}'s {minutes}-minute threshold, or move the service "
+                "to IRSA or EKS Pod Identity.")
+    if provider == "kube2iam":
+        return (f"Raise kube2iam --iam-role-session-ttl above {minutes} min so served "
+                f"credentials keep more than {sdk}'s {minutes}-minute threshold, or move to IRSA "
+                "or EKS Pod Identity.")
+    return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
+            "whenever they are handed out: 60 min or more, renewed well before expiry.")

@@ -37,7 +37,7 @@ def miss_rate(rate_per_s: float, cache_ttl_s: float) -> float:
 @dataclass(frozen=True)
 class DnsEstimate:
     env: str
-    query_ms: np.ndarray          # observed per-query times (dig), answered queries only
+    query_ms: np.ndarray          # observed per-query times (dig); a timeout counts its timeout
     names_tried: dict[str, int]   # per configured host name
     lookups_per_request: float
     miss_rate: float
@@ -53,8 +53,10 @@ def dns_estimate(env: str, dig: pd.DataFrame, resolv: pd.DataFrame, names: tuple
                  lookups_per_request: float, cache_ttl_s: float,
                  rate_per_s: float) -> DnsEstimate | None:
     """The DNS cost model for one environment, or None without dig evidence."""
-    answered = dig[(dig["env"] == env) & dig["query_time_ms"].notna()]  # timeouts have none
-    if answered.empty:
+    mine = dig[dig["env"] == env]
+    # a query that timed out costs the resolver's timeout before the next try
+    cost = mine["query_time_ms"].fillna(mine["timeout_ms"]).dropna()
+    if cost.empty:
         return None
     conf = resolv[resolv["env"] == env] if not resolv.empty else resolv
     if conf.empty:
@@ -63,7 +65,7 @@ def dns_estimate(env: str, dig: pd.DataFrame, resolv: pd.DataFrame, names: tuple
         search, ndots = conf.iloc[0]["search"].split(), int(conf.iloc[0]["ndots"])
     return DnsEstimate(
         env=env,
-        query_ms=answered["query_time_ms"].to_numpy(dtype=float),
+        query_ms=cost.to_numpy(dtype=float),
         names_tried={n: names_tried(n, search, ndots) for n in names},
         lookups_per_request=lookups_per_request,
         miss_rate=miss_rate(rate_per_s, cache_ttl_s),

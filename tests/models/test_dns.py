@@ -27,3 +27,14 @@ def test_sample_overhead_mean_matches_queries_per_request():
     overhead = sample_overhead(est, np.random.default_rng(1), 40_000)
     assert set(np.unique(overhead)) == {0.0, 50.0}
     assert overhead.mean() == pytest.approx(est.queries_per_request * 10.0, rel=0.05)
+
+
+def test_timeouts_cost_their_timeout():
+    import pandas as pd
+
+    from analysis.models.dns import dns_estimate
+
+    dig = pd.DataFrame({"env": ["k8s"] * 3, "status": ["NOERROR", "NOERROR", "TIMEOUT"],
+                        "query_time_ms": [2.0, 4.0, None], "timeout_ms": [None, None, 5000.0]})
+    est = dns_estimate("k8s", dig, pd.DataFrame(), ("a.example.com",), 1, 0, 1.0)
+    assert sorted(est.query_ms) == [2.0, 4.0, 5000.0]

@@ -1,0 +1,176 @@
+"""`latency-gap preflight`: the pathological combinations of defaults, before a migration.
+
+Works from configuration alone (SDK, credential provider, credential lifetime, resolv.conf,
+host names): no latency logs needed. Each finding says what it expects to add per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from analysis.ingest import load_evidence
+from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
+from analysis.models import credentials as cred_model
+from analysis.models import dns as dns_model
+from analysis.service import DEFAULT_CACHE_TTL_S, load_config
+
+#: Credential lifetime each provider hands out by default (../shared/domain-facts.md, table 2):
+#: KIAM --session-duration 15m; kube2iam asks STS for 2 x --iam-role-session-ttl (15m);
+#: IRSA uses STS's default DurationSeconds of 1 h; Pod Identity and EC2 about 6 h.
+DEFAULT_LIFETIME_S = {"kiam": 900.0, "kube2iam": 1800.0, "irsa": 3600.0,
+                      "pod-identity": 21600.0, "instance-profile": 21600.0}
+#: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
+#: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
+DEFAULT_QUERY_MS = 2.0
+#: botocore >= 1.25 (boto/botocore PR #2664) rewrites an expiry closer than 10 + U[2, 10] min
+#: to that distance, so short credentials no longer refresh on every call but may be used
+#: after they expired (boto/botocore issue #2670).
+BOTOCORE_EXPIRY_REWRITE = (1, 25)
+
+
+@dataclass
+class Preflight:
+    sdk: str | None
+    provider: str | None
+    lifetime_s: float | None
+    rate_per_s: float
+    findings: list[dict] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(f["severity"] == "blocker" for f in self.findings)
+
+    @property
+    def added_ms(self) -> float:
+        return sum(f["added_ms_per_request"] for f in self.findings)
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    return tuple(int(p) for p in text.split(".")[:3] if p.isdigit())
+
+
+def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per_s: float,
+                     sdk_version: str | None = None, budget_ms: float = 10.0) -> list[dict]:
+    policy = cred_model.policy(sdk)
+    call_ms = cred_model.METADATA_CALL_MS_ESTIMATE.get(provider or "",
+                                                       cred_model.DEFAULT_METADATA_CALL_MS)
+    cost = policy.calls_per_refresh * call_ms
+    storm, interval, share = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s)
+    threshold_min = policy.refresh_before_expiry_s / 60
+    version = _version(sdk_version)
+    if sdk == "botocore" and storm > 0 and (version is None or version >= BOTOCORE_EXPIRY_REWRITE):
+        said = f"botocore {sdk_version}" if version else "botocore (version not given)"
+        return [{
+            "id": "botocore-short-expiry", "severity": "warning", "added_ms_per_request": 0.0,
+            "evidence": f"{provider or 'the provider'} hands out credentials with less than "
+                        f"botocore's {threshold_min:.0f}-minute advisory window left; {said} "
+                        "(>= 1.25) moves such an expiry to 12-20 min ahead instead of "
+                        "refreshing on every call, so requests may be signed with expired "
+                        "credentials (403 ExpiredToken, then a retry).",
+            "fix": "Serve credentials with more than 20 min left, or move to IRSA / Pod "
+                   "Identity; before 1.25 the same setup refreshes on every call.",
+        }]
+    added = share * cost
+    if storm == 0 and added < 1.0:
+        return []
+    what = "every request refreshes" if storm >= 1 else \
+        f"every request refreshes {storm:.0%} of the time"
+    return [{
+        "id": "credential-refresh-every-request" if storm >= 1 else "credential-refresh-storms",
+        "severity": "blocker" if added >= budget_ms else "warning",
+        "added_ms_per_request": round(added, 1),
+        "evidence": f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min; "
+                    f"{sdk} refreshes when less than {threshold_min:.0f} min are left: {what} "
+                    f"({policy.calls_per_refresh} metadata calls, ~{cost:.0f} ms, estimated).",
+        "fix": cred_model.credential_fix(provider, sdk, policy.refresh_before_expiry_s),
+    }]
+
+
+def dns_check(conf: ResolvConf, names: list[str], rate_per_s: float, cache_ttl_s: float,
+              lookups_per_request: float, query_ms: float, measured: bool,
+              budget_ms: float = 10.0) -> list[dict]:
+    found = []
+    miss = dns_model.miss_rate(rate_per_s, cache_ttl_s)
+    for name in names:
+        tried = dns_model.names_tried(name, list(conf.search), conf.ndots)
+        if tried <= 1:
+            continue
+        lookups = lookups_per_request if miss == 1.0 else 1.0
+        added = miss * lookups * tried * query_ms
+        found.append({
+            "id": "dns-search-expansion",
+            "severity": "blocker" if added >= budget_ms else "warning",
+            "added_ms_per_request": round(added, 1),
+            "evidence": f"{name} has {name.count('.')} dots < ndots:{conf.ndots}: each uncached "
+                        f"lookup tries {tried} names ({len(conf.search)} search domains, then the "
+                        f"name) at ~{query_ms:.1f} ms each ({'dig' if measured else 'estimated'});"
+                        f" {miss:.0%} of requests miss a {cache_ttl_s:g} s cache at "
+                        f"{rate_per_s:g} req/s.",
+            "fix": f"Use {name.rstrip('.')}. (trailing dot) or set dnsConfig ndots:"
+                   f"{max(1, name.count('.'))} on the pod; NodeLocal DNSCache cuts each query.",
+        })
+    return found
+
+
+def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
+    """Preflight from a service folder: service.yaml, the candidate's resolv.conf, and its
+    credential documents and dig samples when present (latency logs are not needed)."""
+    config = load_config(folder)
+    env = folder / config.candidate
+    lifetime = None
+    query_ms, measured = DEFAULT_QUERY_MS, False
+    if (env / "latency").is_dir() or (env / "credentials").is_dir():
+        try:
+            evidence = load_evidence(folder, config)
+        except Exception:  # noqa: BLE001 - preflight must work without complete evidence
+            evidence = None
+        if evidence is not None:
+            docs = evidence.credentials[evidence.credentials["env"] == config.candidate]
+            if not docs.empty:
+                lifetime = float(docs["lifetime_s"].median())
+            times = evidence.dig.loc[evidence.dig["env"] == config.candidate, "query_time_ms"]
+            if times.notna().any():
+                query_ms, measured = float(np.nanmedian(times)), True
+    resolv = env / "resolv.conf"
+    return run(config.sdk, config.credential_provider, lifetime,
+               parse_resolv_conf(resolv) if resolv.is_file() else None, list(config.dns.names),
+               rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
+               config.sdk_version, query_ms, measured, config.budget.p50_ms)
+
+
+def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
+        resolv: ResolvConf | None, names: list[str], rate_per_s: float = 1.0,
+        cache_ttl_s: float = DEFAULT_CACHE_TTL_S, lookups_per_request: float = 1.0,
+        sdk_version: str | None = None, query_ms: float = DEFAULT_QUERY_MS,
+        measured: bool = False, budget_ms: float = 10.0) -> Preflight:
+    """Every check that the configuration given allows."""
+    lifetime = lifetime_s or DEFAULT_LIFETIME_S.get(provider or "")
+    result = Preflight(sdk, provider, lifetime, rate_per_s)
+    if sdk and lifetime:
+        result.findings += credential_check(sdk, provider, lifetime, rate_per_s, sdk_version,
+                                            budget_ms)
+    if resolv is not None and names:
+        result.findings += dns_check(resolv, names, rate_per_s, cache_ttl_s,
+                                     lookups_per_request, query_ms, measured, budget_ms)
+    return result
+
+
+def render(result: Preflight) -> str:
+    head = (f"preflight: sdk {result.sdk or '?'}, provider {result.provider or '?'}, "
+            f"credential lifetime {result.lifetime_s / 60:.0f} min, {result.rate_per_s:g} req/s"
+            if result.lifetime_s else f"preflight: sdk {result.sdk or '?'}, provider "
+            f"{result.provider or '?'}, lifetime unknown")
+    lines = [head]
+    for f in result.findings:
+        lines += [f"  [{f['severity']}] {f['id']}: +{f['added_ms_per_request']:.1f} ms per request",
+                  f"      {f['evidence']}", f"      fix: {f['fix']}"]
+    if not result.findings:
+        lines.append("  no pathological combination found")
+    lines.append(f"expected added latency: {result.added_ms:.1f} ms per request; "
+                 f"{'BLOCKED' if result.blocked else 'no blocker'}")
+    return "\n".join(lines)

@@ -121,7 +121,7 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
     for env in (base, cand):
         analysis.refresh[env] = cred_model.refresh_estimate(
             env, evidence.credentials, policy, rates[env], providers[env],
-            evidence.metadata) if policy else None
+            evidence.metadata, config.sdk_version) if policy else None
         analysis.dns[env] = dns_model.dns_estimate(
             env, evidence.dig, evidence.resolv, config.dns.names,
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])

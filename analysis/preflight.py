@@ -25,10 +25,6 @@ DEFAULT_LIFETIME_S = {"kiam": 900.0, "kube2iam": 1800.0, "irsa": 3600.0,
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
 #: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
 DEFAULT_QUERY_MS = 2.0
-#: botocore >= 1.25 (boto/botocore PR #2664) rewrites an expiry closer than 10 + U[2, 10] min
-#: to that distance, so short credentials no longer refresh on every call but may be used
-#: after they expired (boto/botocore issue #2670).
-BOTOCORE_EXPIRY_REWRITE = (1, 25)
 
 
 @dataclass
@@ -48,30 +44,24 @@ class Preflight:
         return sum(f["added_ms_per_request"] for f in self.findings)
 
 
-def _version(text: str | None) -> tuple[int, ...] | None:
-    if not text:
-        return None
-    return tuple(int(p) for p in text.split(".")[:3] if p.isdigit())
-
-
 def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per_s: float,
                      sdk_version: str | None = None, budget_ms: float = 10.0) -> list[dict]:
     policy = cred_model.policy(sdk)
     call_ms = cred_model.METADATA_CALL_MS_ESTIMATE.get(provider or "",
                                                        cred_model.DEFAULT_METADATA_CALL_MS)
     cost = policy.calls_per_refresh * call_ms
-    storm, interval, share = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s)
+    storm, interval, share = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
+                                                      deferral=False)
     threshold_min = policy.refresh_before_expiry_s / 60
-    version = _version(sdk_version)
-    if sdk == "botocore" and storm > 0 and (version is None or version >= BOTOCORE_EXPIRY_REWRITE):
-        said = f"botocore {sdk_version}" if version else "botocore (version not given)"
+    if storm > 0 and policy.defers_short_expiry(sdk_version):
+        said = f"{sdk} {sdk_version}" if sdk_version else f"{sdk} (version not given)"
         return [{
             "id": "botocore-short-expiry", "severity": "warning", "added_ms_per_request": 0.0,
             "evidence": f"{provider or 'the provider'} hands out credentials with less than "
                         f"botocore's {threshold_min:.0f}-minute advisory window left; {said} "
-                        "(>= 1.25) moves such an expiry to 12-20 min ahead instead of "
-                        "refreshing on every call, so requests may be signed with expired "
-                        "credentials (403 ExpiredToken, then a retry).",
+                        "(>= 1.25, boto/botocore PR #2664) moves such an expiry to 12-20 min "
+                        "ahead instead of refreshing on every call, so requests may be signed "
+                        "with expired credentials (403 ExpiredToken, then a retry; issue #2670).",
             "fix": "Serve credentials with more than 20 min left, or move to IRSA / Pod "
                    "Identity; before 1.25 the same setup refreshes on every call.",
         }]

@@ -22,6 +22,15 @@ class RefreshPolicy:
     in_request_path: bool            # does a request thread wait for the refresh
     calls_per_refresh: int           # metadata HTTP calls one refresh makes (IMDSv1 paths)
     source: str
+    #: from this version on, an expiry inside the window is pushed ahead instead of refreshed
+    defers_short_expiry_from: tuple[int, ...] | None = None
+
+    def defers_short_expiry(self, version: str | None) -> bool:
+        """Unknown versions are taken to be current ones."""
+        if self.defers_short_expiry_from is None:
+            return False
+        parsed = tuple(int(p) for p in (version or "").split(".")[:3] if p.isdigit())
+        return not parsed or parsed >= self.defers_short_expiry_from
 
 
 POLICIES = {p.sdk: p for p in (
@@ -33,7 +42,8 @@ POLICIES = {p.sdk: p for p in (
                   "(stale = expiry - 1 s; prefetch jittered ahead, one caller blocks)"),
     RefreshPolicy("botocore", 15 * 60, None, True, 3,
                   "boto/botocore botocore/credentials.py "
-                  "(_DEFAULT_ADVISORY_REFRESH_TIMEOUT 15 min, mandatory 10 min)"),
+                  "(_DEFAULT_ADVISORY_REFRESH_TIMEOUT 15 min, mandatory 10 min); >= 1.25 "
+                  "rewrites an expiry within 10 + U[2, 10] min (PR #2664)", (1, 25)),
     RefreshPolicy("aws-sdk-go", 5 * 60, None, True, 2,
                   "aws/aws-sdk-go aws/credentials/ec2rolecreds/ec2_role_provider.go "
                   "(ExpiryWindow 5 min set in aws/defaults/defaults.go)"),
@@ -97,7 +107,8 @@ def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.nd
 
 def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPolicy,
                      rate_per_s: float, provider: str | None,
-                     metadata_calls: pd.DataFrame | None = None) -> RefreshEstimate | None:
+                     metadata_calls: pd.DataFrame | None = None,
+                     sdk_version: str | None = None) -> RefreshEstimate | None:
     """Refresh interval, share of requests that pay it, and its cost for one environment.
 
     `provider` is what serves credentials in that environment (the baseline EC2 side is the
@@ -108,7 +119,8 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
     if docs.empty:
         return None
     lifetime = float(docs["lifetime_s"].median())
-    storm, interval, share = refresh_share(sdk_policy, lifetime, provider, rate_per_s)
+    storm, interval, share = refresh_share(sdk_policy, lifetime, provider, rate_per_s,
+                                           sdk_version)
     calls = np.empty(0)
     if metadata_calls is not None and not metadata_calls.empty:
         mine = metadata_calls[(metadata_calls["env"] == env) & (metadata_calls["status"] < 400)]
@@ -139,19 +151,24 @@ def min_served_remaining_s(provider: str | None, lifetime_s: float) -> float:
 
 
 def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | None,
-                  rate_per_s: float) -> tuple[float, float, float]:
+                  rate_per_s: float, sdk_version: str | None = None,
+                  deferral: bool = True) -> tuple[float, float, float]:
     """(storm, interval_s, share): the share of time the SDK refreshes on every request, the
     refresh interval otherwise, and the share of requests that wait for a refresh.
 
     Served credentials keep between min_served_remaining_s and the full lifetime. While less
     than the SDK's threshold is left the SDK refreshes on every call (a "storm"); that lasts
-    (threshold - min remaining) of every (lifetime - min remaining) seconds.
+    (threshold - min remaining) of every (lifetime - min remaining) seconds. SDKs that push
+    a short expiry ahead instead (botocore >= 1.25) have no storm; deferral=False asks what
+    the SDK would do without that rule.
     """
     if not sdk_policy.in_request_path:
         return 0.0, sdk_policy.max_age_s or 0.0, 0.0
     floor = min_served_remaining_s(provider, lifetime_s)
     threshold = sdk_policy.refresh_before_expiry_s
-    if lifetime_s <= threshold:
+    if deferral and sdk_policy.defers_short_expiry(sdk_version):
+        storm = 0.0  # botocore >= 1.25: no storm, but a risk of expired credentials
+    elif lifetime_s <= threshold:
         storm = 1.0
     elif floor >= threshold:
         storm = 0.0

@@ -58,9 +58,10 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-## Run the benchmarks (ingest: 5M-line ingress-nginx log; data generated into bench/out/)
+## Run the benchmarks: ingest of a 5M-line log, attribution on 10M rows (data in bench/out/)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/attribution.py
 
 ## Rewrite the bundled example services in data/ with the simulator
 simulate: $(STAMP)

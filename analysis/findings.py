@@ -128,9 +128,44 @@ def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evide
     return found
 
 
+def model_checks(analysis: Analysis, evidence: Evidence) -> list[dict]:
+    """Evidence for or against the model, beyond the quantiles it was fitted to."""
+    found = []
+    base, cand = analysis.baseline, analysis.candidate
+    latency = evidence.latency.dropna(subset=["latency_ms"])
+    est = analysis.refresh.get(cand)
+    if est is not None and est.storm >= 1.0 and est.cost_ms >= 10:
+        # if every request refreshes, even the fastest requests pay the refresh
+        fastest = {env: latency.loc[latency["env"] == env, "latency_ms"].quantile(0.05)
+                   for env in (base, cand)}
+        shift = fastest[cand] - fastest[base]
+        agrees = shift >= 0.7 * est.cost_ms
+        found.append(_finding(
+            "check-every-request-pays", "info" if agrees else "warning",
+            f"the fastest 5% of {cand} requests are {shift:.0f} ms slower than {base}'s; a "
+            f"refresh on every request predicts ~{est.cost_ms:.0f} ms: the evidence "
+            f"{'supports' if agrees else 'contradicts'} it.",
+            "None needed." if agrees else "Check the SDK and provider named in service.yaml: "
+            "the fastest requests do not pay a refresh."))
+    per_minute = latency[latency["env"] == cand].set_index("time")["latency_ms"] \
+        .resample("1min").agg(["count", "median"]).dropna()
+    if len(per_minute) >= 10 and per_minute["count"].nunique() > 1:
+        rho = per_minute["count"].rank().corr(per_minute["median"].rank())
+        rises = rho > 0.5
+        verdict = "rises with load, which configuration causes do not explain" if rises else \
+            "does not depend on load, as the configuration causes predict"
+        found.append(_finding(
+            "check-load", "warning" if rises else "info",
+            f"per minute, {cand} median latency against request count: Spearman rho = "
+            f"{rho:.2f} over {len(per_minute)} minutes; latency {verdict}.",
+            "Compare both environments at the same load; look for CPU limits and throttling."
+            if rises else "None needed."))
+    return found
+
+
 def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
     """All findings, blockers first."""
     order = {"blocker": 0, "warning": 1, "info": 2}
     found = credential_findings(analysis, config) + dns_findings(analysis, config, evidence) \
-        + evidence_findings(analysis, config, evidence)
+        + evidence_findings(analysis, config, evidence) + model_checks(analysis, evidence)
     return sorted(found, key=lambda f: order[f["severity"]])

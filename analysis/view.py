@@ -52,7 +52,12 @@ def table(frame: pd.DataFrame, empty: str = "none") -> HTML:
 
 
 def findings_table(findings: list[dict]) -> HTML:
-    frame = pd.DataFrame(findings, columns=["severity", "id", "evidence", "fix", "gain_ms"])
+    """Findings with their fix and the gap predicted once the fix is made."""
+    frame = pd.DataFrame(findings, columns=["severity", "id", "evidence", "fix", "gain_ms",
+                                            "gap_after_fix_ms"])
+    frame["gap after fix (ms)"] = [
+        f"p50 {after['p50']:+.0f}, p99 {after['p99']:+.0f}" if after else ""
+        for after in frame.pop("gap_after_fix_ms").fillna("")]
     return table(frame.rename(columns={"gain_ms": "p50 gain (ms)"}), "no findings")
 
 

@@ -46,8 +46,9 @@ report: $(STAMP)
 services: $(STAMP)
 	@$(BIN)/latency-gap services $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
-## Run style checks and the test suite (the same command CI runs)
+## Run style checks and the test suite (the same command CI runs; installs chromium if missing)
 test: lint
+	@scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Check style with ruff

@@ -1,10 +1,11 @@
 import gzip
+import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 
-from analysis import config
+from analysis import config, pipeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = config.PROJECT_ROOT / "data"
@@ -34,3 +35,20 @@ def example_copy(tmp_path):
         shutil.copytree(EXAMPLES / service, target)
         return target
     return make
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def search_report(tmp_path_factory):
+    """One real papermill + nbconvert run of search-api, shared by the tests that read it."""
+    reports = tmp_path_factory.mktemp("reports")
+    before = tree_digest(EXAMPLES / "search-api")
+    messages = []
+    result = pipeline.build_report("search-api", EXAMPLES, reports, say=messages.append)
+    return result, reports, messages, before

@@ -1,6 +1,5 @@
 """End to end: papermill and nbconvert really run, into a temporary REPORTS_DIR."""
 
-import hashlib
 import json
 import re
 import shutil
@@ -9,31 +8,15 @@ import pytest
 
 from analysis import config, pipeline
 from analysis.errors import ConfigError, EvidenceError, NotebookError
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, tree_digest
 
 SUMMARY_KEYS = {"service", "baseline", "candidate", "latency_ms", "gap_ms", "attribution_ms",
                 "verdict", "findings", "inputs"}
 
 
-def _tree_digest(folder):
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
-    return digest.hexdigest()
-
-
 def _secrets_in(folder):
     pattern = re.compile(r'"(?:SecretAccessKey|Token)"\s*:\s*"([^"]+)"')
     return {m for p in folder.rglob("*.json") for m in pattern.findall(p.read_text())}
-
-
-@pytest.fixture(scope="module")
-def search_report(tmp_path_factory):
-    reports = tmp_path_factory.mktemp("reports")
-    before = _tree_digest(EXAMPLES / "search-api")
-    messages = []
-    result = pipeline.build_report("search-api", EXAMPLES, reports, say=messages.append)
-    return result, reports, messages, before
 
 
 def test_report_and_summary_are_published(search_report):
@@ -85,7 +68,7 @@ def test_no_secret_reaches_any_output(search_report):
 
 def test_evidence_is_not_modified(search_report):
     *_, before = search_report
-    assert _tree_digest(EXAMPLES / "search-api") == before
+    assert tree_digest(EXAMPLES / "search-api") == before
 
 
 def test_unknown_parameter_fails_before_any_kernel_starts(tmp_path):

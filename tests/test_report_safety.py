@@ -1,9 +1,12 @@
-"""Canary secrets planted in every credential variant never reach any file of a report."""
+"""What comes from evidence is safe in a report: canary secrets planted in every credential
+variant reach no file, and markup from a log line shows as text."""
 
 import shutil
 
+import pytest
+
 from analysis import pipeline
-from tests.conftest import FIXTURES
+from tests.conftest import EXAMPLES, FIXTURES
 
 CANARY_SECRET = "CANARYSECRETdoNotLeak"
 CANARY_TOKEN = "CANARYTOKENdoNotLeak"
@@ -20,11 +23,32 @@ def _plant(credentials_dir):
     (credentials_dir / "canary-mixed.jsonl").write_text("\n".join([good] * 40 + [broken]) + "\n")
 
 
-def test_canaries_reach_no_file_under_reports(example_copy, tmp_path):
-    folder = example_copy("search-api")
+INJECTED = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def planted_report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    folder = root / "data" / "search-api"
+    shutil.copytree(EXAMPLES / "search-api", folder)
     _plant(folder / "k8s" / "credentials")
-    reports = tmp_path / "reports"
+    log = folder / "k8s" / "latency" / "ingress-nginx.log"
+    log.write_text(log.read_text() + f'10.0.3.9 - - [24/Nov/2026:10:30:00 +0000] "GET /{INJECTED} '
+                   'HTTP/1.1" 200 1 "-" "' + INJECTED + '" broken\n')
+    reports = root / "reports"
     pipeline.build_report("search-api", folder.parent, reports, say=lambda m: None)
+    return reports
+
+
+def test_markup_from_a_log_line_shows_as_text(planted_report):
+    html = (planted_report / "search-api" / "report.html").read_text()
+    assert "does not match the ingress-nginx format" in html  # the line is shown, rejected
+    assert INJECTED not in html and "<script>alert" not in html
+    assert "&lt;script&gt;alert(" in html
+
+
+def test_canaries_reach_no_file_under_reports(planted_report):
+    reports = planted_report
     scanned = [p for p in reports.rglob("*") if p.is_file()]
     assert len(scanned) >= 10
     html = (reports / "search-api" / "report.html").read_text()

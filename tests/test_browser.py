@@ -1,0 +1,54 @@
+"""report.html in a real browser (Debian's Chromium, driven by Playwright): no console error,
+no request to any other address, and the verdict in the first screen. The screenshot is kept
+in reports/browser-check/ for a person to look at."""
+
+import shutil
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from analysis import config
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: as the machine's own Chromium probe starts it: no sandbox as root, no background traffic
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREEN = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def opened(search_report):
+    _, reports, _, _ = search_report
+    errors, requests = [], []
+    shot = config.PROJECT_ROOT / "reports" / "browser-check" / "search-api.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport=SCREEN)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((reports / "search-api" / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        banner = page.locator(".lg-banner").bounding_box()
+        images = page.locator("img").count()
+        page.screenshot(path=str(shot))
+        browser.close()
+    return errors, requests, banner, images, shot
+
+
+def test_no_console_errors(opened):
+    errors, *_ = opened
+    assert errors == []
+
+
+def test_no_request_leaves_the_file(opened):
+    _, requests, *_ = opened
+    assert [r for r in requests if not r.startswith(("file:", "data:"))] == []
+
+
+def test_the_verdict_banner_is_in_the_first_screen_and_figures_render(opened):
+    _, _, banner, images, shot = opened
+    assert banner is not None and banner["y"] + banner["height"] <= SCREEN["height"]
+    assert images >= 4
+    assert shot.stat().st_size > 10_000

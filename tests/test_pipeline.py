@@ -3,6 +3,7 @@
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +101,22 @@ def test_missing_environment_is_named_before_any_kernel_starts(example_copy, tmp
     with pytest.raises(EvidenceError, match="environment folder 'k8s' is missing"):
         pipeline.build_report("listings-api", folder.parent, tmp_path / "r", say=lambda m: None)
     assert not (tmp_path / "r").exists()
+
+
+def test_one_kernel_runs_the_notebooks_and_forgets_variables_between_them():
+    """The pipeline reuses one kernel; a reset between notebooks keeps them independent."""
+    from jupyter_core.utils import run_sync
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    km = pipeline.IpcKernelManager(kernel_name=config.KERNEL_NAME)
+    run_sync(km.start_kernel)()
+    try:
+        NotebookClient(new_notebook(cells=[new_code_cell("left_over = 1")]), km=km).execute()
+        pipeline._reset_kernel(km)
+        with pytest.raises(CellExecutionError, match="left_over"):
+            NotebookClient(new_notebook(cells=[new_code_cell("left_over")]), km=km).execute()
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)
+    assert not list(Path.cwd().glob("kernel-ipc*")), "IPC sockets belong in Jupyter's runtime dir"

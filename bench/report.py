@@ -1,0 +1,76 @@
+"""Benchmark: `make report SERVICE=search-api` beside the floor any notebook report pays.
+
+The floor is one parameterized notebook that imports pandas and seaborn and draws one plot,
+executed by papermill and exported to HTML by nbconvert, both from the command line (issue 5).
+Each command runs RUNS times with the venv present; the medians and their ratio are printed.
+Target: the report within 2x the floor.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from analysis import config
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "report"
+RUNS = 3
+BIN = Path(sys.executable).parent
+
+
+def floor_notebook(path: Path) -> None:
+    parameters = new_code_cell("rows = 1000")
+    parameters.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[
+        parameters,
+        new_code_cell("import numpy as np\nimport pandas as pd\nimport seaborn as sns"),
+        new_code_cell("frame = pd.DataFrame({'x': np.arange(rows), "
+                      "'y': np.random.default_rng(0).normal(size=rows)})\n"
+                      "sns.lineplot(data=frame, x='x', y='y');"),
+    ])
+    nb.metadata["kernelspec"] = {"name": config.KERNEL_NAME, "display_name": "latency-gap",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+def timed(command: list[str], cwd: Path = ROOT) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def floor_once() -> float:
+    executed = OUT / "floor-executed.ipynb"
+    return timed([str(BIN / "papermill"), "--kernel", config.KERNEL_NAME, "-p", "rows", "2000",
+                  str(OUT / "floor.ipynb"), str(executed)]) + \
+        timed([str(BIN / "jupyter"), "nbconvert", "--to", "html", str(executed)])
+
+
+def report_once() -> float:
+    return timed(["make", "--no-print-directory", "report", "SERVICE=search-api",
+                  f"REPORTS_DIR={OUT / 'reports'}"])
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    floor_notebook(OUT / "floor.ipynb")
+    floor_once()  # warm the file cache for both
+    report_once()
+    floor = [floor_once() for _ in range(RUNS)]
+    report = [report_once() for _ in range(RUNS)]
+    f, r = statistics.median(floor), statistics.median(report)
+    print(f"report: make report SERVICE=search-api median {r:.2f} s "
+          f"(runs {', '.join(f'{x:.2f}' for x in report)}); floor notebook median {f:.2f} s "
+          f"(runs {', '.join(f'{x:.2f}' for x in floor)}); ratio {r / f:.2f} (target <= 2)")
+
+
+if __name__ == "__main__":
+    main()

@@ -110,15 +110,12 @@ def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evide
             "rejected-lines", "info", f"{rejected} input lines could not be parsed; they are "
             "listed in the data-quality section.", "Check the samples shown; fix the collector "
             "or name the format in service.yaml."))
-    times = evidence.latency.groupby("env")["time"].agg(["min", "max"])
-    if {analysis.baseline, analysis.candidate} <= set(times.index):
-        b, c = times.loc[analysis.baseline], times.loc[analysis.candidate]
-        overlap = min(b["max"], c["max"]) - max(b["min"], c["min"])
-        if overlap <= pd.Timedelta(0):
-            found.append(_finding(
-                "no-time-overlap", "warning", f"the {analysis.baseline} and "
-                f"{analysis.candidate} logs cover different hours; load and time of day may "
-                "explain part of the gap.", "Collect both environments over the same hours."))
+    overlap = evidence.overlap(analysis.baseline, analysis.candidate)
+    if overlap is not None and overlap <= pd.Timedelta(0):
+        found.append(_finding(
+            "no-time-overlap", "warning", f"the {analysis.baseline} and "
+            f"{analysis.candidate} logs cover different hours; load and time of day may "
+            "explain part of the gap.", "Collect both environments over the same hours."))
     unexplained = (analysis.attribution_ms or {}).get("p50", {}).get("unexplained", 0.0)
     if unexplained > config.budget.p50_ms:
         found.append(_finding(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -15,6 +18,18 @@ _ENV_PALETTE = sns.color_palette("colorblind", 2)
 def use_theme() -> None:
     """The one theme every figure in a report uses."""
     sns.set_theme(style="whitegrid", context="notebook", rc={"figure.dpi": 96})
+
+
+def plain_log_axis(axis) -> None:
+    """Label a log axis 20, 50, 100 rather than 2x10^1: latency readers think in ms."""
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _duration(delta: pd.Timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    return f"{minutes / 60:g} h" if minutes >= 120 else f"{minutes:.0f} min"
 
 
 def env_colours(baseline: str, candidate: str) -> dict[str, tuple]:
@@ -31,6 +46,7 @@ def latency_ecdf(latency: pd.DataFrame, analysis: Analysis) -> plt.Figure:
                  ax=ax)
     ax.set(xlabel="backend latency (ms, log scale)", ylabel="share of requests",
            title="Latency by environment")
+    plain_log_axis(ax.xaxis)
     return fig
 
 
@@ -45,7 +61,8 @@ def attribution_bars(analysis: Analysis) -> plt.Figure:
     ax.invert_yaxis()
     ax.set(xlabel=f"gap {analysis.candidate} - {analysis.baseline} (ms)", ylabel="",
            title="What the gap is made of")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    fig.tight_layout()
     return fig
 
 
@@ -62,20 +79,102 @@ def dig_times(dig: pd.DataFrame, analysis: Analysis) -> plt.Figure:
     return fig
 
 
-def credential_lifetimes(credentials: pd.DataFrame, analysis: Analysis,
-                         threshold_s: float | None) -> plt.Figure:
-    """Observed credential lifetimes against the SDK's refresh threshold."""
-    fig, ax = plt.subplots(figsize=(8, 2.8))
-    ok = credentials[credentials["code"] == "Success"]
-    envs = [e for e in (analysis.baseline, analysis.candidate) if e in set(ok["env"])]
-    if envs:
-        sns.stripplot(data=ok.assign(lifetime_min=ok["lifetime_s"] / 60), x="lifetime_min",
-                      y="env", hue="env", order=envs, hue_order=envs, legend=False,
-                      palette=env_colours(analysis.baseline, analysis.candidate), ax=ax)
+def _per_minute(latency: pd.DataFrame, env: str) -> pd.DataFrame:
+    """Requests per second, median and p99 latency for each minute of one environment."""
+    series = latency.loc[latency["env"] == env].set_index("time")["latency_ms"].resample("1min")
+    frame = pd.DataFrame({"rate": series.count() / 60, "p50": series.median(),
+                          "p99": series.quantile(0.99)})
+    return frame[frame["rate"] > 0].rename_axis("minute").reset_index()
+
+
+def _envs(frame: pd.DataFrame, analysis: Analysis) -> list[str]:
+    present = set(frame["env"]) if not frame.empty else set()
+    return [e for e in (analysis.baseline, analysis.candidate) if e in present]
+
+
+def latency_over_time(latency: pd.DataFrame, analysis: Analysis,
+                      moments: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Per-minute p50 and p99 per environment, with the predicted credential refreshes marked.
+
+    `moments` maps an environment to models.credentials.refresh_moments(): a dashed line where
+    the SDK's threshold is reached; a note when every served credential is already inside it.
+    """
+    latency = latency.dropna(subset=["latency_ms", "time"])
+    envs = _envs(latency, analysis)
+    colours = env_colours(analysis.baseline, analysis.candidate)
+    fig, axes = plt.subplots(max(len(envs), 1), 1, figsize=(8, 2.4 * max(len(envs), 1)),
+                             sharey=True, squeeze=False)
+    for ax, env in zip(axes[:, 0], envs, strict=False):
+        minutes = _per_minute(latency, env).melt(id_vars="minute", value_vars=["p50", "p99"],
+                                                 var_name="quantile", value_name="ms")
+        sns.lineplot(data=minutes, x="minute", y="ms", style="quantile", color=colours[env],
+                     ax=ax)
+        first, last = minutes["minute"].min(), minutes["minute"].max()
+        marks = moments.get(env)
+        every = marks is not None and not marks.empty and bool(marks["every_request"].all())
+        if marks is not None and not every:
+            due = marks.loc[~marks["every_request"], "refresh_at"]
+            for when in due[(due >= first) & (due <= last)].drop_duplicates():
+                ax.axvline(when, color="black", linestyle="--", linewidth=0.8, alpha=0.6)
+        ax.set(yscale="log", xlabel="time (UTC, per minute)", ylabel="latency (ms, log)",
+               title=f"{env}: every request refreshes credentials (all served inside the "
+                     "SDK's window)" if every else
+                     f"{env}: per-minute latency; dashed: predicted credential refresh")
+        plain_log_axis(ax.yaxis)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def latency_vs_load(latency: pd.DataFrame, analysis: Analysis) -> plt.Figure:
+    """Per-minute median latency against request rate: does the gap grow with load?"""
+    latency = latency.dropna(subset=["latency_ms", "time"])
+    envs = _envs(latency, analysis)
+    minutes = pd.concat([_per_minute(latency, env).assign(env=env) for env in envs],
+                        ignore_index=True) if envs else pd.DataFrame(
+        columns=["rate", "p50", "env"])
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    sns.scatterplot(data=minutes, x="rate", y="p50", hue="env", hue_order=envs,
+                    palette=env_colours(analysis.baseline, analysis.candidate), alpha=0.6,
+                    ax=ax)
+    ax.set(yscale="log", xlabel="request rate (requests/s, per minute)",
+           ylabel="median latency (ms, log)", title="Latency against request rate")
+    plain_log_axis(ax.yaxis)
+    ax.legend(title="env", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def credential_timeline(moments: dict[str, pd.DataFrame], analysis: Analysis,
+                        threshold_s: float | None, sdk: str | None,
+                        limit: int = 120) -> plt.Figure:
+    """Each credential an environment served, from issue to expiry, with the part inside the
+    SDK's refresh window (less than the threshold left) darkened: a credential that is dark
+    from its start makes every request refresh while it is served."""
+    envs = [e for e in (analysis.baseline, analysis.candidate)
+            if e in moments and not moments[e].empty]
+    colours = env_colours(analysis.baseline, analysis.candidate)
+    fig, axes = plt.subplots(max(len(envs), 1), 1, figsize=(8, 2.3 * max(len(envs), 1)),
+                             squeeze=False)
+    for ax, env in zip(axes[:, 0], envs, strict=False):
+        creds = moments[env].tail(limit).reset_index(drop=True)
+        issued = mdates.date2num(creds["last_updated"])
+        expires = mdates.date2num(creds["expiration"])
+        window = np.maximum(mdates.date2num(creds["window_from"]), issued)
+        ax.barh(creds.index, expires - issued, left=issued, height=0.8, color=colours[env],
+                alpha=0.35, label="valid")
+        ax.barh(creds.index, expires - window, left=window, height=0.8, color=colours[env],
+                label="inside the SDK's\nrefresh window")
+        ax.xaxis_date()
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        shown = f" (latest {limit} of {len(moments[env])})" if len(moments[env]) > limit else ""
+        lifetime = (moments[env]["expiration"] - moments[env]["last_updated"]).median()
+        ax.set(xlabel="time (UTC)", ylabel="credential", yticks=[],
+               title=f"{env}: {len(moments[env])} credentials{shown}, median lifetime "
+                     f"{_duration(lifetime)}")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     if threshold_s:
-        ax.axvline(threshold_s / 60, color="black", linestyle="--", linewidth=1)
-        ax.annotate("SDK refreshes below this", (threshold_s / 60, 0), xytext=(4, 4),
-                    textcoords="offset points", fontsize="small")
-    ax.set(xlabel="credential lifetime (min)", ylabel="", xscale="log",
-           title="Credential lifetime against the SDK's refresh threshold")
+        fig.suptitle(f"Credential lifetimes against {sdk}'s refresh threshold "
+                     f"({threshold_s / 60:g} min before expiry)", fontsize="medium")
+    fig.tight_layout()
     return fig

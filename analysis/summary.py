@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analysis import __version__
 from analysis.attribution import Analysis
+from analysis.fingerprint import combine
 from analysis.ingest import Evidence
 
 
@@ -22,7 +23,9 @@ def inputs(evidence: Evidence) -> dict:
     return out
 
 
-def build(analysis: Analysis, findings: list[dict], evidence: Evidence) -> dict:
+def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
+          files: dict[str, str] | None = None) -> dict:
+    """The summary; `files` (fingerprint.evidence_files) adds the evidence fingerprint."""
     return {
         "service": analysis.service,
         "baseline": analysis.baseline,
@@ -35,6 +38,8 @@ def build(analysis: Analysis, findings: list[dict], evidence: Evidence) -> dict:
         "findings": findings,
         "inputs": inputs(evidence),
         "tool_version": __version__,
+        **({"evidence": {"fingerprint": combine(files), "files": len(files)}}
+           if files is not None else {}),
     }
 
 

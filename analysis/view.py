@@ -10,7 +10,9 @@ from IPython.display import HTML
 
 from analysis import __version__
 from analysis.attribution import Analysis
+from analysis.fingerprint import combine
 from analysis.ingest import Evidence
+from analysis.models.dns import lookup_table
 
 _CAUSE_WORDS = {
     "credential_refresh": "credential refresh", "dns": "DNS resolution",
@@ -76,14 +78,42 @@ def rejected_table(evidence: Evidence, limit: int = 20) -> HTML:
     return table(evidence.rejected.head(limit), "no rejected lines")
 
 
-def time_ranges(evidence: Evidence) -> HTML:
-    ranges = evidence.latency.groupby("env")["time"].agg(["min", "max", "count"]).reset_index()
-    return table(ranges.rename(columns={"min": "first request", "max": "last request",
-                                        "count": "requests"}))
+def time_ranges(evidence: Evidence, analysis: Analysis) -> HTML:
+    """When each kind of evidence was collected, and whether the two environments overlap."""
+    overlap = evidence.overlap(analysis.baseline, analysis.candidate)
+    if overlap is None:
+        said = "The latency logs have no timestamps in one environment: overlap unknown."
+    elif overlap > pd.Timedelta(0):
+        said = (f"The {escape(analysis.baseline)} and {escape(analysis.candidate)} latency "
+                f"logs overlap for {_duration(overlap)}.")
+    else:
+        said = (f"<strong>The {escape(analysis.baseline)} and {escape(analysis.candidate)} "
+                f"latency logs do not overlap</strong> ({_duration(-overlap)} apart): load and "
+                "time of day may explain part of the gap.")
+    ranges = evidence.time_ranges()
+    for column in ("first", "last"):
+        ranges[column] = ranges[column].dt.strftime("%Y-%m-%d %H:%M:%S UTC").fillna("")
+    return HTML(table(ranges).data + f"<p>{said}</p>")
 
 
-def footer(parameters: dict) -> HTML:
+def _duration(delta: pd.Timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
+
+
+def dns_table(analysis: Analysis, evidence: Evidence) -> HTML:
+    return table(lookup_table(analysis.dns, evidence.resolv), "no dig evidence")
+
+
+def footer(parameters: dict, files: dict[str, str]) -> HTML:
+    """Tool version, generation time, parameters, and the fingerprint of every evidence file."""
     params = ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in parameters.items())
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return HTML(f'<p class="lg-footer"><small>latency-gap {escape(__version__)} &middot; '
-                f'generated {when} &middot; parameters: {params}</small></p>')
+    rows = "".join(f"<tr><td>{escape(name)}</td><td><code>{digest[:16]}</code></td></tr>"
+                   for name, digest in files.items())
+    return HTML(f'<div class="lg-footer"><small>latency-gap {escape(__version__)} &middot; '
+                f'generated {when} &middot; parameters: {params} &middot; evidence '
+                f'fingerprint <code>{combine(files)[:16]}</code> (SHA-256 of {len(files)} '
+                f'files)<details><summary>evidence files</summary><table class="lg-table">'
+                f'<tr><th>file</th><th>SHA-256 (first 16)</th></tr>{rows}</table></details>'
+                f'</small></div>')

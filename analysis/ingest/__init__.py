@@ -54,6 +54,26 @@ class Evidence:
         empty = self.inputs[(self.inputs["files"] == 0) & ~self.inputs["kind"].isin(OPTIONAL_KINDS)]
         return list(zip(empty["env"], empty["kind"], strict=True))
 
+    def time_ranges(self) -> pd.DataFrame:
+        """First and last timestamp per environment and kind (grep'd dig lines have none)."""
+        stamped = {"latency": (self.latency, "time"), "dig": (self.dig, "time"),
+                   "credentials": (self.credentials, "last_updated")}
+        frames = [table.groupby("env")[column].agg(["min", "max", "count", "size"])
+                  .reset_index().assign(kind=kind)
+                  for kind, (table, column) in stamped.items() if not table.empty]
+        return pd.concat(frames, ignore_index=True)[
+            ["env", "kind", "min", "max", "size", "count"]].rename(columns={
+                "min": "first", "max": "last", "size": "rows", "count": "with a timestamp"})
+
+    def overlap(self, baseline: str, candidate: str) -> pd.Timedelta | None:
+        """How long both environments' latency logs cover the same time (negative: a gap
+        between them); None when one of them has no timestamped request."""
+        times = self.latency.dropna(subset=["time"]).groupby("env")["time"].agg(["min", "max"])
+        if not {baseline, candidate} <= set(times.index):
+            return None
+        b, c = times.loc[baseline], times.loc[candidate]
+        return min(b["max"], c["max"]) - max(b["min"], c["min"])
+
 
 def evidence_files(folder: Path) -> list[Path]:
     if not folder.is_dir():

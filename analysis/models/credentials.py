@@ -195,3 +195,25 @@ def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
                 "or EKS Pod Identity.")
     return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
             "whenever they are handed out: 60 min or more, renewed well before expiry.")
+
+
+def refresh_moments(credentials: pd.DataFrame, env: str,
+                    sdk_policy: RefreshPolicy) -> pd.DataFrame:
+    """When the SDK is predicted to refresh each distinct credential an environment served.
+
+    One row per credential (key fingerprint and expiry): issued (LastUpdated), expires,
+    window_from = expiry minus the SDK's threshold (from then on every call refreshes), and
+    refresh_at = the first predicted refresh: window_from, or issue time plus the SDK's maximum
+    age when that comes first. every_request: the credential was inside the window when issued,
+    so while it is served every request refreshes.
+    """
+    docs = credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
+    distinct = docs.groupby(["key_id", "expiration"], as_index=False)["last_updated"].min()
+    window = distinct["expiration"] - pd.Timedelta(seconds=sdk_policy.refresh_before_expiry_s)
+    refresh_at = window
+    if sdk_policy.max_age_s is not None:
+        aged = distinct["last_updated"] + pd.Timedelta(seconds=sdk_policy.max_age_s)
+        refresh_at = window.where(window <= aged, aged)
+    return distinct.assign(window_from=window, refresh_at=refresh_at,
+                           every_request=window <= distinct["last_updated"]) \
+        .sort_values("last_updated", ignore_index=True)

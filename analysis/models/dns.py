@@ -81,3 +81,24 @@ def sample_overhead(est: DnsEstimate, rng: np.random.Generator, n: int) -> np.nd
         queries = tried * lookups
         total += misses * rng.choice(est.query_ms, size=(n, queries)).sum(axis=1)
     return total
+
+
+def lookup_table(estimates: dict[str, DnsEstimate | None], resolv: pd.DataFrame) -> pd.DataFrame:
+    """Per environment and host name: what one uncached lookup costs and how often it happens."""
+    rows = []
+    for env, est in estimates.items():
+        if est is None:
+            continue
+        conf = resolv[resolv["env"] == env] if not resolv.empty else resolv
+        ndots = int(conf.iloc[0]["ndots"]) if not conf.empty else 1
+        search = len(conf.iloc[0]["search"].split()) if not conf.empty else 0
+        for name, tried in est.names_tried.items():
+            rows.append({
+                "environment": env, "name": name, "ndots": ndots, "search domains": search,
+                "queries per uncached lookup": tried,
+                "median query (ms)": round(float(np.median(est.query_ms)), 1),
+                "cache miss rate": round(est.miss_rate, 3),
+                "queries per request": round(tried * est.queries_per_request
+                                             / max(sum(est.names_tried.values()), 1), 2),
+            })
+    return pd.DataFrame(rows)

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import ConfigError
-from analysis.models.credentials import policy, refresh_estimate
+from analysis.models.credentials import policy, refresh_estimate, refresh_moments
 
 
 def _docs(lifetime_s: float, n: int = 3) -> pd.DataFrame:
@@ -37,3 +37,27 @@ def test_no_documents_means_no_estimate():
 def test_unknown_sdk_is_a_config_error():
     with pytest.raises(ConfigError, match="aws-java-sdk-v1"):
         policy("java-sdk-1")
+
+
+def _served(lifetimes_min: list[float], start: str = "2026-11-24 10:00") -> pd.DataFrame:
+    issued = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(range(len(lifetimes_min)), "min") * 10
+    return pd.DataFrame({
+        "env": "k8s", "code": "Success", "key_id": [f"key{i}" for i in range(len(issued))],
+        "last_updated": issued,
+        "expiration": issued + pd.to_timedelta(lifetimes_min, "min")})
+
+
+def test_refresh_moments_mark_the_threshold_and_credentials_served_inside_it():
+    moments = refresh_moments(_served([15, 360]), "k8s", policy("aws-java-sdk-v1"))
+    short, long = moments.iloc[0], moments.iloc[1]
+    assert bool(short["every_request"]) and not bool(long["every_request"])
+    # the 6 h credential: Java v1's 60-minute maximum age comes before expiry - 15 min
+    assert long["refresh_at"] == long["last_updated"] + pd.Timedelta(minutes=60)
+    assert long["window_from"] == long["expiration"] - pd.Timedelta(minutes=15)
+
+
+def test_refresh_moments_count_a_credential_served_many_times_once():
+    docs = pd.concat([_served([60])] * 5, ignore_index=True)
+    moments = refresh_moments(docs, "k8s", policy("aws-sdk-go"))
+    assert len(moments) == 1
+    assert moments.iloc[0]["refresh_at"] == moments.iloc[0]["expiration"] - pd.Timedelta(minutes=5)

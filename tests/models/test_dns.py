@@ -1,7 +1,14 @@
 import numpy as np
+import pandas as pd
 import pytest
 
-from analysis.models.dns import DnsEstimate, miss_rate, names_tried, sample_overhead
+from analysis.models.dns import (
+    DnsEstimate,
+    lookup_table,
+    miss_rate,
+    names_tried,
+    sample_overhead,
+)
 
 SEARCH = ["ns.svc.cluster.local", "svc.cluster.local", "cluster.local",
           "eu-west-1.compute.internal"]
@@ -38,3 +45,18 @@ def test_timeouts_cost_their_timeout():
                         "query_time_ms": [2.0, 4.0, None], "timeout_ms": [None, None, 5000.0]})
     est = dns_estimate("k8s", dig, pd.DataFrame(), ("a.example.com",), 1, 0, 1.0)
     assert sorted(est.query_ms) == [2.0, 4.0, 5000.0]
+
+
+def test_lookup_table_shows_the_names_one_lookup_queries_per_environment():
+    resolv = pd.DataFrame({"env": ["ec2", "k8s"], "ndots": [1, 5],
+                           "search": ["eu-west-1.compute.internal",
+                                      "ns.svc.cluster.local svc.cluster.local cluster.local "
+                                      "eu-west-1.compute.internal"]})
+    estimates = {
+        env: DnsEstimate(env, np.array([ms]), {"elastic.example.com": tried}, 2.0, miss)
+        for env, ms, tried, miss in (("ec2", 0.0, 1, 0.1), ("k8s", 30.0, 5, 1.0))}
+    table = lookup_table(estimates, resolv).set_index("environment")
+    assert table.loc["k8s", "queries per uncached lookup"] == 5
+    assert table.loc["k8s", "search domains"] == 4 and table.loc["k8s", "ndots"] == 5
+    assert table.loc["k8s", "queries per request"] == 10  # 2 lookups, no cache
+    assert table.loc["ec2", "queries per request"] == pytest.approx(0.1)

@@ -1,0 +1,116 @@
+"""What a reader finds in report.html: every section, in order, for each example service;
+the figures; the evidence fingerprint; and the pieces the sections are built from."""
+
+import json
+import re
+
+import matplotlib.colors as mcolors
+import pandas as pd
+import pytest
+
+from analysis import fingerprint, ingest, pipeline, plots, service, view
+from analysis.attribution import analyse
+from analysis.models.credentials import policy, refresh_moments
+from tests.conftest import EXAMPLES
+
+SECTIONS = ["What the gap is made of", "Findings and fixes", "Latency", "DNS", "Credentials",
+            "Data quality"]
+#: attribution, ECDF, latency over time, latency against rate, dig times, credential timeline
+FIGURES = 6
+
+
+@pytest.fixture(scope="module")
+def reports(search_report, tmp_path_factory):
+    _, search_reports, _, _ = search_report
+    others = tmp_path_factory.mktemp("examples")
+    for name in ("listings-api", "payments-api"):
+        pipeline.build_report(name, EXAMPLES, others, say=lambda m: None)
+    return {"search-api": search_reports, "listings-api": others, "payments-api": others}
+
+
+@pytest.mark.parametrize("name", ["search-api", "listings-api", "payments-api"])
+def test_every_section_in_order_with_its_figures(reports, name):
+    html = (reports[name] / name / "report.html").read_text()
+    banner = html.index('class="lg-banner"')
+    headings = [html.index(f">{title}<", banner) for title in SECTIONS]
+    assert headings == sorted(headings), "sections out of order"
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == FIGURES
+    for piece in ("gap after fix", "queries per uncached lookup", "overlap for",
+                  "evidence fingerprint"):
+        assert piece in html, piece
+
+
+@pytest.mark.parametrize("name", ["search-api", "listings-api", "payments-api"])
+def test_footer_fingerprint_is_the_evidence_on_disk(reports, name):
+    summary = json.loads((reports[name] / name / "summary.json").read_text())
+    expected = fingerprint.evidence_fingerprint(EXAMPLES / name)
+    assert summary["evidence"]["fingerprint"] == expected
+    html = (reports[name] / name / "report.html").read_text()
+    assert f"<code>{expected[:16]}</code>" in html
+
+
+def test_fingerprint_changes_with_any_byte_or_name(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "log").write_text("one\n")
+    first = fingerprint.evidence_fingerprint(tmp_path)
+    (tmp_path / "a" / "log").write_text("one!\n")
+    edited = fingerprint.evidence_fingerprint(tmp_path)
+    (tmp_path / "a" / "log").rename(tmp_path / "a" / "log2")
+    renamed = fingerprint.evidence_fingerprint(tmp_path)
+    assert len({first, edited, renamed}) == 3
+
+
+def _search_api():
+    folder = EXAMPLES / "search-api"
+    settings = service.load_config(folder)
+    evidence = ingest.load_evidence(folder, settings)
+    return settings, evidence, analyse(evidence, settings)
+
+
+def test_logs_hours_apart_are_said_not_to_overlap():
+    settings, evidence, result = _search_api()
+    later = evidence.latency["env"] == result.candidate
+    evidence.latency.loc[later, "time"] += pd.Timedelta(hours=5)
+    html = view.time_ranges(evidence, result).data
+    assert "do not overlap" in html and "4.0 h apart" in html
+
+
+def test_periodic_refreshes_are_marked_where_the_model_predicts_them():
+    settings, evidence, result = _search_api()
+    # six-hour credentials with aws-sdk-go: a refresh 5 min before each expiry
+    creds = evidence.credentials.copy()
+    k8s = creds["env"] == result.candidate
+    start = evidence.latency.loc[evidence.latency["env"] == result.candidate, "time"].min()
+    creds.loc[k8s, "last_updated"] = start - pd.Timedelta(hours=5, minutes=35)
+    creds.loc[k8s, "expiration"] = start + pd.Timedelta(minutes=25)
+    creds.loc[k8s, "key_id"] = "one-key"
+    moments = {result.candidate: refresh_moments(creds, result.candidate, policy("aws-sdk-go"))}
+    fig = plots.latency_over_time(evidence.latency, result, moments)
+    marked = [line.get_xdata()[0] for ax in fig.axes for line in ax.get_lines()
+              if line.get_linestyle() == "--" and len(line.get_xdata()) == 2
+              and line.get_xdata()[0] == line.get_xdata()[1]]
+    assert marked == [start + pd.Timedelta(minutes=20)]
+
+
+def test_each_environment_keeps_its_colour_and_every_axis_has_a_unit():
+    settings, evidence, result = _search_api()
+    sdk = policy(settings.sdk)
+    moments = {env: refresh_moments(evidence.credentials, env, sdk)
+               for env in (result.baseline, result.candidate)}
+    figures = [plots.latency_ecdf(evidence.latency, result),
+               plots.latency_over_time(evidence.latency, result, moments),
+               plots.latency_vs_load(evidence.latency, result),
+               plots.dig_times(evidence.dig, result),
+               plots.credential_timeline(moments, result, sdk.refresh_before_expiry_s,
+                                         settings.sdk)]
+    expected = plots.env_colours(result.baseline, result.candidate)[result.candidate]
+    for fig in figures:
+        colours = {mcolors.to_hex(c) for ax in fig.axes for c in
+                   [line.get_color() for line in ax.get_lines()] +
+                   [coll.get_facecolor()[0] for coll in ax.collections if len(
+                       coll.get_facecolor())] +
+                   [patch.get_facecolor() for patch in ax.patches]}
+        assert mcolors.to_hex(expected) in colours, fig.axes[0].get_title()
+        for ax in fig.axes:
+            assert "(" in ax.get_xlabel(), f"no unit on {ax.get_title()}"
+    plots.plt.close("all")

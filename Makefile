@@ -12,11 +12,13 @@ SERVICE ?=
 DATA_DIR ?=
 REPORTS_DIR ?=
 CODE ?=
+FORMAT ?=
 PYTEST_ARGS ?=
 
 REPORT_FLAGS := $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
                 $(if $(REPORTS_DIR),--reports-dir "$(REPORTS_DIR)") \
-                $(if $(filter 1 yes true,$(CODE)),--code)
+                $(if $(filter 1 yes true,$(CODE)),--code) \
+                $(if $(filter pdf,$(FORMAT)),--pdf)
 
 .PHONY: help setup report services test lint lab simulate bench clean distclean
 
@@ -24,7 +26,7 @@ REPORT_FLAGS := $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); \
 	  printf "  make %-10s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
-	@echo "  variables: SERVICE=name DATA_DIR=path REPORTS_DIR=path CODE=1"
+	@echo "  variables: SERVICE=name DATA_DIR=path REPORTS_DIR=path CODE=1 FORMAT=pdf"
 
 ## Create .venv, install the package with its dev tools, register the Jupyter kernel
 setup: $(STAMP)
@@ -38,7 +40,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "setup: $(VENV) ready, kernel '$(KERNEL)' registered"
 
-## Build reports/<SERVICE>/report.html and summary.json (make report SERVICE=search-api)
+## Build reports/<SERVICE>/report.html and summary.json (FORMAT=pdf: also report.pdf)
 report: $(STAMP)
 	$(BIN)/latency-gap report "$(SERVICE)" $(REPORT_FLAGS)
 
@@ -59,10 +61,11 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-## Run the benchmarks: ingest of a 5M-line log, attribution on 10M rows (data in bench/out/)
+## Run the benchmarks: ingest of a 5M-line log, attribution on 10M rows, report vs floor
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/attribution.py
+	$(BIN)/python bench/report.py
 
 ## Rewrite the bundled example services in data/ with the simulator
 simulate: $(STAMP)

@@ -21,7 +21,7 @@ def _parameter(text: str) -> tuple[str, str]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     pipeline.build_report(args.service, args.data_dir, args.reports_dir, code=args.code,
-                          parameters=dict(args.parameter))
+                          parameters=dict(args.parameter), pdf=args.pdf)
     return 0
 
 
@@ -87,6 +87,8 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")
     report.add_argument("--reports-dir", help="output folder (default: $REPORTS_DIR or reports/)")
     report.add_argument("--code", action="store_true", help="keep the code cells in report.html")
+    report.add_argument("--pdf", action="store_true",
+                        help="also print report.pdf with the system Chromium")
     report.add_argument("-p", "--parameter", type=_parameter, action="append", default=[],
                         metavar="NAME=VALUE", help="an extra notebook parameter (validated)")
     report.set_defaults(run=cmd_report)

@@ -27,7 +27,7 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import default
 
-from analysis import config, ingest
+from analysis import browser, config, ingest
 from analysis import service as services
 from analysis.errors import ConfigError, NotebookError
 
@@ -169,13 +169,14 @@ def _keep_failed(built: Path, reports: Path, service: str) -> Path:
 def build_report(service: str, data_dir: str | os.PathLike | None = None,
                  reports_dir: str | os.PathLike | None = None, code: bool = False,
                  parameters: dict[str, str] | None = None,
-                 say: Callable[[str], None] | None = None) -> ReportResult:
-    """Run the notebooks for one service and publish reports/<service>/."""
+                 say: Callable[[str], None] | None = None, pdf: bool = False) -> ReportResult:
+    """Run the notebooks for one service and publish reports/<service>/ (with report.pdf
+    printed by the system Chromium when `pdf`)."""
     say = say or (lambda message: print(message, file=sys.stderr, flush=True))
     started = time.perf_counter()
     data, reports = config.data_dir(data_dir), config.reports_dir(reports_dir)
     notebooks = [config.NOTEBOOKS_DIR / name for name in config.NOTEBOOKS]
-    steps = len(notebooks) + 3
+    steps = len(notebooks) + 3 + pdf
 
     def step(number: int, text: str) -> None:
         say(f"[{service}] {number}/{steps} {text} ({time.perf_counter() - started:.1f} s)")
@@ -186,6 +187,8 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
     ingest.check_layout(folder, settings)
     extra = validate_parameters(parameters or {}, notebooks)
     check_kernel()
+    if pdf:
+        browser.chromium()  # fail before the work when there is no browser to print with
 
     staging = reports / ".staging" / f"{service}-{uuid.uuid4().hex[:8]}"
     built = config.service_reports(staging, service)
@@ -219,7 +222,10 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
         step(len(notebooks) + 2, "rendering report.html")
         render_html(built / "notebooks" / config.REPORT_NOTEBOOK, built / "report.html",
                     f"latency-gap: {service}", code=code)
-        step(len(notebooks) + 3, "publishing")
+        if pdf:
+            step(len(notebooks) + 3, "printing report.pdf")
+            browser.write_pdf(built / "report.html", built / "report.pdf")
+        step(steps, "publishing")
         final = config.service_reports(reports, service)
         publish(built, final)
     finally:

@@ -53,3 +53,10 @@ def test_setup_registers_the_projects_kernel_for_lab_and_papermill():
                           "list", "--json"], capture_output=True, text=True, check=True)
     spec = json.loads(run.stdout)["kernelspecs"][config.KERNEL_NAME]
     assert spec["spec"]["argv"][0].startswith(str(config.PROJECT_ROOT / ".venv"))
+
+
+@pytest.mark.parametrize(("variables", "flag"), [(["CODE=1"], "--code"), (["FORMAT=pdf"], "--pdf")])
+def test_report_variables_reach_the_command(variables, flag):
+    run = make("--dry-run", "report", "SERVICE=search-api", *variables)
+    assert flag in run.stdout
+    assert flag not in make("--dry-run", "report", "SERVICE=search-api").stdout

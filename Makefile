@@ -14,19 +14,34 @@ REPORTS_DIR ?=
 CODE ?=
 FORMAT ?=
 PYTEST_ARGS ?=
+SERVICES ?=
+JOBS ?=
+EXECUTOR ?=
+SCHEDULER ?=
+GATE ?=
+FORCE ?=
 
 REPORT_FLAGS := $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
                 $(if $(REPORTS_DIR),--reports-dir "$(REPORTS_DIR)") \
                 $(if $(filter 1 yes true,$(CODE)),--code) \
                 $(if $(filter pdf,$(FORMAT)),--pdf)
 
-.PHONY: help setup report services test lint lab simulate bench clean distclean
+FLEET_FLAGS := $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
+               $(if $(REPORTS_DIR),--reports-dir "$(REPORTS_DIR)") \
+               $(if $(SERVICES),--services "$(SERVICES)") $(if $(JOBS),--jobs $(JOBS)) \
+               $(if $(EXECUTOR),--executor $(EXECUTOR)) \
+               $(if $(SCHEDULER),--scheduler "$(SCHEDULER)") \
+               $(if $(filter 1 yes true,$(GATE)),--gate) \
+               $(if $(filter 1 yes true,$(FORCE)),--force)
+
+.PHONY: help setup report fleet services test lint lab simulate bench clean distclean
 
 ## List the targets
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); \
 	  printf "  make %-10s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
 	@echo "  variables: SERVICE=name DATA_DIR=path REPORTS_DIR=path CODE=1 FORMAT=pdf"
+	@echo "  fleet: SERVICES=a,b JOBS=n EXECUTOR=local|dask SCHEDULER=tcp://host:8786 GATE=1 FORCE=1"
 
 ## Create .venv, install the package with its dev tools, register the Jupyter kernel
 setup: $(STAMP)
@@ -43,6 +58,10 @@ $(STAMP): pyproject.toml
 ## Build reports/<SERVICE>/report.html and summary.json (FORMAT=pdf: also report.pdf)
 report: $(STAMP)
 	$(BIN)/latency-gap report "$(SERVICE)" $(REPORT_FLAGS)
+
+## Report every service in parallel: reports/index.html, fleet.json, history.duckdb
+fleet: $(STAMP)
+	$(BIN)/latency-gap fleet $(FLEET_FLAGS)
 
 ## List the services under the data directory
 services: $(STAMP)
@@ -61,11 +80,12 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-## Run the benchmarks: ingest of a 5M-line log, attribution on 10M rows, report vs floor
+## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, fleet of 24
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/attribution.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/fleet.py
 
 ## Rewrite the bundled example services in data/ with the simulator
 simulate: $(STAMP)

@@ -64,14 +64,23 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    names = args.service or sorted(simulate.SCENARIOS)
-    existing = [n for n in names if (out / n).exists()]
+    scenarios = simulate.fleet(args.fleet) if args.fleet else \
+        [simulate.SCENARIOS[n] for n in args.service or sorted(simulate.SCENARIOS)]
+    existing = [s.name for s in scenarios if (out / s.name).exists()]
     if existing and not args.force:
         raise LatencyGapError(f"{', '.join(existing)} already exist under {out}; evidence is "
                               "never overwritten without --force")
-    for folder in simulate.write_examples(out, names):
-        print(f"wrote {folder}", file=sys.stderr)
+    for scenario in scenarios:
+        print(f"wrote {simulate.write_service(scenario, out)}", file=sys.stderr)
     return 0
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from analysis.fleet import run_fleet
+
+    only = [s.strip() for s in args.services.split(",") if s.strip()] if args.services else None
+    return run_fleet(args.data_dir, args.reports_dir, only, args.jobs, args.executor,
+                     args.scheduler, args.gate, args.force, args.wait).exit_code
 
 
 def parser() -> argparse.ArgumentParser:
@@ -123,8 +132,29 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", default=str(config.PROJECT_ROOT / "data"), help="target folder")
     sim.add_argument("--service", action="append", choices=sorted(simulate.SCENARIOS),
                      help="only this example (repeatable)")
+    sim.add_argument("--fleet", type=int, metavar="N",
+                     help="instead: N services cycling through the examples with new seeds")
     sim.add_argument("--force", action="store_true", help="overwrite existing service folders")
     sim.set_defaults(run=cmd_simulate)
+
+    fleet = sub.add_parser(
+        "fleet", help="report every service under the data directory, in parallel",
+        description="Exit 0: every service processed; 1: a service could not be processed; "
+                    "2 (with --gate): a service is not ready or got worse since the last run.")
+    fleet.add_argument("--services", help="only these services, comma-separated")
+    fleet.add_argument("--jobs", type=int, help="parallel services (default: the core count)")
+    fleet.add_argument("--executor", choices=["local", "dask"], default="local",
+                       help="a local process pool, or a Dask distributed cluster")
+    fleet.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    fleet.add_argument("--gate", action="store_true",
+                       help="exit 2 when a service is not ready or got worse")
+    fleet.add_argument("--force", action="store_true",
+                       help="rerun services whose evidence and tool are unchanged")
+    fleet.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                       help="wait this long for another run's lock instead of refusing")
+    fleet.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")
+    fleet.add_argument("--reports-dir", help="output folder (default: $REPORTS_DIR or reports/)")
+    fleet.set_defaults(run=cmd_fleet)
     return top
 
 

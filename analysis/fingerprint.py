@@ -36,3 +36,16 @@ def combine(files: dict[str, str]) -> str:
 def evidence_fingerprint(folder: Path) -> str:
     """One SHA-256 for everything under a service's evidence folder."""
     return combine(evidence_files(folder))
+
+
+def tool_fingerprint() -> str:
+    """The tool's version and the SHA-256 of its code, notebooks and templates: a report made
+    by a different tool (a new release, or a local edit in a checkout) is not reused."""
+    from analysis import __version__, config
+
+    package = Path(__file__).resolve().parent
+    files = {f"analysis/{name}": digest for name, digest in evidence_files(package).items()
+             if name.endswith((".py", ".j2", ".json", ".css"))}
+    files.update({f"notebooks/{path.name}": file_digest(path)
+                  for path in sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))})
+    return f"{__version__}+{combine(files)[:16]}"

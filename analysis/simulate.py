@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -325,6 +325,19 @@ def write_service(scenario: Scenario, root: Path) -> Path:
         else:  # `curl` in a loop, appended to one file
             (folder / env_name / "credentials" / "credentials.json").write_text("".join(docs))
     return folder
+
+
+def fleet(n: int) -> list[Scenario]:
+    """n services for fleet tests and benchmarks: the examples in turn, each with its own
+    name and seed (`search-api-07`), so their evidence and fingerprints differ."""
+    names = sorted(SCENARIOS)
+    out = []
+    for i in range(n):
+        base = SCENARIOS[names[i % len(names)]]
+        name = f"{base.name}-{i:02d}"
+        out.append(replace(base, name=name, seed=base.seed * 1000 + i,
+                           service_yaml={**base.service_yaml, "name": name}))
+    return out
 
 
 def write_examples(root: Path, names: list[str] | None = None) -> list[Path]:

@@ -29,3 +29,24 @@ def test_every_make_target_is_in_the_readme():
     assert targets
     for target in targets:
         assert f"make {target}" in README, target
+
+
+def test_the_scheduling_examples_are_valid_commands():
+    """The CronJob manifest parses, and it and the cron line call options the CLI has."""
+    import shlex
+
+    import yaml
+
+    from analysis import cli, fleet
+
+    text = (ROOT / "docs" / "scheduling.md").read_text()
+    manifest = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    container = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    cron = re.search(r"```cron\n.*\n(.*)\n```", text).group(1)
+    in_cron = shlex.split(cron.split("&&", 1)[1].split(">>")[0])
+    for command in (container["command"], in_cron):
+        assert command[0].endswith("latency-gap")
+        args = cli.parser().parse_args(command[1:])
+        assert args.run is cli.cmd_fleet and args.gate
+    for code in (fleet.EXIT_OK, fleet.EXIT_FAILED, fleet.EXIT_GATE):
+        assert f"| {code} |" in text

@@ -60,3 +60,11 @@ def test_report_variables_reach_the_command(variables, flag):
     run = make("--dry-run", "report", "SERVICE=search-api", *variables)
     assert flag in run.stdout
     assert flag not in make("--dry-run", "report", "SERVICE=search-api").stdout
+
+
+def test_fleet_variables_reach_the_command():
+    run = make("--dry-run", "fleet", "SERVICES=a,b", "JOBS=3", "EXECUTOR=dask",
+               "SCHEDULER=tcp://127.0.0.1:8786", "GATE=1", "FORCE=1")
+    for flag in ('--services "a,b"', "--jobs 3", "--executor dask",
+                 '--scheduler "tcp://127.0.0.1:8786"', "--gate", "--force"):
+        assert flag in run.stdout, flag

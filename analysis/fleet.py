@@ -1,0 +1,239 @@
+"""Fleet readiness runs: every service under DATA_DIR, in parallel, with history.
+
+Services run as independent reports (analysis.pipeline.build_report, which builds aside and
+publishes atomically) on a local process pool, or on a Dask distributed cluster through its
+concurrent.futures interface (`Client.get_executor`): one code path, no scheduler of our own.
+A service's failure is recorded, never raised, so the others go on. Each run appends one row
+per service to REPORTS_DIR/history.duckdb; REPORTS_DIR/fleet.json and index.html show the
+run beside the earlier ones. A file lock (filelock) keeps two runs off one REPORTS_DIR.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from tqdm import tqdm
+
+from analysis import config, fingerprint, history
+from analysis import service as services
+from analysis.errors import LatencyGapError
+
+EXIT_OK, EXIT_FAILED, EXIT_GATE = 0, 1, 2
+LOCK_NAME = ".fleet.lock"
+
+
+class FleetBusy(LatencyGapError):
+    """Another fleet run holds the reports folder."""
+
+
+@dataclass
+class Outcome:
+    """One service in one run: what happened and the summary its report stands on."""
+
+    service: str
+    status: str                       # ok | failed | skipped (unchanged since its last run)
+    seconds: float
+    fingerprint: str
+    summary: dict | None = None
+    error: str | None = None
+
+
+@dataclass
+class FleetResult:
+    run_id: str
+    seconds: float
+    entries: list[dict] = field(default_factory=list)
+    exit_code: int = EXIT_OK
+
+
+def run_service(service: str, data_dir: str, reports_dir: str, evidence: str) -> Outcome:
+    """Build one service's report; runs in a worker process. Failures come back as data."""
+    from analysis import pipeline  # imported in the worker, not in the parent
+
+    started = time.perf_counter()
+    try:
+        result = pipeline.build_report(service, data_dir, reports_dir, say=lambda message: None)
+        summary = json.loads((result.folder / "summary.json").read_text())
+        return Outcome(service, "ok", time.perf_counter() - started, evidence, summary)
+    except Exception as exc:  # noqa: BLE001 - one service's failure must not stop the fleet
+        error = str(exc) if isinstance(exc, LatencyGapError) else f"{type(exc).__name__}: {exc}"
+        return Outcome(service, "failed", time.perf_counter() - started, evidence, error=error)
+
+
+@contextmanager
+def fleet_lock(reports: Path, wait_s: float = 0):
+    """Hold REPORTS_DIR/.fleet.lock for the run; refuse (or wait `wait_s`) when it is taken.
+
+    filelock takes an flock on Linux: the kernel releases it when the holder dies, so a
+    killed run never leaves a stale lock behind. Who holds it is written beside it.
+    """
+    path = reports / LOCK_NAME
+    holder = reports / f"{LOCK_NAME}.json"
+    lock = FileLock(path, timeout=wait_s)
+    try:
+        lock.acquire()
+    except Timeout:
+        try:
+            info = json.loads(holder.read_text())
+            who = f" (pid {info['pid']} on {info['host']}, started {info['started']})"
+        except (OSError, ValueError, KeyError):
+            who = ""
+        raise FleetBusy(f"another fleet run is using {reports}{who}; wait for it to finish, "
+                        "or pass --wait SECONDS to queue behind it") from None
+    try:
+        holder.write_text(json.dumps({"pid": os.getpid(), "host": os.uname().nodename,
+                                      "started": datetime.now(UTC).isoformat()}))
+        yield
+    finally:
+        holder.unlink(missing_ok=True)
+        lock.release()
+
+
+def select(data: Path, only: list[str] | None) -> list[str]:
+    found = services.list_services(data)
+    if not only:
+        if not found:
+            raise LatencyGapError(f"no service folders under {data}")
+        return found
+    unknown = [s for s in only if s not in found]
+    if unknown:
+        raise LatencyGapError(f"unknown service(s) {', '.join(map(repr, unknown))} in {data} "
+                              f"(services found: {', '.join(found) or 'none'})")
+    return list(dict.fromkeys(only))
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def check_executor(kind: str, scheduler: str | None) -> None:
+    if kind not in ("local", "dask"):
+        raise LatencyGapError(f"unknown executor {kind!r}; expected local or dask")
+    if kind == "dask" and not scheduler:
+        raise LatencyGapError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+
+
+@contextmanager
+def make_executor(kind: str, jobs: int, scheduler: str | None):
+    """A concurrent.futures executor: a local process pool, or a Dask cluster's executor."""
+    if kind == "local":
+        # spawn: workers start clean, not as forks of a parent holding DuckDB and tqdm threads
+        with cf.ProcessPoolExecutor(max_workers=jobs,
+                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield pool
+        return
+    try:
+        from distributed import Client
+    except ModuleNotFoundError:
+        raise LatencyGapError("--executor dask needs dask.distributed: "
+                              "pip install -e '.[dask]'") from None
+    with Client(scheduler, timeout="20s") as client, client.get_executor(pure=False) as pool:
+        yield pool
+
+
+def _line(outcome: Outcome) -> str:
+    if outcome.status == "failed":
+        return f"{outcome.service}: FAILED ({outcome.seconds:.1f} s): {outcome.error}"
+    verdict = (outcome.summary or {}).get("verdict", {})
+    ready = "ready" if verdict.get("ready") else "blocked"
+    took = "unchanged, skipped" if outcome.status == "skipped" else f"{outcome.seconds:.1f} s"
+    return f"{outcome.service}: {verdict.get('cause', '?')}, {ready} ({took})"
+
+
+def run_fleet(data_dir: str | os.PathLike | None = None,
+              reports_dir: str | os.PathLike | None = None, only: list[str] | None = None,
+              jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
+              gate: bool = False, force: bool = False, wait_s: float = 0,
+              say: Callable[[str], None] | None = None, progress: bool = True) -> FleetResult:
+    """Process every selected service, record the run, and write fleet.json and index.html."""
+    from analysis import fleet_index
+
+    say = say or (lambda message: print(message, file=sys.stderr, flush=True))
+    started, wall = datetime.now(UTC), time.perf_counter()
+    data, reports = config.data_dir(data_dir), config.reports_dir(reports_dir)
+    check_executor(executor, scheduler)
+    names = select(data, only)
+    jobs = jobs or default_jobs()
+    reports.mkdir(parents=True, exist_ok=True)
+    with fleet_lock(reports, wait_s):
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        db = history.History(reports / history.FILE_NAME)
+        tool = fingerprint.tool_fingerprint()
+        prints = {s: fingerprint.evidence_fingerprint(data / s) for s in names}
+        last = db.last_good(names)
+        outcomes, todo = [], []
+        for name in names:
+            published = reports / name / "summary.json"
+            before = last.get(name)
+            if not force and before and before["evidence_fingerprint"] == prints[name] \
+                    and before["tool_fingerprint"] == tool and published.is_file():
+                outcomes.append(Outcome(name, "skipped", 0.0, prints[name],
+                                        json.loads(published.read_text())))
+                say(_line(outcomes[-1]))
+            else:
+                todo.append(name)
+        say(f"fleet {run_id}: {len(todo)} to run, {len(outcomes)} unchanged, "
+            f"{jobs} job(s) on {executor}")
+        if todo:
+            outcomes += _execute(todo, data, reports, prints, jobs, executor, scheduler, say,
+                                 progress)
+        finished = datetime.now(UTC)
+        db.record(run_id, finished, outcomes, tool)
+        entries = fleet_index.entries(db, run_id, outcomes, reports)
+        db.close()
+        result = FleetResult(run_id, time.perf_counter() - wall, entries)
+        result.exit_code = exit_code(entries, gate)
+        fleet_index.write(result, reports, started, finished, gate)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
+    say(f"fleet {run_id}: {len(outcomes)} services: {counts['ok']} ok, {counts['skipped']} "
+        f"unchanged, {counts['failed']} failed in {result.seconds:.1f} s; "
+        f"{reports / 'index.html'} (exit {result.exit_code})")
+    return result
+
+
+def _execute(todo: list[str], data: Path, reports: Path, prints: dict[str, str], jobs: int,
+             executor: str, scheduler: str | None, say: Callable[[str], None],
+             progress: bool) -> list[Outcome]:
+    done = []
+    with make_executor(executor, jobs, scheduler) as pool, \
+            tqdm(total=len(todo), unit="service", desc="fleet", file=sys.stderr,
+                 disable=None if progress else True, dynamic_ncols=True) as bar:
+        # disable=None: tqdm draws only on a terminal; a cron log gets one line per service
+        futures = {pool.submit(run_service, name, str(data), str(reports), prints[name]): name
+                   for name in todo}
+        for future in cf.as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - a worker died or the cluster went away
+                outcome = Outcome(futures[future], "failed", 0.0, prints[futures[future]],
+                                  error=f"worker lost: {type(exc).__name__}: {exc}")
+            done.append(outcome)
+            if not bar.disable:
+                bar.write(_line(outcome), file=sys.stderr)
+            else:
+                say(_line(outcome))
+            bar.set_postfix_str(f"last: {outcome.service} {outcome.status}")
+            bar.update()
+    return done
+
+
+def exit_code(entries: list[dict], gate: bool) -> int:
+    """1 when a service could not be processed; else, with the gate, 2 when a service is not
+    ready or got worse since its last run; else 0."""
+    if any(e["status"] == "failed" for e in entries):
+        return EXIT_FAILED
+    if gate and any(not e["ready"] or e["worse"] for e in entries):
+        return EXIT_GATE
+    return EXIT_OK

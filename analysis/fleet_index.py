@@ -1,0 +1,211 @@
+"""The fleet's index: REPORTS_DIR/fleet.json and one self-contained, sortable index.html.
+
+Every value that came from evidence, config or an error message is escaped. The page has
+no external resource: its CSS, its sorting script and its trend lines (SVG) are inline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+from analysis import __version__
+from analysis.history import History
+
+_ORDER = {"failed": 0, "blocked": 1, "ready": 2}
+
+
+def _worse(current: dict, previous: dict | None) -> bool:
+    """Readiness lost, or a gap's 95% interval now wholly above the previous run's."""
+    if not previous or current.get("gap_p50") is None:
+        return False
+    if previous["ready"] and not current["ready"]:
+        return True
+    return any(current[f"gap_{q}_low"] is not None and previous[f"gap_{q}_high"] is not None
+               and current[f"gap_{q}_low"] > previous[f"gap_{q}_high"] for q in ("p50", "p99"))
+
+
+def _values(summary: dict | None) -> dict:
+    summary = summary or {}
+    verdict, gaps = summary.get("verdict", {}), summary.get("gap_ms") or {}
+    out = {"cause": verdict.get("cause"), "ready": bool(verdict.get("ready", False)),
+           "blockers": [f["id"] for f in summary.get("findings", [])
+                        if f.get("severity") == "blocker"]}
+    for q in ("p50", "p99"):
+        gap = gaps.get(q)
+        out[f"gap_{q}"] = gap["value"] if gap else None
+        out[f"gap_{q}_low"], out[f"gap_{q}_high"] = gap["ci95"] if gap else (None, None)
+    return out
+
+
+def entries(db: History, run_id: str, outcomes: list, reports: Path) -> list[dict]:
+    """One entry per service: this run's status, the verdict its report stands on, the change
+    since the previous run, and the trend; failures first, then blocked, then ready."""
+    out = []
+    for o in outcomes:
+        report = reports / o.service / "report.html"
+        last_good = None
+        if o.status == "failed" and (reports / o.service / "summary.json").is_file():
+            last_good = json.loads((reports / o.service / "summary.json").read_text())
+        values = _values(o.summary if o.status != "failed" else last_good)
+        previous = db.previous(o.service, run_id)
+        change = None
+        if previous and o.status != "failed" and values["gap_p50"] is not None:
+            change = {"p50_ms": round(values["gap_p50"] - (previous["gap_p50"] or 0), 1),
+                      "p99_ms": round(values["gap_p99"] - (previous["gap_p99"] or 0), 1),
+                      "was_cause": previous["cause"], "was_ready": previous["ready"]}
+        out.append({
+            "service": o.service, "status": o.status, "seconds": round(o.seconds, 1),
+            "stale": o.status == "failed" and last_good is not None,
+            "error": o.error, **values,
+            "ready": values["ready"] and o.status != "failed",
+            "change": change,
+            "worse": o.status != "failed" and _worse(values, previous),
+            "report": f"{o.service}/report.html" if report.is_file() else None,
+            "evidence_fingerprint": o.fingerprint,
+            "trend": [{"run_id": t["run_id"], "gap_p50": t["gap_p50"], "gap_p99": t["gap_p99"],
+                       "ready": t["ready"]} for t in db.trend(o.service)],
+        })
+    rank = lambda e: (_ORDER["failed"] if e["status"] == "failed" else  # noqa: E731
+                      _ORDER["ready" if e["ready"] else "blocked"], e["service"])
+    return sorted(out, key=rank)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, temporary.with_name(path.name))
+
+
+def write(result, reports: Path, started: datetime, finished: datetime, gate: bool) -> None:
+    counts = {s: sum(e["status"] == s for e in result.entries)
+              for s in ("ok", "skipped", "failed")}
+    data = {"run_id": result.run_id, "started": started.isoformat(),
+            "finished": finished.isoformat(), "seconds": round(result.seconds, 1),
+            "tool_version": __version__, "gate": gate, "exit_code": result.exit_code,
+            "counts": counts, "services": result.entries}
+    _atomic_write(reports / "fleet.json", json.dumps(data, indent=2, default=str) + "\n")
+    _atomic_write(reports / "index.html", render(data))
+
+
+def _ms(value: float | None, signed: bool = True) -> str:
+    return "" if value is None else (f"{value:+.0f} ms" if signed else f"{value:.0f} ms")
+
+
+def sparkline(trend: list[dict], width: int = 120, height: int = 28) -> str:
+    """p50 gap over the runs as an inline SVG line; red dots where the service was blocked."""
+    points = [(i, t["gap_p50"], t["ready"]) for i, t in enumerate(trend)
+              if t["gap_p50"] is not None]
+    if not points:
+        return ""
+    low, high = min(p[1] for p in points), max(p[1] for p in points)
+    span, step = (high - low) or 1.0, width / max(len(trend) - 1, 1)
+
+    def xy(i: int, value: float) -> tuple[float, float]:
+        return 2 + i * step * (width - 4) / width, height - 3 - (value - low) / span * (height - 6)
+
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v, _ in points))
+    dots = "".join(f'<circle cx="{xy(i, v)[0]:.1f}" cy="{xy(i, v)[1]:.1f}" r="2" '
+                   f'fill="{"#1b7837" if ok else "#b2182b"}"/>' for i, v, ok in points)
+    title = escape(", ".join(f"{v:+.0f}" for _, v, _ in points))
+    return (f'<svg width="{width}" height="{height}" role="img"><title>p50 gap by run (ms): '
+            f'{title}</title><polyline points="{path}" fill="none" stroke="#555" '
+            f'stroke-width="1.2"/>{dots}</svg>')
+
+
+def _row(e: dict) -> str:
+    name = escape(e["service"])
+    link = f'<a href="{escape(e["report"], quote=True)}">{name}</a>' if e["report"] else name
+    if e["status"] == "failed":
+        state = "FAILED" + (" (report below is stale)" if e["stale"] else "")
+        state_class = "failed"
+    else:
+        state = "READY" if e["ready"] else "BLOCKED"
+        state_class = "ready" if e["ready"] else "blocked"
+    change = ""
+    if e["change"]:
+        c = e["change"]
+        change = f'p50 {c["p50_ms"]:+.0f}, p99 {c["p99_ms"]:+.0f} ms'
+        if c["was_ready"] != e["ready"]:
+            change += f'; was {"READY" if c["was_ready"] else "BLOCKED"}'
+    if e["worse"]:
+        change = f"<strong>worse</strong>: {change}"
+    note = escape(e["error"] or ("unchanged, not rerun" if e["status"] == "skipped" else ""))
+    rank = _ORDER["failed"] if e["status"] == "failed" else _ORDER[state_class]
+    cells = [
+        (name, link), (rank, f'<span class="{state_class}">{escape(state)}</span>'),
+        (e["cause"] or "", escape(e["cause"] or "")),
+        (" ".join(e["blockers"]), escape(", ".join(e["blockers"]))),
+        (e["gap_p50"] if e["gap_p50"] is not None else "", _ms(e["gap_p50"])),
+        (e["gap_p99"] if e["gap_p99"] is not None else "", _ms(e["gap_p99"])),
+        (e["change"]["p50_ms"] if e["change"] else "", change),
+        ("", sparkline(e["trend"])), (e["error"] or e["status"], note),
+    ]
+    return "<tr>" + "".join(f'<td data-sort="{escape(str(key), quote=True)}">{html}</td>'
+                            for key, html in cells) + "</tr>"
+
+
+_SCRIPT = """
+document.querySelectorAll("th[data-col]").forEach(function (th) {
+  th.addEventListener("click", function () {
+    var body = th.closest("table").tBodies[0], col = +th.dataset.col;
+    var up = th.dataset.dir !== "asc"; th.dataset.dir = up ? "asc" : "desc";
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[col].dataset.sort, y = b.cells[col].dataset.sort;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var d = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return up ? d : -d;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+"""
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 1em auto; padding: 0 1em;
+       color: #222; }
+table { border-collapse: collapse; width: 100%; font-size: 0.92em; }
+th, td { text-align: left; padding: 0.3em 0.6em; border-bottom: 1px solid #ddd;
+         vertical-align: middle; }
+th { cursor: pointer; user-select: none; background: #f3f3f3; }
+th:hover { background: #e6e6e6; }
+.failed { color: #fff; background: #b2182b; padding: 0 0.4em; }
+.blocked { color: #b2182b; font-weight: bold; }
+.ready { color: #1b7837; font-weight: bold; }
+small { color: #666; }
+"""
+
+
+#: nothing is loaded from anywhere: the page's own inline style and script only
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+
+def render(data: dict) -> str:
+    header = ["service", "status", "cause", "blocked by", "gap p50", "gap p99",
+              "change since last run", "trend (p50 gap)", "note"]
+    heads = "".join(f'<th data-col="{i}">{escape(h)}</th>' for i, h in enumerate(header))
+    counts = data["counts"]
+    ready = sum(e["ready"] for e in data["services"])
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<title>latency-gap fleet: {escape(data["run_id"])}</title><style>{_STYLE}</style></head>
+<body>
+<h1>Migration readiness</h1>
+<p><strong>{ready} of {len(data["services"])} services ready.</strong>
+Run {escape(data["run_id"])}: {counts["ok"]} processed, {counts["skipped"]} unchanged since their
+last run, {counts["failed"]} failed; {data["seconds"]} s. Click a column to sort.</p>
+<table><thead><tr>{heads}</tr></thead>
+<tbody>{"".join(_row(e) for e in data["services"])}</tbody></table>
+<p><small>latency-gap {escape(data["tool_version"])} &middot; started
+{escape(data["started"][:19])} UTC &middot; finished {escape(data["finished"][:19])} UTC
+&middot; exit code {data["exit_code"]}
+{"(gate on)" if data["gate"] else ""} &middot; the same data: fleet.json &middot; history:
+history.duckdb</small></p>
+<script>{_SCRIPT}</script>
+</body></html>
+"""

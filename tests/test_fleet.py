@@ -1,0 +1,189 @@
+"""Fleet runs: parallel, one failure never stops the others, history, skip when unchanged,
+a lock, exit codes, and a real Dask cluster."""
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+
+from analysis import cli, fleet
+from analysis.fleet_index import _worse
+from tests.conftest import EXAMPLES
+
+INJECTED = "<script>alert('fleet')</script>"
+
+
+@pytest.fixture(scope="module")
+def fleet_runs(tmp_path_factory):
+    """Three runs over the examples plus `broken-api`: all good; nothing changed; broken-api's
+    log replaced by garbage (with --force, so the good ones are processed again)."""
+    root = tmp_path_factory.mktemp("fleet")
+    data, reports = root / "data", root / "reports"
+    for name in ("search-api", "listings-api", "payments-api"):
+        shutil.copytree(EXAMPLES / name, data / name)
+    shutil.copytree(EXAMPLES / "payments-api", data / "broken-api")
+    quiet = {"say": lambda m: None, "progress": False, "jobs": 2}
+    first = fleet.run_fleet(data, reports, **quiet)
+    good_report = (reports / "broken-api" / "report.html").read_bytes()
+    second = fleet.run_fleet(data, reports, **quiet)
+    log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
+    log.write_text("".join(f"garbage line {i} {INJECTED}\n" for i in range(50)))
+    third = fleet.run_fleet(data, reports, force=True, **quiet)
+    return reports, first, second, third, good_report
+
+
+def _by_service(result):
+    return {e["service"]: e for e in result.entries}
+
+
+def test_first_run_processes_every_service(fleet_runs):
+    reports, first, *_ = fleet_runs
+    assert first.exit_code == fleet.EXIT_OK
+    assert {e["status"] for e in first.entries} == {"ok"}
+    assert _by_service(first)["search-api"]["cause"] == "credential_refresh"
+    for name in ("search-api", "listings-api", "payments-api", "broken-api"):
+        assert (reports / name / "report.html").is_file()
+
+
+def test_a_second_run_with_nothing_changed_skips_all(fleet_runs):
+    _, _, second, *_ = fleet_runs
+    assert {e["status"] for e in second.entries} == {"skipped"}
+    assert second.exit_code == fleet.EXIT_OK
+    assert all(e["change"] == {"p50_ms": 0.0, "p99_ms": 0.0, "was_cause": e["cause"],
+                               "was_ready": e["ready"]} for e in second.entries)
+
+
+def test_a_broken_service_is_reported_and_the_others_processed(fleet_runs):
+    reports, *_, third, good_report = fleet_runs
+    assert third.exit_code == fleet.EXIT_FAILED
+    entries = _by_service(third)
+    assert [e["service"] for e in third.entries][0] == "broken-api", "failures first"
+    broken = entries["broken-api"]
+    assert broken["status"] == "failed" and broken["stale"]
+    assert "ingress-nginx.log" in broken["error"]
+    assert all(entries[s]["status"] == "ok" for s in ("search-api", "listings-api",
+                                                      "payments-api"))
+    # the earlier good report is kept, byte for byte, and the index marks it stale
+    assert (reports / "broken-api" / "report.html").read_bytes() == good_report
+    index = (reports / "index.html").read_text()
+    assert "FAILED (report below is stale)" in index
+
+
+def test_index_is_self_contained_escaped_and_matches_fleet_json(fleet_runs):
+    reports, *_ = fleet_runs
+    index = (reports / "index.html").read_text()
+    assert INJECTED not in index and "&lt;script&gt;" in index
+    assert "http://" not in index and "https://" not in index
+    data = json.loads((reports / "fleet.json").read_text())
+    assert data["exit_code"] == fleet.EXIT_FAILED
+    for entry in data["services"]:
+        assert f">{entry['service']}<" in index
+    assert index.count("<svg") == len(data["services"])  # a trend line per service
+
+
+def test_history_has_one_row_per_service_per_run(fleet_runs):
+    reports, first, second, third, _ = fleet_runs
+    with duckdb.connect(str(reports / "history.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT run_id, status, count(*) FROM runs GROUP BY ALL "
+                           "ORDER BY run_id, status").fetchall()
+        fingerprints = con.execute("SELECT count(DISTINCT evidence_fingerprint) FROM runs "
+                                   "WHERE service = 'broken-api'").fetchone()[0]
+    assert rows == [(first.run_id, "ok", 4), (second.run_id, "skipped", 4),
+                    (third.run_id, "failed", 1), (third.run_id, "ok", 3)]
+    assert fingerprints == 2  # the evidence changed between the runs
+    trend = _by_service(third)["search-api"]["trend"]
+    assert [t["run_id"] for t in trend] == [first.run_id, second.run_id, third.run_id]
+
+
+def test_the_gate_exits_2_when_a_service_is_not_ready(tmp_path):
+    shutil.copytree(EXAMPLES / "payments-api", tmp_path / "data" / "payments-api")
+    shutil.copytree(EXAMPLES / "search-api", tmp_path / "data" / "search-api")
+    args = ["fleet", "--data-dir", str(tmp_path / "data"), "--reports-dir",
+            str(tmp_path / "reports")]
+    assert cli.main([*args, "--services", "payments-api", "--gate"]) == fleet.EXIT_OK
+    assert cli.main([*args, "--gate"]) == fleet.EXIT_GATE  # search-api is blocked
+    assert cli.main(args) == fleet.EXIT_OK                  # without the gate: processed
+
+
+def _row(ready, p50, low, high):
+    return {"ready": ready, "gap_p50": p50, "gap_p50_low": low, "gap_p50_high": high,
+            "gap_p99": p50, "gap_p99_low": low, "gap_p99_high": high}
+
+
+@pytest.mark.parametrize(("previous", "current", "worse"), [
+    (_row(True, 2, 1, 3), _row(False, 20, 18, 22), True),    # readiness lost
+    (_row(False, 40, 38, 42), _row(False, 50, 47, 53), True),  # interval wholly above
+    (_row(False, 40, 38, 42), _row(False, 41, 39, 43), False),  # within the noise
+    (_row(False, 40, 38, 42), _row(False, 20, 18, 22), False),  # better
+    (None, _row(False, 40, 38, 42), False),                   # no earlier run
+])
+def test_worse_means_readiness_lost_or_a_gap_clearly_larger(previous, current, worse):
+    assert _worse(current, previous) is worse
+
+
+def test_gate_exit_codes_put_failures_first():
+    ok = {"status": "ok", "ready": True, "worse": False}
+    assert fleet.exit_code([ok], gate=True) == fleet.EXIT_OK
+    assert fleet.exit_code([ok, {**ok, "worse": True}], gate=True) == fleet.EXIT_GATE
+    assert fleet.exit_code([ok, {**ok, "ready": False}], gate=False) == fleet.EXIT_OK
+    assert fleet.exit_code([{**ok, "ready": False}, {**ok, "status": "failed"}],
+                           gate=True) == fleet.EXIT_FAILED
+
+
+HOLD_LOCK = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from analysis.fleet import fleet_lock
+    with fleet_lock(Path(sys.argv[1])):
+        print("locked", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_a_second_run_on_the_same_reports_refuses_with_a_clear_message(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(reports)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code = cli.main(["fleet", "--data-dir", str(EXAMPLES), "--reports-dir", str(reports),
+                         "--wait", "0.5"])
+        assert code == 1
+        err = capsys.readouterr().err
+        assert "another fleet run is using" in err and f"pid {holder.pid}" in err
+        assert not (reports / "index.html").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with fleet.fleet_lock(reports):  # a killed holder leaves no stale lock
+        pass
+
+
+def test_unknown_services_are_named(tmp_path):
+    with pytest.raises(fleet.LatencyGapError, match="'nope'.*services found: listings-api"):
+        fleet.run_fleet(EXAMPLES, tmp_path, only=["nope"], say=lambda m: None)
+
+
+def test_the_fleet_runs_on_a_real_dask_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster:
+        result = fleet.run_fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
+                                 scheduler=cluster.scheduler_address, say=lambda m: None,
+                                 progress=False)
+    assert result.exit_code == fleet.EXIT_OK
+    assert _by_service(result)["payments-api"]["status"] == "ok"
+    assert (tmp_path / "payments-api" / "report.html").is_file()
+
+
+def test_dask_needs_a_scheduler_and_says_so_before_any_work(tmp_path):
+    with pytest.raises(fleet.LatencyGapError, match="--scheduler"):
+        fleet.run_fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
+                        say=lambda m: None, force=True)
+    assert list(tmp_path.iterdir()) == []

@@ -88,8 +88,8 @@ def test_index_is_self_contained_escaped_and_matches_fleet_json(fleet_runs):
 def test_history_has_one_row_per_service_per_run(fleet_runs):
     reports, first, second, third, _ = fleet_runs
     with duckdb.connect(str(reports / "history.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT run_id, status, count(*) FROM runs GROUP BY ALL "
-                           "ORDER BY run_id, status").fetchall()
+        rows = con.execute("SELECT run_id, status, count(*) FROM runs GROUP BY run_id, status "
+                           "ORDER BY min(run_at), status").fetchall()
         fingerprints = con.execute("SELECT count(DISTINCT evidence_fingerprint) FROM runs "
                                    "WHERE service = 'broken-api'").fetchone()[0]
     assert rows == [(first.run_id, "ok", 4), (second.run_id, "skipped", 4),

@@ -67,14 +67,14 @@ fleet: $(STAMP)
 services: $(STAMP)
 	@$(BIN)/latency-gap services $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
-## Run style checks and the test suite (the same command CI runs; installs chromium if missing)
+## Run style checks and the test suite (the same command CI runs; installs chromium, dnsmasq, dig if missing)
 test: lint
-	@scripts/ensure-chromium.sh
+	@scripts/ensure-test-tools.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Check style with ruff
 lint: $(STAMP)
-	$(BIN)/ruff check analysis tests
+	$(BIN)/ruff check analysis collector tests bench
 
 ## Open JupyterLab on the notebooks with the project's kernel
 lab: $(STAMP)

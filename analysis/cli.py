@@ -75,6 +75,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pass_through(argv: list[str]) -> int | None:
+    """`collect` and `imds-emulator` hand every argument, --help included, to their module."""
+    if argv and argv[0] == "collect":
+        from collector import collect
+        return collect.main(argv[1:])
+    if argv and argv[0] == "imds-emulator":
+        from collector import emulator
+        return emulator.main(argv[1:])
+    return None
+
+
 def cmd_fleet(args: argparse.Namespace) -> int:
     from analysis.fleet import run_fleet
 
@@ -155,10 +166,18 @@ def parser() -> argparse.ArgumentParser:
     fleet.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")
     fleet.add_argument("--reports-dir", help="output folder (default: $REPORTS_DIR or reports/)")
     fleet.set_defaults(run=cmd_fleet)
+
+    # listed for --help; main() hands their arguments to collector/ (see _pass_through)
+    sub.add_parser("collect", help="collect evidence in this environment (collect --help)")
+    sub.add_parser("imds-emulator", help="a metadata endpoint on loopback for tests and demos")
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    passed = _pass_through(argv)
+    if passed is not None:
+        return passed
     args = parser().parse_args(argv)
     try:
         return args.run(args)

@@ -55,15 +55,20 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
     threshold_min = policy.refresh_before_expiry_s / 60
     if storm > 0 and policy.defers_short_expiry(sdk_version):
         said = f"{sdk} {sdk_version}" if sdk_version else f"{sdk} (version not given)"
+        low, high = (e / 60 for e in cred_model.BOTOCORE_EXTENSION_S)
+        _, cycle, deferred = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
+                                                      sdk_version)
         return [{
-            "id": "botocore-short-expiry", "severity": "warning", "added_ms_per_request": 0.0,
+            "id": "botocore-short-expiry", "severity": "warning",
+            "added_ms_per_request": round(deferred * cost, 1),
             "evidence": f"{provider or 'the provider'} hands out credentials with less than "
                         f"botocore's {threshold_min:.0f}-minute advisory window left; {said} "
-                        "(>= 1.25, boto/botocore PR #2664) moves such an expiry to 12-20 min "
-                        "ahead instead of refreshing on every call, so requests may be signed "
-                        "with expired credentials (403 ExpiredToken, then a retry; issue #2670).",
-            "fix": "Serve credentials with more than 20 min left, or move to IRSA / Pod "
-                   "Identity; before 1.25 the same setup refreshes on every call.",
+                        f"(>= 1.25, boto/botocore PR #2664) moves such an expiry {low:.0f}-"
+                        f"{high:.0f} min ahead instead of refreshing on every call (a refresh "
+                        f"every ~{cycle / 60:.0f} min), so requests may be signed with expired "
+                        "credentials (403 ExpiredToken, then a retry; issue #2670).",
+            "fix": f"Serve credentials with more than {high:.0f} min left, or move to IRSA / "
+                   "Pod Identity; before 1.25 the same setup refreshes on every call.",
         }]
     added = share * cost
     if storm == 0 and added < 1.0:

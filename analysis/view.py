@@ -102,7 +102,7 @@ def _duration(delta: pd.Timedelta) -> str:
 
 
 def dns_table(analysis: Analysis, evidence: Evidence) -> HTML:
-    return table(lookup_table(analysis.dns, evidence.resolv), "no dig evidence")
+    return table(lookup_table(analysis.dns, evidence.resolv, evidence.dig), "no dig evidence")
 
 
 def footer(parameters: dict, files: dict[str, str]) -> HTML:

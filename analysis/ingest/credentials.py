@@ -1,10 +1,11 @@
 """IMDS credential documents as curl prints them -> one row per document, without secrets.
 
 Accepts one document per file, several concatenated (pretty or compact), JSON lines, and
-`curl -i` output whose `Date` header gives the fetch time. `SecretAccessKey` and `Token` are
-never copied out of the parsed JSON; `AccessKeyId` becomes a short hash so distinct
-credentials can be counted. Tidy columns: `code`, `type`, `key_id` (hash), `last_updated`,
-`expiration`, `fetched_at` (UTC, NaT without a Date header), `lifetime_s`
+`curl -i` output whose `Date` header gives the fetch time; the redacted documents of
+`latency-gap collect` carry `AccessKeyFingerprint` and `FetchedAt` instead.
+`SecretAccessKey` and `Token` are never copied out of the parsed JSON; `AccessKeyId` becomes
+a short hash so distinct credentials can be counted. Tidy columns: `code`, `type`, `key_id`
+(hash), `last_updated`, `expiration`, `fetched_at` (UTC, NaT without a Date header), `lifetime_s`
 (Expiration - LastUpdated), `remaining_s` (Expiration - fetched_at), `source_file`, `line`.
 """
 
@@ -125,12 +126,15 @@ class ImdsJson:
         if code == "Success" and (pd.isna(expiration) or pd.isna(last_updated)):
             return {}, "a Success document needs LastUpdated and Expiration timestamps"
         lifetime = (expiration - last_updated).total_seconds() if code == "Success" else None
+        if pd.isna(fetched_at):  # `latency-gap collect` writes the fetch time in the document
+            fetched_at = _time(doc.get("FetchedAt"))
         remaining = (expiration - fetched_at).total_seconds() if not pd.isna(fetched_at) and \
             code == "Success" else None
-        # Only these fields are read; SecretAccessKey and Token are never copied.
+        # Only these fields are read; SecretAccessKey and Token are never copied. The
+        # collector writes the key's fingerprint (the same hash) instead of the key id.
         return {
             "code": str(code), "type": doc.get("Type"),
-            "key_id": key_fingerprint(doc.get("AccessKeyId")),
+            "key_id": key_fingerprint(doc.get("AccessKeyId")) or doc.get("AccessKeyFingerprint"),
             "last_updated": last_updated, "expiration": expiration, "fetched_at": fetched_at,
             "lifetime_s": lifetime, "remaining_s": remaining,
             "source_file": str(path), "line": line,

@@ -33,10 +33,27 @@ _QUESTION = re.compile(r"^;([^;\s]\S*)\s+(?:IN|CH|HS)\s+\S+\s*$")
 _SERVER = re.compile(r"^;; SERVER: (\S+?)(?:#\d+)?(?:\(.*\))?(?: \(\w+\))?\s*$")
 _WHEN = re.compile(r"^;; WHEN: (.+?)\s*$")
 _TIMEOUT = re.compile(r"^;; (?:connection timed out|communications error .*timed out)")
-_PLUS_TIME = re.compile(r"\+time=(\d+)")
+_PLUS_TIME = re.compile(r"\+time=(\d+(?:\.\d+)?)")
+#: dig options followed by a value (dig(1)); `-q` is followed by the name itself
+_WITH_VALUE = {"-b", "-c", "-f", "-k", "-p", "-t", "-x", "-y"}
 _RECORD = re.compile(r"^\S+\s+\d+\s+(?:IN|CH|HS)\s+\S+\s+\S.*$")
 _OTHER = re.compile(r"^(;.*|\s*)$")  # comments, section headers, blank lines
 _SHORT = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*|\S+\.)$")
+
+
+def _banner_names(words: list[str]) -> list[str]:
+    """The query names in dig's banner: not options, servers, or an option's value."""
+    names, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "-q":
+            continue
+        elif word in _WITH_VALUE:
+            skip = True
+        elif not word.startswith(("+", "@", "-")):
+            names.append(word)
+    return names
 
 
 def _when(text: str) -> pd.Timestamp:
@@ -70,7 +87,7 @@ class DigText:
         for number, text in enumerate(lines, start=1):
             if m := _BANNER.match(text):
                 plus_time = _PLUS_TIME.search(m.group(1))
-                names = [w for w in m.group(1).split() if not w.startswith(("+", "@", "-"))]
+                names = _banner_names(m.group(1).split())
                 block = {"name": names[0] if names else None, "status": None,
                          "timeout_ms": float(plus_time.group(1)) * 1000 if plus_time
                          else DEFAULT_TIMEOUT_MS}

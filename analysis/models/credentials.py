@@ -123,7 +123,8 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
                                            sdk_version)
     calls = np.empty(0)
     if metadata_calls is not None and not metadata_calls.empty:
-        mine = metadata_calls[(metadata_calls["env"] == env) & (metadata_calls["status"] < 400)]
+        answered = metadata_calls["status"].between(200, 399)  # 0: no answer in time
+        mine = metadata_calls[(metadata_calls["env"] == env) & answered]
         calls = mine["duration_ms"].to_numpy(dtype=float)
     call_ms = float(calls.mean()) if len(calls) else \
         METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
@@ -166,9 +167,7 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
         return 0.0, sdk_policy.max_age_s or 0.0, 0.0
     floor = min_served_remaining_s(provider, lifetime_s)
     threshold = sdk_policy.refresh_before_expiry_s
-    if deferral and sdk_policy.defers_short_expiry(sdk_version):
-        storm = 0.0  # botocore >= 1.25: no storm, but a risk of expired credentials
-    elif lifetime_s <= threshold:
+    if lifetime_s <= threshold:
         storm = 1.0
     elif floor >= threshold:
         storm = 0.0
@@ -178,7 +177,40 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
     if sdk_policy.max_age_s is not None:
         interval = min(interval, sdk_policy.max_age_s)
     calm = 1.0 / max(rate_per_s * interval, 1.0) if interval > 0 else 1.0
+    if deferral and sdk_policy.defers_short_expiry(sdk_version) and storm > 0:
+        # botocore >= 1.25: inside the window a fetch pushes the expiry ahead instead, so
+        # what would be a storm is a refresh every `cycle` seconds of `fetches` fetches
+        fetches, cycle = botocore_deferral_cycle(threshold)
+        deferred = min(1.0, fetches / max(rate_per_s * cycle, 1e-9))
+        return 0.0, (cycle if storm >= 1.0 else interval), \
+            storm * deferred + (1.0 - storm) * calm
     return storm, (0.0 if storm >= 1.0 else interval), storm + (1.0 - storm) * calm
+
+
+#: botocore >= 1.25, botocore/utils.py InstanceMetadataFetcher._evaluate_expiration: a fetched
+#: credential that expires within ec2_credential_refresh_window + randint(120, 600) s is given
+#: that much time from now as its expiry instead. The window is 600 s in utils.py, but the
+#: default credential chain (botocore/credentials.py create_credential_resolver) passes
+#: _DEFAULT_ADVISORY_REFRESH_TIMEOUT, 900 s. Read in botocore 1.44.8's source and measured
+#: against it (tests/collector/test_botocore.py): the first reading, 600 s, predicted 78
+#: fetches where botocore made 20.
+BOTOCORE_EXTENSION_S = (900 + 120, 900 + 600)
+
+
+def botocore_deferral_cycle(threshold_s: float) -> tuple[float, float]:
+    """(fetches per refresh, seconds between refreshes) while botocore is served credentials
+    with less than its threshold left.
+
+    Each fetch draws an extension uniformly from BOTOCORE_EXTENSION_S. One that is not above
+    the threshold leaves the credential inside the window, so the next call fetches again:
+    fetches per refresh are geometric, 1 / P(extension > threshold). The good draw lasts
+    (extension - threshold) seconds before the next refresh.
+    """
+    low, high = BOTOCORE_EXTENSION_S
+    good = [e - threshold_s for e in range(int(low), int(high) + 1) if e > threshold_s]
+    if not good:
+        return float("inf"), 0.0
+    return (high - low + 1) / len(good), sum(good) / len(good)
 
 
 def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+#: the SERVER of a lookup timed through the system resolver (collector/collect.py): search
+#: list expansion included, so it measures a whole lookup, not one query
+SYSTEM_RESOLVER = "getaddrinfo"
+
 
 def names_tried(name: str, search: list[str], ndots: int) -> int:
     """Names glibc queries for one uncached lookup of `name` (man 5 resolv.conf).
@@ -53,7 +57,10 @@ def dns_estimate(env: str, dig: pd.DataFrame, resolv: pd.DataFrame, names: tuple
                  lookups_per_request: float, cache_ttl_s: float,
                  rate_per_s: float) -> DnsEstimate | None:
     """The DNS cost model for one environment, or None without dig evidence."""
+    # whole lookups timed through getaddrinfo (latency-gap collect) are not single queries
     mine = dig[dig["env"] == env]
+    if "server" in mine:
+        mine = mine[mine["server"] != SYSTEM_RESOLVER]
     # a query that timed out costs the resolver's timeout before the next try
     cost = mine["query_time_ms"].fillna(mine["timeout_ms"]).dropna()
     if cost.empty:
@@ -83,9 +90,13 @@ def sample_overhead(est: DnsEstimate, rng: np.random.Generator, n: int) -> np.nd
     return total
 
 
-def lookup_table(estimates: dict[str, DnsEstimate | None], resolv: pd.DataFrame) -> pd.DataFrame:
-    """Per environment and host name: what one uncached lookup costs and how often it happens."""
+def lookup_table(estimates: dict[str, DnsEstimate | None], resolv: pd.DataFrame,
+                 dig: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per environment and host name: what one uncached lookup costs and how often it happens;
+    with lookups timed through getaddrinfo, their measured median beside the prediction."""
     rows = []
+    measured = dig[dig["server"] == SYSTEM_RESOLVER].groupby(["env", "name"])["query_time_ms"] \
+        .median() if dig is not None and not dig.empty else pd.Series(dtype=float)
     for env, est in estimates.items():
         if est is None:
             continue
@@ -100,5 +111,8 @@ def lookup_table(estimates: dict[str, DnsEstimate | None], resolv: pd.DataFrame)
                 "cache miss rate": round(est.miss_rate, 3),
                 "queries per request": round(tried * est.queries_per_request
                                              / max(sum(est.names_tried.values()), 1), 2),
+                "predicted lookup (ms)": round(tried * float(np.median(est.query_ms)), 1),
+                "measured lookup (ms)": round(float(measured[(env, name)]), 1)
+                if (env, name) in measured.index else None,
             })
     return pd.DataFrame(rows)

@@ -1,0 +1,1 @@
+"""The evidence collector (collect.py, standard library only) and a metadata emulator."""

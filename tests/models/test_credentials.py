@@ -61,3 +61,10 @@ def test_refresh_moments_count_a_credential_served_many_times_once():
     moments = refresh_moments(docs, "k8s", policy("aws-sdk-go"))
     assert len(moments) == 1
     assert moments.iloc[0]["refresh_at"] == moments.iloc[0]["expiration"] - pd.Timedelta(minutes=5)
+
+
+def test_metadata_calls_that_got_no_answer_are_not_the_refresh_cost():
+    calls = pd.DataFrame({"env": ["k8s"] * 3, "status": [200, 200, 0],
+                          "duration_ms": [40.0, 44.0, 1000.0]})
+    est = refresh_estimate("k8s", _docs(900), policy("aws-java-sdk-v1"), 0.5, "kiam", calls)
+    assert est.cost_ms == pytest.approx(2 * 42.0) and not est.cost_is_estimate

@@ -4,6 +4,7 @@ import pytest
 
 from analysis.models.dns import (
     DnsEstimate,
+    dns_estimate,
     lookup_table,
     miss_rate,
     names_tried,
@@ -60,3 +61,14 @@ def test_lookup_table_shows_the_names_one_lookup_queries_per_environment():
     assert table.loc["k8s", "search domains"] == 4 and table.loc["k8s", "ndots"] == 5
     assert table.loc["k8s", "queries per request"] == 10  # 2 lookups, no cache
     assert table.loc["ec2", "queries per request"] == pytest.approx(0.1)
+
+
+def test_lookups_timed_through_getaddrinfo_are_measured_lookups_not_queries():
+    dig = pd.DataFrame({"env": ["k8s"] * 4, "name": ["elastic.example.com"] * 4,
+                        "server": ["getaddrinfo", "getaddrinfo", "127.0.0.77", "127.0.0.77"],
+                        "query_time_ms": [150.0, 170.0, 30.0, 30.0], "timeout_ms": [None] * 4})
+    resolv = pd.DataFrame({"env": ["k8s"], "ndots": [5], "search": ["a.local b.local"]})
+    est = dns_estimate("k8s", dig, resolv, ("elastic.example.com",), 1, 0, 1.0)
+    assert list(est.query_ms) == [30.0, 30.0]
+    row = lookup_table({"k8s": est}, resolv, dig).iloc[0]
+    assert row["predicted lookup (ms)"] == 90.0 and row["measured lookup (ms)"] == 160.0

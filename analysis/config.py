@@ -27,6 +27,17 @@ def reports_dir(value: str | os.PathLike | None = None) -> Path:
     return Path(value or os.environ.get("REPORTS_DIR") or PROJECT_ROOT / "reports").resolve()
 
 
+def check_apart(data: Path, reports: Path) -> None:
+    """The tool writes under REPORTS_DIR and never under DATA_DIR: neither may hold the other
+    (`make clean` removes reports/, and evidence is never modified)."""
+    from analysis.errors import ConfigError
+
+    if data == reports or data in reports.parents or reports in data.parents:
+        raise ConfigError(f"REPORTS_DIR {reports} and DATA_DIR {data} must be separate "
+                          "folders, neither inside the other: the tool writes reports and "
+                          "never touches evidence")
+
+
 def service_reports(reports: Path, service: str) -> Path:
     """Where one service's published report lives."""
     return reports / service

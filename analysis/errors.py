@@ -36,3 +36,13 @@ class NotebookError(LatencyGapError):
             f"service {service!r}: notebook {notebook}, {cell} failed: {detail}\n"
             f"  the executed notebook is kept in {kept}; the last good report was not touched"
         )
+
+
+class PublishError(LatencyGapError):
+    """Rendering or moving a finished report into place failed (disk full, permissions)."""
+
+    def __init__(self, service: str, step: str, detail: str, kept: Path | None):
+        self.service, self.step, self.kept = service, step, kept
+        where = f"the built files are kept in {kept}; " if kept else ""
+        super().__init__(f"service {service!r}: {step} failed: {detail}\n  {where}the last "
+                         "good report was not touched")

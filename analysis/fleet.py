@@ -163,6 +163,7 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
     say = say or (lambda message: print(message, file=sys.stderr, flush=True))
     started, wall = datetime.now(UTC), time.perf_counter()
     data, reports = config.data_dir(data_dir), config.reports_dir(reports_dir)
+    config.check_apart(data, reports)
     check_executor(executor, scheduler)
     names = select(data, only)
     jobs = jobs or default_jobs()

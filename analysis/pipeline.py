@@ -29,7 +29,7 @@ from traitlets import default
 
 from analysis import browser, config, ingest
 from analysis import service as services
-from analysis.errors import ConfigError, NotebookError
+from analysis.errors import ConfigError, NotebookError, PublishError
 
 #: Parameters the pipeline itself sets on every notebook.
 PIPELINE_PARAMETERS = ("service", "data_dir", "reports_dir")
@@ -145,11 +145,18 @@ def render_html(executed: Path, target: Path, title: str, code: bool = False) ->
 
 
 def publish(built: Path, final: Path) -> None:
-    """Move a finished report into place, replacing the old one in two renames."""
+    """Move a finished report into place, replacing the old one in two renames; when the
+    second rename fails, the old report is put back before the error goes on."""
     old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-    if final.exists():
+    had_old = final.exists()
+    if had_old:
         os.replace(final, old)
-    os.replace(built, final)
+    try:
+        os.replace(built, final)
+    except OSError:
+        if had_old:
+            os.replace(old, final)
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -175,6 +182,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
     say = say or (lambda message: print(message, file=sys.stderr, flush=True))
     started = time.perf_counter()
     data, reports = config.data_dir(data_dir), config.reports_dir(reports_dir)
+    config.check_apart(data, reports)
     notebooks = [config.NOTEBOOKS_DIR / name for name in config.NOTEBOOKS]
     steps = len(notebooks) + 3 + pdf
 
@@ -219,15 +227,25 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
                 kept = _keep_failed(built, reports, service)
                 raise NotebookError(service, nb.name, "(kernel)",
                                     f"{type(exc).__name__}: {exc}", kept) from None
-        step(len(notebooks) + 2, "rendering report.html")
-        render_html(built / "notebooks" / config.REPORT_NOTEBOOK, built / "report.html",
-                    f"latency-gap: {service}", code=code)
-        if pdf:
-            step(len(notebooks) + 3, "printing report.pdf")
-            browser.write_pdf(built / "report.html", built / "report.pdf")
-        step(steps, "publishing")
         final = config.service_reports(reports, service)
-        publish(built, final)
+        current = "rendering report.html"
+        try:
+            step(len(notebooks) + 2, current)
+            render_html(built / "notebooks" / config.REPORT_NOTEBOOK, built / "report.html",
+                        f"latency-gap: {service}", code=code)
+            if pdf:
+                current = "printing report.pdf"
+                step(len(notebooks) + 3, current)
+                browser.write_pdf(built / "report.html", built / "report.pdf")
+            current = "publishing"
+            step(steps, current)
+            publish(built, final)
+        except OSError as exc:  # disk full, permissions: say so, keep what was built
+            try:
+                kept = _keep_failed(built, reports, service) if built.exists() else None
+            except OSError:
+                kept = built if built.exists() else None
+            raise PublishError(service, current, f"{type(exc).__name__}: {exc}", kept) from None
     finally:
         if km.has_kernel:
             run_sync(km.shutdown_kernel)(now=True)

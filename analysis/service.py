@@ -72,28 +72,93 @@ def service_dir(data_dir: Path, service: str) -> Path:
     if not folder.is_dir():
         known = ", ".join(list_services(data_dir)) or "none"
         raise ServiceError(f"no service {service!r} in {data_dir} (services found: {known})")
+    if data_dir.resolve() not in folder.resolve().parents:
+        raise ServiceError(f"{folder} leads to {folder.resolve()}, outside the data directory "
+                           f"{data_dir.resolve()}: a service folder must be inside it")
     return folder
 
 
-def _section(cls, raw, where: str):
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load without anchors or aliases: service.yaml needs neither, and refusing them
+    closes the alias bomb ("billion laughs") before anything is built. Unsafe tags
+    (!!python/...) are refused by SafeLoader itself."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+#: largest service.yaml read; real ones are a few hundred bytes
+MAX_YAML_BYTES = 64 * 1024
+
+
+def _key_lines(node, prefix: str = "") -> dict[str, int]:
+    """{'dns.cache_ttl_s': line} for every mapping key, so errors can name the line."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = f"{prefix}{key.value}"
+            lines[name] = key.start_mark.line + 1
+            lines.update(_key_lines(value, f"{name}."))
+    return lines
+
+
+def _read_yaml(path: Path) -> tuple[object, dict[str, int]]:
+    if path.is_dir():
+        raise ConfigError(f"{path}: expected a file, found a directory")
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: {path.stat().st_size} bytes; a service.yaml is at most "
+                          f"{MAX_YAML_BYTES // 1024} KB")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), _key_lines(node)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+class _Where:
+    """Error messages that name the file, the line of the key, and the key."""
+
+    def __init__(self, path: Path, lines: dict[str, int]):
+        self.path, self.lines = path, lines
+
+    def __call__(self, key: str) -> str:
+        line = self.lines.get(key) or self.lines.get(key.split(".")[0]) or 1
+        return f"{self.path}, line {line}: {key}"
+
+
+def _section(cls, raw, where: _Where, section: str):
     if raw is None:
         return cls()
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping")
+        raise ConfigError(f"{where(section)}: expected a mapping")
     known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(raw) - set(known))
+    unknown = sorted(set(raw) - set(known), key=str)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+        raise ConfigError(f"{where(f'{section}.{unknown[0]}')}: unknown key(s) {unknown}; "
+                          f"expected some of {sorted(known)}")
     values = {}
     for key, value in raw.items():
         if key == "names":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}.names: expected a list of host names")
+                raise ConfigError(f"{where(f'{section}.names')}: expected a list of host names")
             value = tuple(value)
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+            raise ConfigError(f"{where(f'{section}.{key}')}: expected a number, got {value!r}")
         elif value < 0:
-            raise ConfigError(f"{where}.{key}: expected a number >= 0, got {value!r}")
+            raise ConfigError(f"{where(f'{section}.{key}')}: expected a number >= 0, "
+                              f"got {value!r}")
         values[key] = value
     return cls(**values)
 
@@ -104,43 +169,48 @@ LATENCY_UNITS = ("ms", "s", "us")
 
 
 def load_config(folder: Path) -> ServiceConfig:
-    """Read data/<service>/service.yaml (optional) into a validated ServiceConfig."""
+    """Read data/<service>/service.yaml (optional) into a validated ServiceConfig; every
+    error names the file, the line and what was expected."""
     path = folder / "service.yaml"
     if not path.exists():
         return ServiceConfig(name=folder.name)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    raw, lines = _read_yaml(path)
+    raw = {} if raw is None else raw
+    where = _Where(path, lines)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys {sorted(_TOP_KEYS)}")
-    unknown = sorted(set(raw) - _TOP_KEYS)
+        raise ConfigError(f"{path}, line 1: expected a mapping of keys {sorted(_TOP_KEYS)}")
+    unknown = sorted(set(raw) - _TOP_KEYS, key=str)
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {unknown}; expected some of {sorted(_TOP_KEYS)}")
+        raise ConfigError(f"{where(str(unknown[0]))}: unknown key(s) {unknown}; expected some "
+                          f"of {sorted(_TOP_KEYS)}")
     for key in ("name", "sdk", "sdk_version", "credential_provider"):
         if key in raw and not isinstance(raw[key], str):
-            raise ConfigError(f"{path}: {key}: expected a string, got {raw[key]!r}")
+            raise ConfigError(f"{where(key)}: expected a string, got {raw[key]!r}")
     envs = raw.get("environments") or {}
     if not isinstance(envs, dict) or set(envs) - {"baseline", "candidate"}:
-        raise ConfigError(f"{path}: environments: expected {{baseline: NAME, candidate: NAME}}")
+        raise ConfigError(f"{where('environments')}: expected {{baseline: NAME, "
+                          "candidate: NAME}")
     for role, env in envs.items():
         check_env = isinstance(env, str) and _NAME.fullmatch(env)
         if not check_env:
-            raise ConfigError(f"{path}: environments.{role}: expected a folder name, got {env!r}")
+            raise ConfigError(f"{where(f'environments.{role}')}: expected a folder name, "
+                              f"got {env!r}")
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(isinstance(v, str) for v in formats.values()):
-        raise ConfigError(f"{path}: formats: expected a mapping of evidence kind to format name")
+        raise ConfigError(f"{where('formats')}: expected a mapping of evidence kind to "
+                          "format name")
     unit = raw.get("latency_unit")
     if unit is not None and unit not in LATENCY_UNITS:
-        raise ConfigError(f"{path}: latency_unit: expected one of {LATENCY_UNITS}, got {unit!r}")
+        raise ConfigError(f"{where('latency_unit')}: expected one of {LATENCY_UNITS}, "
+                          f"got {unit!r}")
     return ServiceConfig(
         latency_unit=unit,
         name=raw.get("name", folder.name),
         sdk=raw.get("sdk"),
         sdk_version=raw.get("sdk_version"),
         credential_provider=raw.get("credential_provider"),
-        dns=_section(DnsConfig, raw.get("dns"), f"{path}: dns"),
-        budget=_section(Budget, raw.get("budget"), f"{path}: budget"),
+        dns=_section(DnsConfig, raw.get("dns"), where, "dns"),
+        budget=_section(Budget, raw.get("budget"), where, "budget"),
         baseline=envs.get("baseline", "ec2"),
         candidate=envs.get("candidate", "k8s"),
         formats=dict(formats),

@@ -76,9 +76,25 @@ class Evidence:
 
 
 def evidence_files(folder: Path) -> list[Path]:
+    """The files of one kind of evidence. Anything else there is an error, not skipped: a
+    directory where a file belongs, or a link that leads outside the service's folder."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = []
+    service = folder.parent.parent.resolve()
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            raise EvidenceError(path, f"is a directory; {folder.name}/ holds evidence files "
+                                "(move its contents up, or remove it)")
+        if service not in path.resolve().parents:
+            raise EvidenceError(path, f"leads to {path.resolve()}, outside the service folder "
+                                f"{service}; copy the file in instead of linking it")
+        if not path.is_file():
+            raise EvidenceError(path, "is not a regular file")
+        files.append(path)
+    return files
 
 
 def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: dict):

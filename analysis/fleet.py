@@ -174,7 +174,13 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
         tool = fingerprint.tool_fingerprint()
         prints = {s: fingerprint.evidence_fingerprint(data / s) for s in names}
         last = db.last_good(names)
-        outcomes, todo = [], []
+        outcomes = [Outcome(name, "failed", 0.0, "", error=(
+            f"{data / name} is not a usable service folder: a service name is letters, digits, "
+            "'.', '_' and '-' (rename the folder)")) for name in services.unusable_folders(data)
+            if not only]
+        for outcome in outcomes:
+            say(_line(outcome))
+        todo = []
         for name in names:
             published = reports / name / "summary.json"
             before = last.get(name)

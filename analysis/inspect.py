@@ -10,8 +10,7 @@ import pandas as pd
 from analysis import ingest
 from analysis import service as services
 from analysis.errors import LatencyGapError
-from analysis.ingest.base import REGISTRY, check_rejected_share, detect
-from analysis.ingest.credentials import redact
+from analysis.ingest.base import REGISTRY, check_rejected_share, detect, redact
 from analysis.ingest.resolv import parse_resolv_conf
 
 

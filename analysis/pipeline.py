@@ -48,6 +48,18 @@ class IpcKernelManager(AsyncKernelManager):
     def _default_transport(self) -> str:
         return "ipc"
 
+    def client(self, **kwargs):
+        """A client for this kernel, remembered so close_clients() can stop its channels:
+        nbclient leaves them open when it did not start the kernel itself."""
+        made = super().client(**kwargs)
+        self.__dict__.setdefault("_handed_out", []).append(made)
+        return made
+
+    def close_clients(self) -> None:
+        for made in self.__dict__.pop("_handed_out", []):
+            if made.channels_running:
+                made.stop_channels()
+
     @default("ip")
     def _default_ip(self) -> str:
         # jupyter_client's default is a path relative to the working directory ("kernel-ipc"),
@@ -160,9 +172,10 @@ def publish(built: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _reset_kernel(km: AsyncKernelManager) -> None:
+def _reset_kernel(km: IpcKernelManager) -> None:
     """Forget the previous notebook's variables; the modules it imported stay loaded."""
     NotebookClient(new_notebook(cells=[new_code_cell("%reset -f")]), km=km).execute()
+    km.close_clients()
 
 
 def _keep_failed(built: Path, reports: Path, service: str) -> Path:
@@ -214,10 +227,13 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
                     _reset_kernel(km)
                 else:
                     run_sync(km.start_kernel)(cwd=str(config.NOTEBOOKS_DIR))
-                papermill.execute_notebook(
-                    str(nb), str(executed), parameters=values, kernel_name=config.KERNEL_NAME,
-                    cwd=str(config.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
-                    km=km)
+                try:
+                    papermill.execute_notebook(
+                        str(nb), str(executed), parameters=values,
+                        kernel_name=config.KERNEL_NAME, cwd=str(config.NOTEBOOKS_DIR),
+                        progress_bar=False, log_output=False, km=km)
+                finally:
+                    km.close_clients()
             except papermill.PapermillExecutionError as exc:
                 kept = _keep_failed(built, reports, service)
                 raise NotebookError(service, nb.name,

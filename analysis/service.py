@@ -65,6 +65,15 @@ def list_services(data_dir: Path) -> list[str]:
     return sorted(p.name for p in data_dir.iterdir() if p.is_dir() and _NAME.fullmatch(p.name))
 
 
+def unusable_folders(data_dir: Path) -> list[str]:
+    """Folders under data_dir that cannot be a service (their name is not a plain folder
+    name): a fleet run reports them instead of skipping them in silence."""
+    if not data_dir.is_dir():
+        return []
+    return sorted(p.name for p in data_dir.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and not _NAME.fullmatch(p.name))
+
+
 def service_dir(data_dir: Path, service: str) -> Path:
     """The evidence folder of a service; an unknown service names the ones that exist."""
     check_name(service)

@@ -78,6 +78,8 @@ class Evidence:
 def evidence_files(folder: Path) -> list[Path]:
     """The files of one kind of evidence. Anything else there is an error, not skipped: a
     directory where a file belongs, or a link that leads outside the service's folder."""
+    if folder.exists() and not folder.is_dir():
+        raise EvidenceError(folder, f"expected a folder of {folder.name} files, found a file")
     if not folder.is_dir():
         return []
     files = []
@@ -104,8 +106,7 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: d
     for path in files:
         fmt = detect(kind, path, forced)
         parsed = fmt.parse(path, options)
-        check_rejected_share(path, fmt.name, parsed,
-                             credentials.redact if kind == "credentials" else str)
+        check_rejected_share(path, fmt.name, parsed)
         tables.append(parsed.table)
         rejected.append(parsed.rejected.assign(env=env, kind=kind))
         formats.add(fmt.name)
@@ -156,6 +157,8 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
             rejected += kind_rejected
             counts.append(count)
         resolv_path = env_dir / "resolv.conf"
+        if resolv_path.exists() and not resolv_path.is_file():
+            raise EvidenceError(resolv_path, "expected a file (a copy of /etc/resolv.conf)")
         conf = parse_resolv_conf(resolv_path) if resolv_path.is_file() else None
         if conf:
             resolv_rows.append(_resolv_row(env, conf))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
@@ -76,16 +78,22 @@ def read_text(path: Path) -> str:
         raise EvidenceError(path, f"cannot be read: {exc}") from None
 
 
+#: a sample line is cut here: no log line is this long, and a 100 MB line without a newline
+#: must not be read whole (or reach the csv module's field limit) just to detect a format
+MAX_SAMPLE_CHARS = 64 * 1024
+
+
 def sample_lines(path: Path, limit: int = SAMPLE_LINES) -> list[str]:
     """The first non-blank lines of a file, for format detection."""
     lines: list[str] = []
     try:
         with open_text(path) as fh:
-            for line in fh:
+            while len(lines) < limit and (line := fh.readline(MAX_SAMPLE_CHARS)):
+                if not line.endswith("\n"):  # longer than any log line: skip the rest of it
+                    while (rest := fh.readline(MAX_SAMPLE_CHARS)) and not rest.endswith("\n"):
+                        pass
                 if line.strip():
                     lines.append(line.rstrip("\n"))
-                if len(lines) >= limit:
-                    break
     except (OSError, EOFError) as exc:
         raise EvidenceError(path, f"cannot be read: {exc}") from None
     return lines
@@ -106,9 +114,19 @@ def detect(kind: str, path: Path, forced: str | None = None) -> Format:
     if scores[best] < 0.5:
         closest = f"it looks most like {best} ({scores[best]:.0%} of its first lines match)" \
             if scores[best] > 0 else f"tried {', '.join(sorted(formats))}"
-        shown = "; ".join(repr(clip(line, 120)) for line in sample[:3])
+        shown = "; ".join(repr(clip(redact(line), 120)) for line in sample[:3])
         raise EvidenceError(path, f"not a known {kind} format: {closest}; first lines: {shown}")
     return formats[best]
+
+
+_SECRET_VALUE = re.compile(r'("?(?:Secret_?Access_?Key|Token)"?\s*[:=]\s*"?)[^",\s}]*', re.I)
+_LONG_OPAQUE = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
+
+
+def redact(text: str) -> str:
+    """Remove anything shaped like a secret from a line before it is shown anywhere: the
+    value after SecretAccessKey / Token, and any opaque run of 32 or more characters."""
+    return _LONG_OPAQUE.sub("<redacted>", _SECRET_VALUE.sub(r"\1<redacted>", text))
 
 
 def clip(text: str, limit: int = 200) -> str:
@@ -118,8 +136,10 @@ def clip(text: str, limit: int = 200) -> str:
 def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
     """All lines of a (possibly gzipped) log as an Arrow string column, vectorized.
 
-    Returns the lines, their 1-based line numbers, and the lines pyarrow could not take (they
-    hold the unit-separator byte we split on) as rejections.
+    Returns the lines, their 1-based line numbers, and the lines that cannot be taken as
+    rejections: those holding the unit-separator byte we split on, and those that are not
+    UTF-8 (found per block: only a block that fails Arrow's UTF-8 check is looked at row by
+    row). A line longer than a block is an error that names it.
     """
     odd: list[tuple[int, str]] = []
 
@@ -131,30 +151,88 @@ def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
     try:
         reader = pa_csv.open_csv(
             stream,
-            read_options=pa_csv.ReadOptions(column_names=["line"], use_threads=False),
+            read_options=pa_csv.ReadOptions(column_names=["line"], use_threads=False,
+                                            block_size=BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(
                 delimiter="\x1f", quote_char=False, escape_char=False,
                 ignore_empty_lines=False, invalid_row_handler=keep_aside,
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types={"line": pa.string()}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
+                quoted_strings_can_be_null=False, check_utf8=False,
             ),
         )
         batches = [batch.column(0) for batch in reader]
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             return pa.chunked_array([], pa.string()), np.empty(0, np.int64), _rejections(path, [])
-        raise EvidenceError(path, f"is not UTF-8 text lines: {exc}") from None
+        if "straddl" in str(exc):
+            raise long_line_error(path) from None
+        raise EvidenceError(path, f"cannot be read as text lines: {exc}") from None
     except (OSError, EOFError) as exc:
         raise EvidenceError(path, f"cannot be read: {exc}") from None
-    lines = pa.chunked_array(batches, pa.string())
-    total = len(lines) + len(odd)
+    total = sum(len(b) for b in batches) + len(odd)
     numbers = np.arange(1, total + 1)
     if odd:
         numbers = numbers[~np.isin(numbers, [n for n, _ in odd])]
-    rejected = _rejections(path, [(n, "contains a control character (0x1f)", t) for n, t in odd])
-    return lines, numbers, rejected
+    rows = [(n, "contains a control character (0x1f)", t) for n, t in odd]
+    keep = np.ones(len(numbers), bool)
+    start = 0
+    for i, batch in enumerate(batches):
+        try:
+            batch.validate(full=True)
+        except pa.ArrowInvalid:  # a line that is not UTF-8 somewhere in this block
+            raw = batch.cast(pa.binary()).to_pylist()
+            bad = [j for j, line in enumerate(raw) if not _is_utf8(line)]
+            for j in bad:
+                keep[start + j] = False
+                rows.append((int(numbers[start + j]), "not UTF-8 text",
+                             raw[j].decode("utf-8", "replace")))
+            good = np.ones(len(raw), bool)
+            good[bad] = False
+            batches[i] = pc.filter(batch.cast(pa.binary()), pa.array(good)).cast(pa.string())
+        start += len(batch)
+    lines = pa.chunked_array(batches, pa.string())
+    return lines, numbers[keep], _rejections(path, sorted(rows))
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+#: Arrow's CSV block: no log line is longer, so a longer one is an error, not a slow path
+BLOCK_BYTES = 4 << 20
+
+
+def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
+    """Name the first line longer than `limit` bytes (numpy over 16 MB chunks)."""
+    buffer = bytearray(16 << 20)
+    view = np.frombuffer(buffer, dtype=np.uint8)
+    line, run = 1, 0
+    with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+        while size := fh.readinto(buffer):
+            breaks = np.flatnonzero(view[:size] == 10)
+            if not len(breaks):
+                run += size
+                if run > limit:
+                    break
+                continue
+            if run + breaks[0] > limit:
+                break
+            gaps = np.diff(breaks) - 1
+            long = np.flatnonzero(gaps > limit)
+            if len(long):
+                line += int(long[0]) + 1
+                break
+            line += len(breaks)
+            run = size - int(breaks[-1]) - 1
+    return EvidenceError(path, f"line {line} is longer than {limit >> 20} MB (no newline within "
+                         f"{limit >> 20} MB): not a log line; is this a binary or a one-line "
+                         "JSON export?", line=line)
 
 
 def _rejections(path: Path, rows: list[tuple[int, str, str]]) -> pd.DataFrame:
@@ -170,7 +248,7 @@ def rejections(path: Path, lines: np.ndarray, reason: str, texts) -> pd.DataFram
 
 
 def check_rejected_share(path: Path, fmt_name: str, parsed: Parsed,
-                         redact: Callable[[str], str] = str) -> None:
+                         redact: Callable[[str], str] = redact) -> None:
     """A mostly unparseable file is an error naming the file, its format and sample lines."""
     bad = len(parsed.rejected)
     if parsed.lines and bad / parsed.lines > MAX_REJECTED_SHARE:

@@ -13,26 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.ingest.base import Parsed, clip, read_text, register, rejections
+from analysis.ingest.base import Parsed, clip, read_text, redact, register, rejections
 
 KIND = "credentials"
 COLUMNS = ["code", "type", "key_id", "last_updated", "expiration", "fetched_at", "lifetime_s",
            "remaining_s", "source_file", "line"]
 SECRET_KEYS = ("SecretAccessKey", "Token")
 
-_SECRET_VALUE = re.compile(r'("?(?:SecretAccessKey|Token)"?\s*[:=]\s*"?)[^",\s}]*', re.I)
-_LONG_OPAQUE = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
-
-
-def redact(text: str) -> str:
-    """Remove anything shaped like a secret from a line before it is shown anywhere."""
-    return _LONG_OPAQUE.sub("<redacted>", _SECRET_VALUE.sub(r"\1<redacted>", text))
 
 
 def key_fingerprint(access_key_id: str | None) -> str | None:
@@ -57,7 +49,10 @@ class ImdsJson:
 
     def detect(self, sample: list[str]) -> float:
         text = "\n".join(sample)
-        return 1.0 if '"Expiration"' in text or '"AccessKeyId"' in text else 0.0
+        # a failure document has no Expiration or key: Code with LastUpdated or Message
+        keys = ('"Expiration"', '"AccessKeyId"', '"LastUpdated"', '"AccessKeyFingerprint"')
+        return 1.0 if any(k in text for k in keys) or ('"Code"' in text and '"Message"' in text) \
+            else 0.0
 
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
         text = read_text(path)

@@ -17,8 +17,10 @@ import csv
 import ctypes
 import gzip
 import re
+import sys
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +31,12 @@ import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
 from analysis.ingest.base import (
+    BLOCK_BYTES,
     MAX_REJECTED_SHARE,
     Parsed,
     clip,
     is_gzip,
+    long_line_error,
     read_lines,
     register,
     rejections,
@@ -214,7 +218,7 @@ class FieldLogFormat(RegexLogFormat):
         # the previous batch meanwhile. pyarrow releases the GIL in both.
         results = []
         try:
-            with ThreadPoolExecutor(max_workers=2) as worker:
+            with ThreadPoolExecutor(max_workers=2) as worker, _quiet_undecodable_rows():
                 physical_lines = worker.submit(count_lines, path)
                 pending: deque = deque()
                 stream = pa.input_stream(str(path),
@@ -229,7 +233,10 @@ class FieldLogFormat(RegexLogFormat):
             if garbage > self.GARBAGE_LIMIT:
                 raise EvidenceError(path, f"more than {MAX_REJECTED_SHARE:.0%} of the lines are "
                                     f"not {self.name}; first: {clip(irregular[0][1])!r}") from None
-            raise EvidenceError(path, f"cannot be read as {self.name}: {exc}") from None
+            if "straddl" in str(exc):
+                raise long_line_error(path) from None
+            # a line that is not UTF-8, say: the line-exact path rejects it and keeps the rest
+            return RegexLogFormat.parse(self, path, options)
         except OSError as exc:
             raise EvidenceError(path, f"cannot be read: {exc}") from None
 
@@ -287,6 +294,25 @@ class FieldLogFormat(RegexLogFormat):
         raise NotImplementedError
 
 
+@contextmanager
+def _quiet_undecodable_rows():
+    """pyarrow decodes an irregular row's text before it calls our handler; a row that is not
+    UTF-8 makes that decoding raise inside pyarrow, which Python prints as "Exception ignored".
+    The parse then falls back to the line-exact path, which rejects the row with its line
+    number, so that print is noise: only a UnicodeDecodeError is dropped, and only here."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
 def count_lines(path: Path) -> int:
     """Physical lines in a (possibly gzipped) file, the last one with or without a newline.
 
@@ -313,7 +339,7 @@ def _open_fields(stream, count: int, include: list[int], on_irregular):
         # row's line number. 4 MB blocks: the reader holds ~40 blocks, so 16 MB blocks cost
         # ~580 MB of Arrow memory for no gain in speed (measured on 5M nginx lines).
         read_options=pa_csv.ReadOptions(column_names=names, use_threads=False,
-                                        block_size=4 << 20),
+                                        block_size=BLOCK_BYTES),
         parse_options=pa_csv.ParseOptions(delimiter=" ", quote_char='"', escape_char=False,
                                           ignore_empty_lines=False,
                                           invalid_row_handler=on_irregular),

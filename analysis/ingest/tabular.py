@@ -88,8 +88,11 @@ def _times(values: pa.Array) -> np.ndarray:
     """ISO 8601 strings, or epoch seconds / milliseconds as numbers, row by row."""
     floats, _ = _numbers(values)
     epoch = ~np.isnan(floats)
-    scale = np.where(floats > 1e11, 1e6, 1e9)  # epoch ms vs epoch s
-    stamps = np.where(epoch, floats * scale, 0).astype("int64").view("datetime64[ns]")
+    seconds = np.where(floats > 1e11, floats / 1e3, floats)  # epoch ms vs epoch s
+    # 2001-09-09 .. 2099: anything else is no access-log time (and 1e30 would overflow)
+    plausible = epoch & (seconds >= 1e9) & (seconds < 4.1e9)
+    stamps = np.where(plausible, seconds * 1e9, 0).astype("int64").view("datetime64[ns]")
+    stamps[epoch & ~plausible] = np.datetime64("NaT")
     if epoch.all():
         return stamps
     text = pc.cast(values, pa.string()).to_pandas()

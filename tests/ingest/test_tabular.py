@@ -53,3 +53,14 @@ def test_a_latency_column_without_unit_is_an_error_not_a_guess(fixture_path):
 def test_pick_columns(tmp_path, names, latency, factor):
     chosen = pick_columns(names, tmp_path)
     assert chosen["latency"] == (latency, factor)
+
+
+def test_an_epoch_time_no_log_could_have_is_rejected_not_wrapped(tmp_path):
+    path = tmp_path / "latency.jsonl"
+    path.write_text('{"time": 1764000000, "latency_ms": 12}\n'
+                    '{"time": 5000000000000, "latency_ms": 13}\n'  # the year 2128
+                    '{"time": 1764000000123, "latency_ms": 14}\n')
+    parsed = JsonLines().parse(path)
+    assert list(parsed.table["latency_ms"]) == [12, 14]
+    assert list(parsed.rejected["line"]) == [2]
+    assert "time" in parsed.rejected["reason"].iloc[0]

@@ -1,4 +1,5 @@
-"""Property-based fuzzing: random and mutated lines give clean rejections, never a crash."""
+"""Property-based fuzzing of every ingest format: random, truncated and mutated lines give
+clean rejections or a named error, never a crash; every line is a row or a rejection."""
 
 import tempfile
 from pathlib import Path
@@ -11,11 +12,13 @@ from analysis.errors import LatencyGapError
 from analysis.ingest.base import REGISTRY
 from analysis.ingest.resolv import parse_resolv_conf
 from tests.conftest import FIXTURES
+from tests.robustness.conftest import TALLY
 
 SEEDS = {
     "ingress-nginx": "ingress-nginx.log", "aws-alb": "alb.log", "envoy": "envoy.log",
     "istio": "istio.log", "csv": "latency.csv", "json-lines": "latency-seconds.jsonl",
     "dig": "dig-answers.txt", "imds-json": "credentials-concatenated.json",
+    "metadata-calls": "metadata-calls.csv",
 }
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -54,13 +57,14 @@ def _file_of(lines: list[str], header: str | None = None) -> Path:
 def test_every_format_survives_random_and_mutated_lines(name):
     fmt = next(f for kind in REGISTRY.values() for n, f in kind.items() if n == name)
     seed = (FIXTURES / SEEDS[name]).read_text().splitlines()
-    header = seed[0] if name == "csv" else None
+    header = seed[0] if name in ("csv", "metadata-calls") else None
     body = seed[1:] if header else seed
     counted = fmt.kind == "latency"  # one line, one row or one rejection
 
     @FUZZ
     @given(st.lists(mutated(body), min_size=1, max_size=30))
     def check(lines):
+        TALLY["cases"] += 1
         path = _file_of(lines, header)
         try:
             parsed = fmt.parse(path)
@@ -77,8 +81,13 @@ def test_every_format_survives_random_and_mutated_lines(name):
 @FUZZ
 @given(st.lists(st.text(max_size=80), max_size=10))
 def test_resolv_conf_survives_random_text(lines):
+    TALLY["cases"] += 1
     path = _file_of(lines)
     try:
         parse_resolv_conf(path)
     except LatencyGapError:
         pass
+
+
+def test_every_registered_format_is_fuzzed():
+    assert set(SEEDS) == {name for kind in REGISTRY.values() for name in kind}

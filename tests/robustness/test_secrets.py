@@ -1,0 +1,130 @@
+"""Canary secrets planted in every credential variant never leave ingest: after a full report
+and a fleet run (one service failing), no file under REPORTS_DIR, no executed notebook, no
+table, history row or log line holds one. The evidence is byte for byte what it was."""
+
+import io
+import json
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from analysis import fleet, pipeline
+from tests.conftest import EXAMPLES, tree_digest
+from tests.robustness.conftest import TALLY
+
+CANARIES = {f"{kind}{n}": f"CANARY{kind.upper()}{n}x9Q7zK2mVb" for kind in ("secret", "token")
+            for n in range(7)}
+ISSUED = "2026-11-24T09:59:12Z", "2026-11-24T10:14:12Z"
+
+
+def _doc(n: int, indent: int | None = 2) -> str:
+    return json.dumps({"Code": "Success", "LastUpdated": ISSUED[0], "Type": "AWS-HMAC",
+                       "AccessKeyId": f"ASIACANARYKEY{n}",
+                       "SecretAccessKey": CANARIES[f"secret{n}"], "Token": CANARIES[f"token{n}"],
+                       "Expiration": ISSUED[1]}, indent=indent)
+
+
+def plant(credentials: Path) -> None:
+    """Every way curl or a loop of it writes credential documents, plus broken ones."""
+    (credentials / "c0-one-pretty.json").write_text(_doc(0) + "\n")
+    (credentials / "c1-concatenated.json").write_text(_doc(1) + "\n" + _doc(1) + "\n")
+    (credentials / "c2-compact-run-on.json").write_text(_doc(2, None) + _doc(2, None))
+    (credentials / "c3-lines.jsonl").write_text((_doc(3, None) + "\n") * 3)
+    (credentials / "c4-curl-i.txt").write_text(
+        "HTTP/1.1 200 OK\nDate: Tue, 24 Nov 2026 10:00:00 GMT\nContent-Type: text/plain\n\n"
+        + _doc(4) + "\n")
+    good = _doc(0, None)
+    broken = '{"Code": "Success", "SecretAccessKey": "' + CANARIES["secret5"] + \
+        '", "Token": "' + CANARIES["token5"]  # cut off: a rejected line, shown in the report
+    (credentials / "c5-broken.jsonl").write_text("\n".join([good] * 40 + [broken]) + "\n")
+    failure = {"Code": "AssumeRoleUnauthorizedAccess", "Message": "denied",
+               "LastUpdated": ISSUED[0], "SecretAccessKey": CANARIES["secret6"],
+               "Token": CANARIES["token6"]}
+    (credentials / "c6-failure.json").write_text(json.dumps(failure) + "\n")
+
+
+def _text_of(path: Path) -> str:
+    """What a file holds, decoded the way a reader of it would (Parquet and DuckDB compress)."""
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pandas().to_csv()
+    if path.suffix == ".duckdb":
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = [t for (t,) in con.execute("SHOW TABLES").fetchall()]
+            return "\n".join(str(con.execute(f"SELECT * FROM {t}").fetchall()) for t in tables)
+    return path.read_bytes().decode("latin-1")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("canaries")
+    data, reports = root / "data", root / "reports"
+    shutil.copytree(EXAMPLES / "search-api", data / "search-api")
+    shutil.copytree(EXAMPLES / "payments-api", data / "payments-api")
+    shutil.copytree(EXAMPLES / "payments-api", data / "broken-api")
+    for service in ("search-api", "broken-api"):
+        for env in ("ec2", "k8s"):
+            plant(data / service / env / "credentials")
+    log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
+    log.write_text("garbage\n" * 100)
+    before = tree_digest(data)
+    messages, captured = [], io.StringIO()
+    with redirect_stdout(captured), redirect_stderr(captured):
+        pipeline.build_report("search-api", data, reports, say=messages.append)
+        result = fleet.run_fleet(data, reports, force=True, say=messages.append, progress=False,
+                                 jobs=2)
+    logs = "\n".join(messages) + captured.getvalue()
+    return data, reports, before, result, logs
+
+
+def test_the_runs_happened_with_one_failure(runs):
+    _, reports, _, result, _ = runs
+    statuses = {e["service"]: e["status"] for e in result.entries}
+    assert statuses == {"broken-api": "failed", "payments-api": "ok", "search-api": "ok"}
+    assert (reports / ".failed" / "broken-api" / "notebooks").is_dir()
+    html = (reports / "search-api" / "report.html").read_text()
+    assert "c5-broken.jsonl" in html  # the broken document is shown as a rejected line...
+
+
+def test_no_canary_in_any_file_under_reports_or_any_log(runs):
+    _, reports, _, _, logs = runs
+    files = [p for p in reports.rglob("*") if p.is_file()]
+    assert len(files) >= 25 and any(p.suffix == ".parquet" for p in files) and \
+        any(p.suffix == ".duckdb" for p in files) and any(".failed" in p.parts for p in files)
+    found = [(p, name) for p in files for name, value in CANARIES.items()
+             if value in _text_of(p)]
+    found += [("logs", name) for name, value in CANARIES.items() if value in logs]
+    assert found == []  # ...without its secret
+    TALLY["files_scanned"] += len(files) + 1
+    TALLY["canaries"] += len(CANARIES)
+
+
+def test_key_ids_are_fingerprints_not_keys(runs):
+    _, reports, _, _, _ = runs
+    table = pq.read_table(reports / "search-api" / "tables" / "credentials.parquet").to_pandas()
+    assert not table["key_id"].dropna().str.startswith("ASIA").any()
+    assert all("ASIACANARYKEY" not in _text_of(p) for p in reports.rglob("*") if p.is_file())
+
+
+def test_evidence_is_byte_for_byte_unchanged(runs):
+    data, _, before, _, _ = runs
+    assert tree_digest(data) == before
+
+
+def test_an_unrecognised_credentials_file_is_named_without_its_secrets(tmp_path):
+    from analysis import ingest, service
+    from analysis.errors import EvidenceError
+
+    folder = tmp_path / "search-api"
+    shutil.copytree(EXAMPLES / "search-api", folder)
+    (folder / "k8s" / "credentials" / "env.sh").write_text(
+        f"export AWS_SECRET_ACCESS_KEY={CANARIES['secret0']}\n"
+        f"SecretAccessKey={CANARIES['secret1']}\nToken: {CANARIES['token1']}\n")
+    with pytest.raises(EvidenceError) as raised:
+        ingest.load_evidence(folder, service.load_config(folder))
+    message = str(raised.value)
+    assert "env.sh" in message and "not a known credentials format" in message
+    assert not [name for name, value in CANARIES.items() if value in message], message

@@ -256,11 +256,12 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
             current = "publishing"
             step(steps, current)
             publish(built, final)
-        except OSError as exc:  # disk full, permissions: say so, keep what was built
+        except Exception as exc:  # noqa: BLE001 - disk full, permissions, the browser: name
+            # the step, keep what was built (unless that fails too), never a traceback
             try:
                 kept = _keep_failed(built, reports, service) if built.exists() else None
             except OSError:
-                kept = built if built.exists() else None
+                kept = None
             raise PublishError(service, current, f"{type(exc).__name__}: {exc}", kept) from None
     finally:
         if km.has_kernel:

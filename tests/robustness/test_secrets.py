@@ -2,17 +2,17 @@
 and a fleet run (one service failing), no file under REPORTS_DIR, no executed notebook, no
 table, history row or log line holds one. The evidence is byte for byte what it was."""
 
-import io
 import json
 import shutil
-from contextlib import redirect_stderr, redirect_stdout
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import fleet, pipeline
+from analysis import fleet
 from tests.conftest import EXAMPLES, tree_digest
 from tests.robustness.conftest import TALLY
 
@@ -71,18 +71,24 @@ def runs(tmp_path_factory):
     log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
     log.write_text("garbage\n" * 100)
     before = tree_digest(data)
-    messages, captured = [], io.StringIO()
-    with redirect_stdout(captured), redirect_stderr(captured):
-        pipeline.build_report("search-api", data, reports, say=messages.append)
-        result = fleet.run_fleet(data, reports, force=True, say=messages.append, progress=False,
-                                 jobs=2)
-    logs = "\n".join(messages) + captured.getvalue()
+    # the real commands, so the logs are everything they and their workers print
+    command = [str(Path(sys.executable).parent / "latency-gap")]
+    where = ["--data-dir", str(data), "--reports-dir", str(reports)]
+    report = subprocess.run([*command, "report", "search-api", *where], capture_output=True,
+                            text=True)
+    assert report.returncode == 0, report.stderr
+    run = subprocess.run([*command, "fleet", "--force", "--jobs", "2", *where],
+                         capture_output=True, text=True)
+    assert run.returncode == fleet.EXIT_FAILED, run.stderr
+    logs = report.stdout + report.stderr + run.stdout + run.stderr
+    result = json.loads((reports / "fleet.json").read_text())
     return data, reports, before, result, logs
 
 
 def test_the_runs_happened_with_one_failure(runs):
-    _, reports, _, result, _ = runs
-    statuses = {e["service"]: e["status"] for e in result.entries}
+    _, reports, _, result, logs = runs
+    assert "broken-api: FAILED" in logs and "[search-api] report:" in logs
+    statuses = {e["service"]: e["status"] for e in result["services"]}
     assert statuses == {"broken-api": "failed", "payments-api": "ok", "search-api": "ok"}
     assert (reports / ".failed" / "broken-api" / "notebooks").is_dir()
     html = (reports / "search-api" / "report.html").read_text()

@@ -185,3 +185,13 @@ def test_existing_evidence_is_never_overwritten(tmp_path, dnsmasq, pod_resolv, e
     assert (tmp_path / "k8s" / "resolv.conf").read_text() == "nameserver 10.0.0.2\n"
     assert len(list((tmp_path / "k8s").glob("resolv.conf.collect-*"))) == 2
     assert len(list((tmp_path / "k8s" / "credentials").iterdir())) == 2  # one file per run
+
+
+def test_the_endpoint_comes_from_the_sdks_environment_variable(tmp_path, dnsmasq, pod_resolv,
+                                                                emulator, monkeypatch):
+    monkeypatch.setenv(collect.ENDPOINT_ENV, emulator.endpoint)
+    host, port, _ = dnsmasq
+    assert collect.main(["--env", "k8s", "--out", str(tmp_path), "--duration", "0",
+                         "--resolv-conf", str(pod_resolv), "--resolver", host,
+                         "--resolver-port", str(port), "--quiet"]) == 0
+    assert emulator.counts["credentials"] == 1

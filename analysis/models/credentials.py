@@ -47,9 +47,10 @@ POLICIES = {p.sdk: p for p in (
     RefreshPolicy("aws-sdk-go", 5 * 60, None, True, 2,
                   "aws/aws-sdk-go aws/credentials/ec2rolecreds/ec2_role_provider.go "
                   "(ExpiryWindow 5 min set in aws/defaults/defaults.go)"),
-    RefreshPolicy("aws-sdk-go-v2", 0, None, True, 2,
-                  "aws/aws-sdk-go-v2 config/resolve_credentials.go, aws/credential_cache.go "
-                  "(ExpiryWindow 0 for EC2 role credentials)"),
+    RefreshPolicy("aws-sdk-go-v2", 0, 60 * 60, True, 2,
+                  "aws/aws-sdk-go-v2 config/resolve_credentials.go (CredentialsCache without "
+                  "ExpiryWindow for EC2 role credentials); credentials/ec2rolecreds/provider.go "
+                  "(Retrieve caps Expires at now + 1 hour)"),
     RefreshPolicy("aws-sdk-js", 15, None, True, 3,
                   "aws/aws-sdk-js lib/credentials.js (expiryWindow 15 s)"),
     RefreshPolicy("aws-sdk-js-v3", 5 * 60, None, True, 3,

@@ -68,3 +68,9 @@ def test_metadata_calls_that_got_no_answer_are_not_the_refresh_cost():
                           "duration_ms": [40.0, 44.0, 1000.0]})
     est = refresh_estimate("k8s", _docs(900), policy("aws-java-sdk-v1"), 0.5, "kiam", calls)
     assert est.cost_ms == pytest.approx(2 * 42.0) and not est.cost_is_estimate
+
+
+def test_go_v2_refreshes_role_credentials_at_least_hourly():
+    # ec2rolecreds caps Expires at now + 1 hour, whatever the document says
+    est = refresh_estimate("k8s", _docs(6 * 3600), policy("aws-sdk-go-v2"), 1.0, "irsa")
+    assert est.refresh_interval_s == 3600 and est.storm == 0

@@ -35,6 +35,9 @@ def test_every_section_in_order_with_its_figures(reports, name):
     headings = [html.index(f">{title}<", banner) for title in SECTIONS]
     assert headings == sorted(headings), "sections out of order"
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == FIGURES
+    alts = re.findall(r'<img[^>]*\salt="([^"]*)"', html)
+    assert len(alts) == FIGURES and all(len(alt) > 20 and "No description" not in alt
+                                        for alt in alts), alts
     for piece in ("gap after fix", "queries per uncached lookup", "overlap for",
                   "evidence fingerprint"):
         assert piece in html, piece

@@ -13,6 +13,8 @@ from analysis.attribution import CAUSES, Analysis
 
 CAUSE_COLOURS = {"credential_refresh": "#d95f02", "dns": "#7570b3", "unexplained": "#bdbdbd"}
 _ENV_PALETTE = sns.color_palette("colorblind", 2)
+#: more predicted refresh moments than this in one panel are counted, not drawn
+MAX_MARKS = 60
 
 
 def use_theme() -> None:
@@ -112,14 +114,19 @@ def latency_over_time(latency: pd.DataFrame, analysis: Analysis,
         first, last = minutes["minute"].min(), minutes["minute"].max()
         marks = moments.get(env)
         every = marks is not None and not marks.empty and bool(marks["every_request"].all())
+        title = f"{env}: per-minute latency; dashed: predicted credential refresh"
         if marks is not None and not every:
             due = marks.loc[~marks["every_request"], "refresh_at"]
-            for when in due[(due >= first) & (due <= last)].drop_duplicates():
+            due = due[(due >= first) & (due <= last)].drop_duplicates()
+            if len(due) > MAX_MARKS:  # one per credential the collector saw: too many to draw
+                title = f"{env}: per-minute latency; {len(due)} predicted refreshes (not drawn)"
+            for when in due if len(due) <= MAX_MARKS else []:
                 ax.axvline(when, color="black", linestyle="--", linewidth=0.8, alpha=0.6)
+        if every:
+            title = f"{env}: every request refreshes credentials (all served inside the " \
+                    "SDK's window)"
         ax.set(yscale="log", xlabel="time (UTC, per minute)", ylabel="latency (ms, log)",
-               title=f"{env}: every request refreshes credentials (all served inside the "
-                     "SDK's window)" if every else
-                     f"{env}: per-minute latency; dashed: predicted credential refresh")
+               title=title)
         plain_log_axis(ax.yaxis)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     fig.tight_layout()

@@ -117,3 +117,18 @@ def test_each_environment_keeps_its_colour_and_every_axis_has_a_unit():
         for ax in fig.axes:
             assert "(" in ax.get_xlabel(), f"no unit on {ax.get_title()}"
     plots.plt.close("all")
+
+
+def test_too_many_predicted_refreshes_are_counted_not_drawn():
+    settings, evidence, result = _search_api()
+    start = evidence.latency.loc[evidence.latency["env"] == result.candidate, "time"].min()
+    issued = start + pd.to_timedelta(range(200), "s") * 15 - pd.Timedelta(minutes=55)
+    creds = pd.DataFrame({"env": result.candidate, "code": "Success",
+                          "key_id": [f"k{i}" for i in range(200)], "last_updated": issued,
+                          "expiration": issued + pd.Timedelta(hours=1)})
+    moments = {result.candidate: refresh_moments(creds, result.candidate, policy("aws-sdk-go"))}
+    fig = plots.latency_over_time(evidence.latency, result, moments)
+    dashed = [line for ax in fig.axes for line in ax.get_lines()
+              if line.get_linestyle() == "--" and len(set(line.get_xdata())) == 1]
+    assert dashed == [] and "predicted refreshes (not drawn)" in fig.axes[-1].get_title()
+    plots.plt.close("all")

@@ -7,7 +7,13 @@ import pandas as pd
 
 from analysis.attribution import Analysis
 from analysis.ingest import Evidence
-from analysis.models.credentials import POLICIES, credential_fix
+from analysis.models.credentials import (
+    POLICIES,
+    RefreshPolicy,
+    credential_fix,
+    policy,
+    refresh_moments,
+)
 from analysis.service import ServiceConfig
 
 
@@ -125,7 +131,45 @@ def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evide
     return found
 
 
-def model_checks(analysis: Analysis, evidence: Evidence) -> list[dict]:
+def _first_after(times: pd.Series, moments: pd.Series) -> np.ndarray:
+    """Positions of the first request at or after each moment (times sorted)."""
+    at = pd.DatetimeIndex(times).searchsorted(pd.DatetimeIndex(moments))
+    return at[at < len(times)]
+
+
+def periodic_refresh_check(analysis: Analysis, evidence: Evidence, latency: pd.DataFrame,
+                           sdk_policy: RefreshPolicy | None) -> list[dict]:
+    """When refreshes are periodic, the first request after each predicted refresh pays it:
+    it should be slower than the typical request by most of a refresh."""
+    cand = analysis.candidate
+    est = analysis.refresh.get(cand)
+    if sdk_policy is None or est is None or est.storm > 0 or est.refresh_interval_s <= 0 \
+            or est.cost_ms < 10 or evidence.credentials.empty:
+        return []
+    mine = latency[latency["env"] == cand].sort_values("time")
+    due = refresh_moments(evidence.credentials, cand, sdk_policy)
+    due = due.loc[~due["every_request"], "refresh_at"].drop_duplicates()
+    due = due[(due >= mine["time"].min()) & (due <= mine["time"].max())]
+    if len(due) < MIN_REFRESHES_TO_CHECK:
+        return []
+    values = mine["latency_ms"].to_numpy()
+    excess = float(np.median(values[_first_after(mine["time"], due)]) - np.median(values))
+    agrees = excess >= 0.5 * est.cost_ms
+    return [_finding(
+        "check-periodic-refresh", "info" if agrees else "warning",
+        f"the first {cand} request after each of {len(due)} predicted credential refreshes is a "
+        f"median {excess:.0f} ms slower than the median request; a refresh predicts "
+        f"~{est.cost_ms:.0f} ms: the evidence {'supports' if agrees else 'contradicts'} it.",
+        "None needed." if agrees else "Check the SDK, its version and the provider in "
+        "service.yaml: the requests after the predicted refreshes do not pay one.")]
+
+
+#: fewer predicted refreshes than this in the log say nothing either way
+MIN_REFRESHES_TO_CHECK = 3
+
+
+def model_checks(analysis: Analysis, evidence: Evidence,
+                 sdk_policy: RefreshPolicy | None = None) -> list[dict]:
     """Evidence for or against the model, beyond the quantiles it was fitted to."""
     found = []
     base, cand = analysis.baseline, analysis.candidate
@@ -157,12 +201,13 @@ def model_checks(analysis: Analysis, evidence: Evidence) -> list[dict]:
             f"{rho:.2f} over {len(per_minute)} minutes; latency {verdict}.",
             "Compare both environments at the same load; look for CPU limits and throttling."
             if rises else "None needed."))
-    return found
+    return found + periodic_refresh_check(analysis, evidence, latency, sdk_policy)
 
 
 def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
     """All findings, blockers first."""
     order = {"blocker": 0, "warning": 1, "info": 2}
     found = credential_findings(analysis, config) + dns_findings(analysis, config, evidence) \
-        + evidence_findings(analysis, config, evidence) + model_checks(analysis, evidence)
+        + evidence_findings(analysis, config, evidence) \
+        + model_checks(analysis, evidence, policy(config.sdk))
     return sorted(found, key=lambda f: order[f["severity"]])

@@ -6,7 +6,7 @@ import pandas as pd
 from analysis.attribution import Analysis
 from analysis.findings import model_checks
 from analysis.ingest import Evidence
-from analysis.models.credentials import RefreshEstimate
+from analysis.models.credentials import RefreshEstimate, policy
 
 START = pd.Timestamp("2026-11-24T10:00:00Z")
 
@@ -16,12 +16,14 @@ def _latency(env: str, seconds: np.ndarray, ms: np.ndarray) -> pd.DataFrame:
                          "latency_ms": ms})
 
 
-def _check(latency: pd.DataFrame, refresh: dict) -> dict[str, dict]:
+def _check(latency: pd.DataFrame, refresh: dict, credentials: pd.DataFrame | None = None,
+           sdk: str | None = None) -> dict[str, dict]:
     analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0},
                         refresh=refresh)
     empty = pd.DataFrame()
-    evidence = Evidence(latency, empty, empty, empty, empty, empty, empty)
-    return {f["id"]: f for f in model_checks(analysis, evidence)}
+    evidence = Evidence(latency, empty, empty if credentials is None else credentials, empty,
+                        empty, empty, empty)
+    return {f["id"]: f for f in model_checks(analysis, evidence, policy(sdk) if sdk else None)}
 
 
 def test_a_refresh_on_every_request_that_the_fastest_requests_do_not_pay_is_contradicted():
@@ -43,3 +45,34 @@ def test_latency_that_rises_with_load_is_flagged():
     found = _check(pd.concat([_latency("ec2", seconds, ms), _latency("k8s", seconds, ms)]), {})
     assert found["check-load"]["severity"] == "warning"
     assert "rises with load" in found["check-load"]["evidence"]
+
+
+def _hourly_go_credentials() -> pd.DataFrame:
+    """20-minute credentials issued every 20 minutes: aws-sdk-go refreshes 5 min before each
+    expiry, at minutes 15, 35 and 55 of the hour."""
+    issued = START + pd.to_timedelta([-20, 0, 20, 40], unit="min")
+    return pd.DataFrame({"env": "k8s", "code": "Success", "key_id": ["a", "b", "c", "d"],
+                         "last_updated": issued, "expiration": issued + pd.Timedelta(minutes=20)})
+
+
+def _periodic(pays: bool) -> dict[str, dict]:
+    rng = np.random.default_rng(3)
+    seconds = np.sort(rng.uniform(0, 3600, 3000))
+    ms = rng.lognormal(np.log(20), 0.1, 3000)
+    if pays:  # the first request after each refresh waits for two metadata calls
+        for minute in (15, 35, 55):
+            ms[np.searchsorted(seconds, minute * 60)] += 80
+    periodic = RefreshEstimate("k8s", 1200, 4, 900, 0.001, 80.0, False)
+    return _check(_latency("k8s", seconds, ms), {"k8s": periodic},
+                  _hourly_go_credentials(), "aws-sdk-go")
+
+
+def test_the_request_after_each_predicted_refresh_pays_it():
+    found = _periodic(pays=True)["check-periodic-refresh"]
+    assert found["severity"] == "info" and "of 3 predicted" in found["evidence"]
+    assert "supports" in found["evidence"]
+
+
+def test_periodic_refreshes_nobody_pays_contradict_the_model():
+    found = _periodic(pays=False)["check-periodic-refresh"]
+    assert found["severity"] == "warning" and "contradicts" in found["evidence"]

@@ -44,8 +44,9 @@ def tool_fingerprint() -> str:
     from analysis import __version__, config
 
     package = Path(__file__).resolve().parent
-    files = {f"analysis/{name}": digest for name, digest in evidence_files(package).items()
-             if name.endswith((".py", ".j2", ".json", ".css"))}
+    files = {f"analysis/{path.relative_to(package).as_posix()}": file_digest(path)
+             for path in sorted(package.rglob("*"))
+             if path.suffix in (".py", ".j2", ".json", ".css")}  # not __pycache__/*.pyc
     files.update({f"notebooks/{path.name}": file_digest(path)
                   for path in sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))})
     return f"{__version__}+{combine(files)[:16]}"

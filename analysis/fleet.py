@@ -191,14 +191,15 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
                 say(_line(outcomes[-1]))
             else:
                 todo.append(name)
-        say(f"fleet {run_id}: {len(todo)} to run, {len(outcomes)} unchanged, "
+        unchanged = sum(o.status == "skipped" for o in outcomes)
+        say(f"fleet {run_id}: {len(todo)} to run, {unchanged} unchanged, "
             f"{jobs} job(s) on {executor}")
         if todo:
             outcomes += _execute(todo, data, reports, prints, jobs, executor, scheduler, say,
                                  progress)
         finished = datetime.now(UTC)
         db.record(run_id, finished, outcomes, tool)
-        entries = fleet_index.entries(db, run_id, outcomes, reports)
+        entries = fleet_index.entries(db, outcomes, last, reports)
         db.close()
         result = FleetResult(run_id, time.perf_counter() - wall, entries)
         result.exit_code = exit_code(entries, gate)

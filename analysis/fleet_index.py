@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from analysis import __version__
-from analysis.history import History
+from analysis.history import History, gap_of
 
 _ORDER = {"failed": 0, "blocked": 1, "ready": 2}
 
@@ -30,20 +30,26 @@ def _worse(current: dict, previous: dict | None) -> bool:
 
 def _values(summary: dict | None) -> dict:
     summary = summary or {}
-    verdict, gaps = summary.get("verdict", {}), summary.get("gap_ms") or {}
+    verdict = summary.get("verdict", {})
     out = {"cause": verdict.get("cause"), "ready": bool(verdict.get("ready", False)),
            "blockers": [f["id"] for f in summary.get("findings", [])
                         if f.get("severity") == "blocker"]}
     for q in ("p50", "p99"):
-        gap = gaps.get(q)
-        out[f"gap_{q}"] = gap["value"] if gap else None
-        out[f"gap_{q}_low"], out[f"gap_{q}_high"] = gap["ci95"] if gap else (None, None)
+        out[f"gap_{q}"], out[f"gap_{q}_low"], out[f"gap_{q}_high"] = gap_of(summary, q)
     return out
 
 
-def entries(db: History, run_id: str, outcomes: list, reports: Path) -> list[dict]:
+def _rank(entry: dict) -> int:
+    """Failures first, then blocked, then ready services."""
+    if entry["status"] == "failed":
+        return _ORDER["failed"]
+    return _ORDER["ready" if entry["ready"] else "blocked"]
+
+
+def entries(db: History, outcomes: list, last: dict[str, dict], reports: Path) -> list[dict]:
     """One entry per service: this run's status, the verdict its report stands on, the change
-    since the previous run, and the trend; failures first, then blocked, then ready."""
+    since `last` (History.last_good, read before this run was recorded), and the trend;
+    failures first, then blocked, then ready."""
     out = []
     for o in outcomes:
         report = reports / o.service / "report.html"
@@ -51,7 +57,7 @@ def entries(db: History, run_id: str, outcomes: list, reports: Path) -> list[dic
         if o.status == "failed" and (reports / o.service / "summary.json").is_file():
             last_good = json.loads((reports / o.service / "summary.json").read_text())
         values = _values(o.summary if o.status != "failed" else last_good)
-        previous = db.previous(o.service, run_id)
+        previous = last.get(o.service)
         change = None
         if previous and o.status != "failed" and values["gap_p50"] is not None:
             change = {"p50_ms": round(values["gap_p50"] - (previous["gap_p50"] or 0), 1),
@@ -69,15 +75,13 @@ def entries(db: History, run_id: str, outcomes: list, reports: Path) -> list[dic
             "trend": [{"run_id": t["run_id"], "gap_p50": t["gap_p50"], "gap_p99": t["gap_p99"],
                        "ready": t["ready"]} for t in db.trend(o.service)],
         })
-    rank = lambda e: (_ORDER["failed"] if e["status"] == "failed" else  # noqa: E731
-                      _ORDER["ready" if e["ready"] else "blocked"], e["service"])
-    return sorted(out, key=rank)
+    return sorted(out, key=lambda e: (_rank(e), e["service"]))
 
 
 def _atomic_write(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, temporary.with_name(path.name))
+    os.replace(temporary, path)
 
 
 def write(result, reports: Path, started: datetime, finished: datetime, gate: bool) -> None:
@@ -91,8 +95,8 @@ def write(result, reports: Path, started: datetime, finished: datetime, gate: bo
     _atomic_write(reports / "index.html", render(data))
 
 
-def _ms(value: float | None, signed: bool = True) -> str:
-    return "" if value is None else (f"{value:+.0f} ms" if signed else f"{value:.0f} ms")
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:+.0f} ms"
 
 
 def sparkline(trend: list[dict], width: int = 120, height: int = 28) -> str:
@@ -134,9 +138,8 @@ def _row(e: dict) -> str:
     if e["worse"]:
         change = f"<strong>worse</strong>: {change}"
     note = escape(e["error"] or ("unchanged, not rerun" if e["status"] == "skipped" else ""))
-    rank = _ORDER["failed"] if e["status"] == "failed" else _ORDER[state_class]
     cells = [
-        (name, link), (rank, f'<span class="{state_class}">{escape(state)}</span>'),
+        (name, link), (_rank(e), f'<span class="{state_class}">{escape(state)}</span>'),
         (e["cause"] or "", escape(e["cause"] or "")),
         (" ".join(e["blockers"]), escape(", ".join(e["blockers"]))),
         (e["gap_p50"] if e["gap_p50"] is not None else "", _ms(e["gap_p50"])),

@@ -36,7 +36,8 @@ COLUMNS = ("run_id", "service", "run_at", "status", "seconds", "evidence_fingerp
            "gap_p99", "gap_p99_low", "gap_p99_high", "attribution", "error")
 
 
-def _gap(summary: dict, quantile: str) -> tuple:
+def gap_of(summary: dict, quantile: str) -> tuple:
+    """(value, ci95 low, ci95 high) of a summary's gap at a quantile; Nones without one."""
     gap = (summary.get("gap_ms") or {}).get(quantile)
     return (gap["value"], *gap["ci95"]) if gap else (None, None, None)
 
@@ -61,8 +62,8 @@ class History:
             summary = o.summary if o.status in WITH_VERDICT else {}
             verdict = summary.get("verdict", {})
             rows.append((run_id, o.service, at, o.status, o.seconds, o.fingerprint, tool,
-                         verdict.get("cause"), verdict.get("ready"), *_gap(summary, "p50"),
-                         *_gap(summary, "p99"),
+                         verdict.get("cause"), verdict.get("ready"), *gap_of(summary, "p50"),
+                         *gap_of(summary, "p99"),
                          json.dumps(summary.get("attribution_ms")) if summary else None,
                          o.error))
         placeholders = ", ".join("?" * len(COLUMNS))
@@ -70,19 +71,13 @@ class History:
                              rows)
 
     def last_good(self, services: list[str]) -> dict[str, dict]:
-        """Each service's latest row with a verdict."""
+        """Each service's latest row with a verdict (read before a run records its own: the
+        row a skip is decided on and the change since the last run is measured from)."""
         rows = self._rows(
             "SELECT * FROM runs WHERE service IN (SELECT unnest(?)) AND status IN ('ok', "
             "'skipped') QUALIFY row_number() OVER (PARTITION BY service ORDER BY run_at DESC) = 1",
             [services])
         return {row["service"]: row for row in rows}
-
-    def previous(self, service: str, run_id: str) -> dict | None:
-        """The service's latest row with a verdict before this run."""
-        rows = self._rows(
-            "SELECT * FROM runs WHERE service = ? AND run_id <> ? AND status IN ('ok', "
-            "'skipped') ORDER BY run_at DESC LIMIT 1", [service, run_id])
-        return rows[0] if rows else None
 
     def trend(self, service: str, limit: int = 20) -> list[dict]:
         """The service's last `limit` runs with a verdict, oldest first."""

@@ -29,7 +29,9 @@ def fleet_runs(tmp_path_factory):
     quiet = {"say": lambda m: None, "progress": False, "jobs": 2}
     first = fleet.run_fleet(data, reports, **quiet)
     good_report = (reports / "broken-api" / "report.html").read_bytes()
-    second = fleet.run_fleet(data, reports, **quiet)
+    said = []
+    second = fleet.run_fleet(data, reports, **{**quiet, "say": said.append})
+    second.said = said
     log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
     log.write_text("".join(f"garbage line {i} {INJECTED}\n" for i in range(50)))
     third = fleet.run_fleet(data, reports, force=True, **quiet)
@@ -52,6 +54,7 @@ def test_first_run_processes_every_service(fleet_runs):
 def test_a_second_run_with_nothing_changed_skips_all(fleet_runs):
     _, _, second, *_ = fleet_runs
     assert {e["status"] for e in second.entries} == {"skipped"}
+    assert any(": 0 to run, 4 unchanged," in line for line in second.said), second.said
     assert second.exit_code == fleet.EXIT_OK
     assert all(e["change"] == {"p50_ms": 0.0, "p99_ms": 0.0, "was_cause": e["cause"],
                                "was_ready": e["ready"]} for e in second.entries)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analysis.redaction import redact
+
 
 class LatencyGapError(Exception):
-    """Base class for every error the tool reports to its user."""
+    """Base class for every error the tool reports to its user. Its message is redacted
+    when it is made: messages quote evidence, and they reach logs, notebooks and fleet.json."""
+
+    def __init__(self, *args):
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ServiceError(LatencyGapError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import stats
 from analysis.attribution import Analysis
 from analysis.ingest import Evidence
 from analysis.models.credentials import (
@@ -188,8 +189,7 @@ def model_checks(analysis: Analysis, evidence: Evidence,
             f"{'supports' if agrees else 'contradicts'} it.",
             "None needed." if agrees else "Check the SDK and provider named in service.yaml: "
             "the fastest requests do not pay a refresh."))
-    per_minute = latency[latency["env"] == cand].set_index("time")["latency_ms"] \
-        .resample("1min").agg(["count", "median"]).dropna()
+    per_minute = stats.per_minute(latency[latency["env"] == cand])
     if len(per_minute) >= 10 and per_minute["count"].nunique() > 1:
         rho = per_minute["count"].rank().corr(per_minute["median"].rank())
         rises = rho > 0.5

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from analysis import config, fingerprint, history
 from analysis import service as services
 from analysis.errors import LatencyGapError
+from analysis.redaction import redact
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE = 0, 1, 2
 LOCK_NAME = ".fleet.lock"
@@ -68,7 +69,9 @@ def run_service(service: str, data_dir: str, reports_dir: str, evidence: str) ->
         summary = json.loads((result.folder / "summary.json").read_text())
         return Outcome(service, "ok", time.perf_counter() - started, evidence, summary)
     except Exception as exc:  # noqa: BLE001 - one service's failure must not stop the fleet
-        error = str(exc) if isinstance(exc, LatencyGapError) else f"{type(exc).__name__}: {exc}"
+        # LatencyGapError messages are redacted when made; anything else may quote evidence
+        error = str(exc) if isinstance(exc, LatencyGapError) else \
+            redact(f"{type(exc).__name__}: {exc}")
         return Outcome(service, "failed", time.perf_counter() - started, evidence, error=error)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from analysis import ingest
 from analysis import service as services
 from analysis.errors import LatencyGapError
-from analysis.ingest.base import REGISTRY, check_rejected_share, detect, redact
+from analysis.ingest.base import REGISTRY, check_rejected_share, detect, parse_file
 from analysis.ingest.resolv import parse_resolv_conf
 
 
@@ -68,15 +68,15 @@ def inspect_file(path: Path, kind: str | None = None, options: dict | None = Non
         kinds = [kind] if kind else list(REGISTRY)
         fmt = _best_format(kinds, path)
         result["kind"] = fmt.kind
-        parsed = fmt.parse(path, options)
+        _, parsed = parse_file(fmt.kind, path, fmt.name, options)
         rejected = parsed.rejected
         result.update(
             format=fmt.name, lines=parsed.lines, parsed=len(parsed.table),
             rejected=len(rejected),
-            first_rejections=[f"line {r.line}: {r.reason}: {redact(r.text)!r}"
+            first_rejections=[f"line {r.line}: {r.reason}: {r.text!r}"
                               for r in rejected.head(3).itertuples()],
             time_range=_time_range(parsed.table), **_statistics(fmt.kind, parsed.table))
-        check_rejected_share(path, fmt.name, parsed, redact)
+        check_rejected_share(path, fmt.name, parsed)
     except LatencyGapError as exc:
         result["error"] = str(exc)
     return result

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from analysis import stats
 from analysis.attribution import CAUSES, Analysis
 
 CAUSE_COLOURS = {"credential_refresh": "#d95f02", "dns": "#7570b3", "unexplained": "#bdbdbd"}
@@ -83,10 +84,9 @@ def dig_times(dig: pd.DataFrame, analysis: Analysis) -> plt.Figure:
 
 def _per_minute(latency: pd.DataFrame, env: str) -> pd.DataFrame:
     """Requests per second, median and p99 latency for each minute of one environment."""
-    series = latency.loc[latency["env"] == env].set_index("time")["latency_ms"].resample("1min")
-    frame = pd.DataFrame({"rate": series.count() / 60, "p50": series.median(),
-                          "p99": series.quantile(0.99)})
-    return frame[frame["rate"] > 0].rename_axis("minute").reset_index()
+    frame = stats.per_minute(latency.loc[latency["env"] == env])
+    return pd.DataFrame({"minute": frame["minute"], "rate": frame["count"] / 60,
+                         "p50": frame["median"], "p99": frame["p99"]})
 
 
 def _envs(frame: pd.DataFrame, analysis: Analysis) -> list[str]:

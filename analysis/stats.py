@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 QUANTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}
 SEED = 20261124
@@ -36,3 +37,14 @@ def gap_intervals(baseline: np.ndarray, candidate: np.ndarray,
                "ci95": [round(float(low[i]), 1), round(float(high[i]), 1)]}
         for i, name in enumerate(QUANTILES)
     }
+
+
+def per_minute(latency: pd.DataFrame) -> pd.DataFrame:
+    """Requests, median and p99 latency of each minute that has requests (`minute`, `count`,
+    `median`, `p99`). Grouped by the minutes present, never resampled over the span: a stray
+    timestamp decades away costs one row, not millions of empty minutes."""
+    minutes = latency["time"].dt.floor("1min").rename("minute")
+    grouped = latency["latency_ms"].groupby(minutes)
+    frame = pd.DataFrame({"count": grouped.count(), "median": grouped.median(),
+                          "p99": grouped.quantile(0.99)})
+    return frame[frame["count"] > 0].reset_index()

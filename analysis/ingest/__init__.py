@@ -23,7 +23,7 @@ from analysis.ingest import (  # noqa: F401 (envoy and tabular register formats)
     metadata,
     tabular,
 )
-from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, detect
+from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, parse_file
 from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
 from analysis.service import ServiceConfig
 
@@ -104,8 +104,7 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: d
     tables, rejected, formats, lines = [], [], set(), 0
     files = evidence_files(folder)
     for path in files:
-        fmt = detect(kind, path, forced)
-        parsed = fmt.parse(path, options)
+        fmt, parsed = parse_file(kind, path, forced, options)
         check_rejected_share(path, fmt.name, parsed)
         tables.append(parsed.table)
         rejected.append(parsed.rejected.assign(env=env, kind=kind))

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
+from analysis.redaction import redact, redact_all
 
 #: A file with a larger share of rejected lines is an error, not a partial result.
 MAX_REJECTED_SHARE = 0.05
@@ -117,16 +116,6 @@ def detect(kind: str, path: Path, forced: str | None = None) -> Format:
         shown = "; ".join(repr(clip(redact(line), 120)) for line in sample[:3])
         raise EvidenceError(path, f"not a known {kind} format: {closest}; first lines: {shown}")
     return formats[best]
-
-
-_SECRET_VALUE = re.compile(r'("?(?:Secret_?Access_?Key|Token)"?\s*[:=]\s*"?)[^",\s}]*', re.I)
-_LONG_OPAQUE = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
-
-
-def redact(text: str) -> str:
-    """Remove anything shaped like a secret from a line before it is shown anywhere: the
-    value after SecretAccessKey / Token, and any opaque run of 32 or more characters."""
-    return _LONG_OPAQUE.sub("<redacted>", _SECRET_VALUE.sub(r"\1<redacted>", text))
 
 
 def clip(text: str, limit: int = 200) -> str:
@@ -236,6 +225,9 @@ def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
 
 
 def _rejections(path: Path, rows: list[tuple[int, str, str]]) -> pd.DataFrame:
+    """Rejection rows; a rejected line is an output like any other, so its text is redacted
+    here (before it is clipped: a cut secret would no longer look like one)."""
+    rows = [(n, reason, clip(redact(text))) for n, reason, text in rows]
     frame = pd.DataFrame(rows, columns=["line", "reason", "text"])
     frame.insert(0, "source_file", str(path))
     return frame[REJECTION_COLUMNS]
@@ -243,17 +235,16 @@ def _rejections(path: Path, rows: list[tuple[int, str, str]]) -> pd.DataFrame:
 
 def rejections(path: Path, lines: np.ndarray, reason: str, texts) -> pd.DataFrame:
     """Rejection rows for many lines sharing one reason."""
-    rows = [(int(n), reason, clip(str(t))) for n, t in zip(lines, texts, strict=True)]
+    rows = [(int(n), reason, str(t)) for n, t in zip(lines, texts, strict=True)]
     return _rejections(path, rows)
 
 
-def check_rejected_share(path: Path, fmt_name: str, parsed: Parsed,
-                         redact: Callable[[str], str] = redact) -> None:
+def check_rejected_share(path: Path, fmt_name: str, parsed: Parsed) -> None:
     """A mostly unparseable file is an error naming the file, its format and sample lines."""
     bad = len(parsed.rejected)
     if parsed.lines and bad / parsed.lines > MAX_REJECTED_SHARE:
         samples = "\n".join(
-            f"    line {row.line}: {row.reason}: {redact(row.text)!r}"
+            f"    line {row.line}: {row.reason}: {row.text!r}"
             for row in parsed.rejected.head(3).itertuples()
         )
         raise EvidenceError(
@@ -261,3 +252,21 @@ def check_rejected_share(path: Path, fmt_name: str, parsed: Parsed,
             f"{bad} of {parsed.lines} lines ({bad / parsed.lines:.0%}) could not be parsed as "
             f"{fmt_name} (more than {MAX_REJECTED_SHARE:.0%} allowed); first ones:\n{samples}",
         )
+
+
+def redact_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text column redacted (dig names, metadata paths, credential
+    codes...): whatever a parser read from a file is output once it leaves the parser."""
+    for column in table.columns:
+        if column != "source_file" and table[column].dtype == object:
+            table[column] = redact_all(table[column])
+    return table
+
+
+def parse_file(kind: str, path: Path, forced: str | None = None,
+               options: dict | None = None) -> tuple[Format, Parsed]:
+    """Detect a file's format and parse it; every text that comes out is redacted."""
+    fmt = detect(kind, path, forced)
+    parsed = fmt.parse(path, options)
+    redact_table(parsed.table)
+    return fmt, parsed

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.ingest.base import Parsed, clip, read_text, redact, register, rejections
+from analysis.ingest.base import Parsed, read_text, register, rejections
+from analysis.ingest.plausible import bad_time_reason, plausible_time
 
 KIND = "credentials"
 COLUMNS = ["code", "type", "key_id", "last_updated", "expiration", "fetched_at", "lifetime_s",
@@ -95,8 +96,7 @@ class ImdsJson:
         table = pd.DataFrame(rows, columns=COLUMNS)
         for column in ("last_updated", "expiration", "fetched_at"):
             table[column] = pd.to_datetime(table[column], utc=True)
-        rejected = rejections(path, [b[0] for b in bad], "",
-                              [clip(redact(b[2])) for b in bad])
+        rejected = rejections(path, [b[0] for b in bad], "", [b[2] for b in bad])
         rejected["reason"] = [b[1] for b in bad]
         lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
         return Parsed(table, lines, rejected)
@@ -120,6 +120,10 @@ class ImdsJson:
         last_updated, expiration = _time(doc.get("LastUpdated")), _time(doc.get("Expiration"))
         if code == "Success" and (pd.isna(expiration) or pd.isna(last_updated)):
             return {}, "a Success document needs LastUpdated and Expiration timestamps"
+        if not (plausible_time(last_updated) and plausible_time(expiration)):
+            return {}, bad_time_reason()
+        if code == "Success" and expiration < last_updated:
+            return {}, "Expiration is before LastUpdated"
         lifetime = (expiration - last_updated).total_seconds() if code == "Success" else None
         if pd.isna(fetched_at):  # `latency-gap collect` writes the fetch time in the document
             fetched_at = _time(doc.get("FetchedAt"))

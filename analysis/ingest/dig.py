@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.errors import EvidenceError
 from analysis.ingest.base import Parsed, read_text, register, rejections
+from analysis.ingest.plausible import bad_time_reason, plausible_time
 
 KIND = "dig"
 COLUMNS = ["name", "status", "query_time_ms", "timeout_ms", "server", "time",
@@ -104,8 +105,11 @@ class DigText:
                 if rows:
                     rows[-1]["server"] = m.group(1)
             elif m := _WHEN.match(text):
-                if rows:
-                    rows[-1]["time"] = _when(m.group(1))
+                when = _when(m.group(1))
+                if not plausible_time(when):
+                    bad.append((number, text))
+                elif rows:
+                    rows[-1]["time"] = when
             elif not (_OTHER.match(text) or _RECORD.match(text)):
                 bad.append((number, text))
         if not rows:
@@ -115,8 +119,9 @@ class DigText:
             raise EvidenceError(path, "no ';; Query time' lines: not dig timing output")
         table = pd.DataFrame(rows, columns=COLUMNS)
         table["time"] = pd.to_datetime(table["time"], utc=True)
-        rejected = rejections(path, [n for n, _ in bad], "not a dig output line",
-                              [t for _, t in bad])
+        rejected = rejections(path, [n for n, _ in bad], "", [t for _, t in bad])
+        rejected["reason"] = [bad_time_reason() if _WHEN.match(t) else "not a dig output line"
+                              for _, t in bad]
         return Parsed(table, len(lines), rejected)
 
     @staticmethod

@@ -42,6 +42,8 @@ from analysis.ingest.base import (
     rejections,
     sample_lines,
 )
+from analysis.ingest.plausible import latency_problems
+from analysis.redaction import redact
 
 KIND = "latency"
 COLUMNS = ["time", "latency_ms", "total_ms", "status", "attempts", "source_file", "line"]
@@ -78,15 +80,16 @@ class RegexLogFormat:
         matched = np.asarray(groups.is_valid())
         table = pd.DataFrame(self.columns(groups.filter(pa.array(matched))))
         table["line"] = numbers[matched]
-        bad_time = table["time"].isna().to_numpy()
+        bad, why = latency_problems(table)
         nomatch = np.flatnonzero(~matched)
         rejected = pd.concat([
             rejections(path, numbers[nomatch], f"does not match the {self.name} format",
                        lines.take(pa.array(nomatch)).to_pylist()),
-            rejections(path, table["line"][bad_time], "unreadable timestamp",
-                       lines.take(pa.array(np.flatnonzero(matched)[bad_time])).to_pylist()),
+            rejections(path, table["line"][bad], "",
+                       lines.take(pa.array(np.flatnonzero(matched)[bad])).to_pylist())
+            .assign(reason=why[bad]),
         ], ignore_index=True)
-        return table[~bad_time], rejected
+        return table[~bad], rejected
 
     def columns(self, groups: pa.StructArray) -> dict:
         raise NotImplementedError
@@ -206,11 +209,12 @@ class FieldLogFormat(RegexLogFormat):
             if valid.any():
                 columns = self.typed({i: pc.filter(a, pa.array(valid)) for i, a in
                                       fields.items()})
-                unreadable = np.isnat(columns["time"])  # times are checked by parsing them
-                if unreadable.any():
-                    where = np.flatnonzero(valid)[unreadable]
-                    valid[where], reasons[where] = False, "unreadable timestamp"
-                    columns = {k: v[~unreadable] for k, v in columns.items()}
+                # times are checked by parsing them, and every value by what can be true
+                bad, why = latency_problems(columns)
+                if bad.any():
+                    where = np.flatnonzero(valid)[bad]
+                    valid[where], reasons[where] = False, why[bad]
+                    columns = {k: v[~bad] for k, v in columns.items()}
             bad = (reasons[~valid], _join_fields(fields, ~valid)) if not valid.all() else None
             return valid, columns, bad
 
@@ -231,8 +235,9 @@ class FieldLogFormat(RegexLogFormat):
                 physical_lines = physical_lines.result()
         except pa.ArrowInvalid as exc:
             if garbage > self.GARBAGE_LIMIT:
+                first = clip(redact(irregular[0][1]))
                 raise EvidenceError(path, f"more than {MAX_REJECTED_SHARE:.0%} of the lines are "
-                                    f"not {self.name}; first: {clip(irregular[0][1])!r}") from None
+                                    f"not {self.name}; first: {first!r}") from None
             if "straddl" in str(exc):
                 raise long_line_error(path) from None
             # a line that is not UTF-8, say: the line-exact path rejects it and keeps the rest
@@ -438,9 +443,10 @@ _SECONDS = r"-?\d+(?:\.\d+)?"
 
 
 def _ms(values: pa.Array) -> np.ndarray:
-    """ALB seconds to ms; -1 (not dispatched, or no answer from the target) becomes NaN."""
+    """ALB seconds to ms; -1 (not dispatched, or no answer from the target) becomes NaN, any
+    other negative stays and is rejected as implausible."""
     seconds = pc.cast(values, pa.float64()).to_numpy()
-    return np.where(seconds < 0, np.nan, seconds * 1000.0)
+    return np.where(seconds == -1, np.nan, seconds * 1000.0)
 
 
 def _alb_columns(time, request_s, target_s, response_s, status) -> dict:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.errors import EvidenceError
 from analysis.ingest.base import Parsed, open_text, register, rejections
+from analysis.ingest.plausible import MAX_LATENCY_MS, plausible_time
 
 KIND = "metadata"
 COLUMNS = ["time", "method", "path", "status", "duration_ms", "source_file", "line"]
@@ -47,7 +48,8 @@ class MetadataCalls:
                 rows.append({**row, "source_file": str(path), "line": number})
         table = pd.DataFrame(rows, columns=COLUMNS)
         table["time"] = pd.to_datetime(table["time"], utc=True)
-        reason = f"expected {','.join(HEADER)} with a time, a status and a number of ms"
+        reason = (f"expected {','.join(HEADER)} with a time (2000 or later, not in the future), "
+                  "a status and a number of ms (0 to a day)")
         return Parsed(table, len(records), rejections(path, [n for n, _ in bad], reason,
                                                        [t for _, t in bad]))
 
@@ -57,7 +59,9 @@ class MetadataCalls:
             return None
         time, method, path, status, duration = (v.strip() for v in record)
         try:
-            return {"time": pd.Timestamp(time).tz_convert("UTC"), "method": method, "path": path,
-                    "status": int(status), "duration_ms": float(duration)}
+            row = {"time": pd.Timestamp(time).tz_convert("UTC"), "method": method, "path": path,
+                   "status": int(status), "duration_ms": float(duration)}
         except (ValueError, TypeError):
             return None
+        plausible = plausible_time(row["time"]) and 0 <= row["duration_ms"] <= MAX_LATENCY_MS
+        return row if plausible else None

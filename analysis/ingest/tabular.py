@@ -24,6 +24,7 @@ import pyarrow.json as pa_json
 from analysis.errors import EvidenceError
 from analysis.ingest.base import Parsed, is_gzip, read_lines, register, rejections, sample_lines
 from analysis.ingest.latency import finish, naive_utc, sorted_rejections
+from analysis.ingest.plausible import latency_problems
 
 TIME_NAMES = ("time", "timestamp", "@timestamp", "ts", "start_time", "datetime", "date")
 LATENCY_WORDS = ("latency", "duration", "response_time", "elapsed", "service_time",
@@ -124,11 +125,14 @@ def _table(columns: dict[str, pa.Array], chosen: dict, numbers: np.ndarray,
     frame["line"] = numbers
     reason = (f"needs a time in {chosen['time']!r} and numbers in "
               f"{', '.join(c for c in (latency_name, chosen['status']) if c)}")
+    implausible, why = latency_problems(frame)
+    reasons = np.where(ok, why, reason)
+    ok &= ~implausible
     keep = pa.array(~ok)
     shown = [pc.filter(pc.cast(a, pa.string()), keep).to_pylist() for a in columns.values()]
     texts = [", ".join(f"{k}={v}" for k, v in zip(columns, row, strict=True))
              for row in zip(*shown, strict=True)]
-    bad = rejections(path, numbers[~ok], reason, texts)
+    bad = rejections(path, numbers[~ok], "", texts).assign(reason=reasons[~ok])
     return frame[ok], bad
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,14 +18,25 @@ REPORT_NOTEBOOK = NOTEBOOKS[-1]
 KERNEL_NAME = os.environ.get("LATENCY_GAP_KERNEL", "latency-gap")
 
 
+def _resolve(value: str | os.PathLike, name: str) -> Path:
+    """The real path of a folder setting; a symbolic link loop is an error naming it."""
+    from analysis.errors import ConfigError
+
+    try:
+        return Path(value).resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: "Symlink loop" (Python < 3.13)
+        raise ConfigError(f"{name} {value}: cannot be resolved ({exc})") from None
+
+
 def data_dir(value: str | os.PathLike | None = None) -> Path:
     """The evidence folder: the argument, else $DATA_DIR, else data/ in the project."""
-    return Path(value or os.environ.get("DATA_DIR") or PROJECT_ROOT / "data").resolve()
+    return _resolve(value or os.environ.get("DATA_DIR") or PROJECT_ROOT / "data", "DATA_DIR")
 
 
 def reports_dir(value: str | os.PathLike | None = None) -> Path:
     """The output folder: the argument, else $REPORTS_DIR, else reports/ in the project."""
-    return Path(value or os.environ.get("REPORTS_DIR") or PROJECT_ROOT / "reports").resolve()
+    return _resolve(value or os.environ.get("REPORTS_DIR") or PROJECT_ROOT / "reports",
+                    "REPORTS_DIR")
 
 
 def check_apart(data: Path, reports: Path) -> None:
@@ -36,6 +48,36 @@ def check_apart(data: Path, reports: Path) -> None:
         raise ConfigError(f"REPORTS_DIR {reports} and DATA_DIR {data} must be separate "
                           "folders, neither inside the other: the tool writes reports and "
                           "never touches evidence")
+
+
+#: what the tool writes directly under REPORTS_DIR besides one folder per service
+WRITTEN = (".staging", ".failed", "index.html", "fleet.json", "history.duckdb")
+
+
+def prepare_reports(data: Path, reports: Path, *names: str) -> None:
+    """Make sure the tool can write under REPORTS_DIR and that nothing it writes there can
+    land under DATA_DIR, whatever links exist (a `.failed` linked into the evidence once
+    received a failed run): a one-line error naming the path, never a traceback."""
+    from analysis.errors import ConfigError
+    from analysis.files import resolved
+
+    check_apart(data, reports)
+    if reports.exists() and not reports.is_dir():
+        raise ConfigError(f"REPORTS_DIR {reports} is a file; expected a folder")
+    if not reports.parent.is_dir():
+        raise ConfigError(f"REPORTS_DIR {reports}: its parent folder {reports.parent} does not "
+                          "exist; create it or choose another REPORTS_DIR")
+    try:
+        reports.mkdir(exist_ok=True)
+        tempfile.TemporaryFile(dir=reports).close()
+    except OSError as exc:
+        raise ConfigError(f"REPORTS_DIR {reports}: cannot write there "
+                          f"({exc.strerror or exc})") from None
+    for name in (*WRITTEN, *names):
+        target = resolved(reports / name, ConfigError)
+        if target == data or data in target.parents:
+            raise ConfigError(f"{reports / name} leads to {target}, inside DATA_DIR {data}: "
+                              "the tool never writes evidence; remove that link")
 
 
 def service_reports(reports: Path, service: str) -> Path:

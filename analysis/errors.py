@@ -36,11 +36,15 @@ class EvidenceError(LatencyGapError):
 class NotebookError(LatencyGapError):
     """A notebook cell failed while building a report."""
 
-    def __init__(self, service: str, notebook: str, cell: str, detail: str, kept: Path):
+    def __init__(self, service: str, notebook: str, cell: str | None, detail: str, kept: Path):
+        """`cell` None: the cell raised one of the tool's own errors (evidence, service.yaml),
+        whose message says all a user needs; the cell that happened to raise it does not."""
         self.service, self.notebook, self.cell, self.kept = service, notebook, cell, kept
+        where = f"notebook {notebook}, {cell} failed: " if cell else ""
         super().__init__(
-            f"service {service!r}: notebook {notebook}, {cell} failed: {detail}\n"
-            f"  the executed notebook is kept in {kept}; the last good report was not touched"
+            f"service {service!r}: {where}{detail}\n"
+            f"  the executed notebook ({notebook}) is kept in {kept}; the last good report "
+            "was not touched"
         )
 
 

@@ -166,11 +166,10 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
     say = say or (lambda message: print(message, file=sys.stderr, flush=True))
     started, wall = datetime.now(UTC), time.perf_counter()
     data, reports = config.data_dir(data_dir), config.reports_dir(reports_dir)
-    config.check_apart(data, reports)
+    config.prepare_reports(data, reports)
     check_executor(executor, scheduler)
     names = select(data, only)
     jobs = jobs or default_jobs()
-    reports.mkdir(parents=True, exist_ok=True)
     with fleet_lock(reports, wait_s):
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
         db = history.History(reports / history.FILE_NAME)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from analysis import ingest
 from analysis import service as services
 from analysis.errors import LatencyGapError
+from analysis.files import check_inside
 from analysis.ingest.base import REGISTRY, check_rejected_share, detect, parse_file
 from analysis.ingest.resolv import parse_resolv_conf
 
@@ -117,10 +119,15 @@ def inspect_path(path: Path) -> dict:
             if not found and kind not in ingest.OPTIONAL_KINDS:
                 missing.append(f"{env}/{kind}")
             files += [inspect_file(f, kind, options) for f in found]
-        if (path / env / "resolv.conf").is_file():
-            files.append(inspect_file(path / env / "resolv.conf", "resolv.conf"))
-        else:
+        resolv = path / env / "resolv.conf"
+        if not os.path.lexists(resolv):
             missing.append(f"{env}/resolv.conf")
+            continue
+        try:
+            check_inside(resolv, path)
+            files.append(inspect_file(resolv, "resolv.conf"))
+        except LatencyGapError as exc:
+            files.append({"path": str(resolv), "kind": "resolv.conf", "error": str(exc)})
     errors += [f["error"] for f in files if "error" in f]
     return {"path": str(path), "service": config.name, "files": files, "errors": errors,
             "missing": missing, "ok": not errors}

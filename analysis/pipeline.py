@@ -29,10 +29,12 @@ from traitlets import default
 
 from analysis import browser, config, ingest
 from analysis import service as services
-from analysis.errors import ConfigError, NotebookError, PublishError
+from analysis.errors import ConfigError, EvidenceError, NotebookError, PublishError, ServiceError
 
 #: Parameters the pipeline itself sets on every notebook.
 PIPELINE_PARAMETERS = ("service", "data_dir", "reports_dir")
+#: The tool's own errors: raised in a notebook, their message is shown alone.
+DOMAIN_ERRORS = {cls.__name__ for cls in (ConfigError, EvidenceError, ServiceError)}
 #: Tags of the cells papermill adds to an executed notebook.
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
@@ -211,6 +213,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
     if pdf:
         browser.chromium()  # fail before the work when there is no browser to print with
 
+    config.prepare_reports(data, reports, service)
     staging = reports / ".staging" / f"{service}-{uuid.uuid4().hex[:8]}"
     built = config.service_reports(staging, service)
     (built / "notebooks").mkdir(parents=True)
@@ -236,6 +239,8 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
                     km.close_clients()
             except papermill.PapermillExecutionError as exc:
                 kept = _keep_failed(built, reports, service)
+                if exc.ename in DOMAIN_ERRORS:  # located already: file, line, what to do
+                    raise NotebookError(service, nb.name, None, exc.evalue, kept) from None
                 raise NotebookError(service, nb.name,
                                     _describe_cell(kept / "notebooks" / nb.name, exc.exec_count),
                                     f"{exc.ename}: {exc.evalue}", kept) from None

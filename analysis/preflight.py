@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.ingest import load_evidence
-from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
+from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
 from analysis.service import DEFAULT_CACHE_TTL_S, load_config
@@ -131,9 +131,8 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
             times = evidence.dig.loc[evidence.dig["env"] == config.candidate, "query_time_ms"]
             if times.notna().any():
                 query_ms, measured = float(np.nanmedian(times)), True
-    resolv = env / "resolv.conf"
     return run(config.sdk, config.credential_provider, lifetime,
-               parse_resolv_conf(resolv) if resolv.is_file() else None, list(config.dns.names),
+               env_resolv_conf(env, folder), list(config.dns.names),
                rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
                config.sdk_version, query_ms, measured, config.budget.p50_ms)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from analysis.errors import ConfigError, ServiceError
+from analysis.files import check_inside, read_bounded
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -117,15 +119,15 @@ def _key_lines(node, prefix: str = "") -> dict[str, int]:
 
 
 def _read_yaml(path: Path) -> tuple[object, dict[str, int]]:
-    if path.is_dir():
-        raise ConfigError(f"{path}: expected a file, found a directory")
-    if path.stat().st_size > MAX_YAML_BYTES:
-        raise ConfigError(f"{path}: {path.stat().st_size} bytes; a service.yaml is at most "
-                          f"{MAX_YAML_BYTES // 1024} KB")
+    check_inside(path, path.parent, ConfigError)
+    data = read_bounded(path, MAX_YAML_BYTES, ConfigError, "service.yaml")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}, line {text.count(chr(10), 0, text.index(chr(0))) + 1}: "
+                          "a NUL byte; a service.yaml is plain text")
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -181,7 +183,7 @@ def load_config(folder: Path) -> ServiceConfig:
     """Read data/<service>/service.yaml (optional) into a validated ServiceConfig; every
     error names the file, the line and what was expected."""
     path = folder / "service.yaml"
-    if not path.exists():
+    if not os.path.lexists(path):
         return ServiceConfig(name=folder.name)
     raw, lines = _read_yaml(path)
     raw = {} if raw is None else raw

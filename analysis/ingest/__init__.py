@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.errors import EvidenceError
+from analysis.errors import EvidenceError, LatencyGapError
+from analysis.files import check_inside, not_regular, resolved
 from analysis.ingest import (  # noqa: F401 (envoy and tabular register formats)
     credentials,
     dig,
@@ -24,7 +27,7 @@ from analysis.ingest import (  # noqa: F401 (envoy and tabular register formats)
     tabular,
 )
 from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, parse_file
-from analysis.ingest.resolv import ResolvConf, parse_resolv_conf
+from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.service import ServiceConfig
 
 #: Kinds read from a folder of files, with the module that defines their columns.
@@ -78,23 +81,23 @@ class Evidence:
 def evidence_files(folder: Path) -> list[Path]:
     """The files of one kind of evidence. Anything else there is an error, not skipped: a
     directory where a file belongs, or a link that leads outside the service's folder."""
-    if folder.exists() and not folder.is_dir():
-        raise EvidenceError(folder, f"expected a folder of {folder.name} files, found a file")
+    if os.path.lexists(folder) and not folder.is_dir():
+        resolved(folder)  # a symbolic link loop is named as one
+        found = "a file" if folder.exists() else "a link that leads nowhere"
+        raise EvidenceError(folder, f"expected a folder of {folder.name} files, found {found}")
     if not folder.is_dir():
         return []
     files = []
-    service = folder.parent.parent.resolve()
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
         if path.is_dir():
             raise EvidenceError(path, f"is a directory; {folder.name}/ holds evidence files "
                                 "(move its contents up, or remove it)")
-        if service not in path.resolve().parents:
-            raise EvidenceError(path, f"leads to {path.resolve()}, outside the service folder "
-                                f"{service}; copy the file in instead of linking it")
-        if not path.is_file():
-            raise EvidenceError(path, "is not a regular file")
+        check_inside(path, folder.parent.parent)
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise EvidenceError(path, not_regular(mode))
         files.append(path)
     return files
 
@@ -104,7 +107,16 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: d
     tables, rejected, formats, lines = [], [], set(), 0
     files = evidence_files(folder)
     for path in files:
-        fmt, parsed = parse_file(kind, path, forced, options)
+        try:
+            fmt, parsed = parse_file(kind, path, forced, options)
+        except LatencyGapError:
+            raise
+        except MemoryError:
+            raise EvidenceError(path, f"ran out of memory reading {kind} evidence of "
+                                f"{path.stat().st_size >> 20} MB; split the file") from None
+        except Exception as exc:  # noqa: BLE001 - Arrow, pandas: name the file, not a traceback
+            raise EvidenceError(path, f"cannot be read as {kind} evidence: "
+                                f"{type(exc).__name__}: {exc}") from None
         check_rejected_share(path, fmt.name, parsed)
         tables.append(parsed.table)
         rejected.append(parsed.rejected.assign(env=env, kind=kind))
@@ -155,10 +167,7 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
             collected[kind].append(table)
             rejected += kind_rejected
             counts.append(count)
-        resolv_path = env_dir / "resolv.conf"
-        if resolv_path.exists() and not resolv_path.is_file():
-            raise EvidenceError(resolv_path, "expected a file (a copy of /etc/resolv.conf)")
-        conf = parse_resolv_conf(resolv_path) if resolv_path.is_file() else None
+        conf = env_resolv_conf(env_dir, folder)
         if conf:
             resolv_rows.append(_resolv_row(env, conf))
         counts.append({"env": env, "kind": "resolv.conf", "files": int(conf is not None),

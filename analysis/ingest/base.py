@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
+from analysis.files import read_bounded
 from analysis.redaction import redact, redact_all
 
 #: A file with a larger share of rejected lines is an error, not a partial result.
@@ -68,13 +69,44 @@ def open_text(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None)
 
 
-def read_text(path: Path) -> str:
-    """Whole-file text for the small evidence kinds (dig, credentials, resolv.conf)."""
-    try:
-        with open_text(path) as fh:
-            return fh.read()
-    except (OSError, EOFError) as exc:
-        raise EvidenceError(path, f"cannot be read: {exc}") from None
+#: dig and credential files are read whole; a larger one is not what it should be
+MAX_TEXT_BYTES = 256 << 20
+
+
+def read_text(path: Path, limit: int = MAX_TEXT_BYTES, what: str = "dig or credentials file") \
+        -> str:
+    """Whole-file text for the small evidence kinds (dig, credentials, resolv.conf): a regular
+    file, gunzipped when its content says gzip, at most `limit` bytes either way."""
+    data = read_bounded(path, limit, what=what)
+    if data[:2] == GZIP_MAGIC:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+                data = fh.read(limit + 1)
+        except (OSError, EOFError) as exc:
+            raise EvidenceError(path, f"cannot be read: {exc}") from None
+        if len(data) > limit:
+            raise EvidenceError(path, f"unpacks to more than {limit >> 20} MB; is this the "
+                                "right file?")
+    check_encoding(path, data[:4096])
+    text = data.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_encoding(path: Path, head: bytes | None = None) -> None:
+    """UTF-16 and UTF-32 text (Windows tools and PowerShell's `>` write it) is named as such:
+    read as UTF-8 it is a NUL between every letter, which no parser or redaction can read."""
+    if head is None:
+        with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+            head = fh.read(4096)
+    boms = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
+            b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+    encoding = next((name for bom, name in boms.items() if head.startswith(bom)), None)
+    if encoding is None and len(head) >= 16 and max(head[0::2].count(0), head[1::2].count(0)) \
+            > 0.3 * len(head) / 2:
+        encoding = "UTF-16"  # without a byte order mark: every other byte is NUL
+    if encoding:
+        raise EvidenceError(path, f"is {encoding} text; the tool reads UTF-8: convert it "
+                            f"first (iconv -f {encoding} -t UTF-8 FILE > FILE.utf8)")
 
 
 #: a sample line is cut here: no log line is this long, and a 100 MB line without a newline
@@ -101,6 +133,10 @@ def sample_lines(path: Path, limit: int = SAMPLE_LINES) -> list[str]:
 def detect(kind: str, path: Path, forced: str | None = None) -> Format:
     """The registered format of `kind` that best matches the file's first lines."""
     formats = REGISTRY.get(kind, {})
+    try:
+        check_encoding(path)
+    except (OSError, EOFError) as exc:
+        raise EvidenceError(path, f"cannot be read: {exc}") from None
     if forced:
         if forced not in formats:
             raise EvidenceError(path, f"format {forced!r} is not a {kind} format {sorted(formats)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import EvidenceError
-from analysis.ingest.base import Parsed, open_text, register, rejections
+from analysis.ingest.base import Parsed, read_text, register, rejections
 from analysis.ingest.plausible import MAX_LATENCY_MS, plausible_time
 
 KIND = "metadata"
@@ -36,8 +36,10 @@ class MetadataCalls:
 
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
         rows, bad = [], []
-        with open_text(path) as fh:
-            records = list(csv.reader(fh))
+        try:
+            records = list(csv.reader(read_text(path).splitlines()))
+        except csv.Error as exc:
+            raise EvidenceError(path, f"cannot be read as CSV: {exc}") from None
         if not records or [h.strip() for h in records[0]] != HEADER:
             raise EvidenceError(path, f"expected the header {','.join(HEADER)}", line=1)
         for number, record in enumerate(records[1:], start=2):

@@ -22,9 +22,11 @@ _KEY = (
     r"|signature|credential|access[_-]?key(?:[_-]?id)?|api[_-]?key|private[_-]?key"
     r"|password|passwd|pwd|authorization|proxy-authorization|set-cookie|cookie"
 )
-#: a value: quoted (escaped quotes inside, also JSON escaped inside a JSON string), or bare
+#: a value: quoted (escaped quotes inside, also JSON escaped inside a JSON string), quoted
+#: and cut off (a broken document ends inside it), or bare
 _VALUE = (
     r'(?:\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
+    r'|"(?:[^"\\\n]|\\.)*|\'(?:[^\'\\\n]|\\.)*'
     r"|[^\s\"',&;}\]]+)"
 )
 #: header-like keys whose bare value runs to the end of the field (a scheme, cookie pairs)

@@ -54,3 +54,8 @@ def test_ordinary_text_is_kept(text):
 def test_utf16_read_as_utf8_is_redacted_too():
     text = '{"SecretAccessKey": "abc"}'.encode("utf-16-le").decode("utf-8")
     assert "abc" not in redact(text)
+
+
+def test_a_value_cut_off_inside_its_quotes_is_redacted():
+    cut = '{"Code": "Success", "Token": "abcdef'
+    assert redact(cut) == '{"Code": "Success", "Token": "<redacted>"'

@@ -294,7 +294,8 @@ def redact_table(table: pd.DataFrame) -> pd.DataFrame:
     """The table with every text column redacted (dig names, metadata paths, credential
     codes...): whatever a parser read from a file is output once it leaves the parser."""
     for column in table.columns:
-        if column != "source_file" and table[column].dtype == object:
+        dtype = table[column].dtype
+        if column != "source_file" and (dtype.kind == "O" or pd.api.types.is_string_dtype(dtype)):
             table[column] = redact_all(table[column])
     return table
 

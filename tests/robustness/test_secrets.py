@@ -13,11 +13,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis import fleet
-from tests.conftest import EXAMPLES, tree_digest
+from tests.conftest import EXAMPLES, FIXTURES, tree_digest
 from tests.robustness.conftest import TALLY
 
 CANARIES = {f"{kind}{n}": f"CANARY{kind.upper()}{n}x9Q7zK2mVb" for kind in ("secret", "token")
             for n in range(7)}
+#: secrets of the shapes real ones have, found by shape wherever they stand
+SHAPES = {"access-key-id": "AKIAZ7Q3CANARY5KEY2X",
+          "secret-key": "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",
+          "jwt": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.Q2FuYXJ5U2lnbmF0dXJlWDk",
+          "session-token": "IQoJb3JpZ2luX2VjEJr" + "Zk9Q7mVb2Xp4Lw8Rt3Yn6" * 6}
+#: secrets named by a key, in every spelling an access log, a header or a URL uses
+KEYED = {f"keyed{n}": f"CANARYKEYED{n}x9Q7zK2" for n in range(10)}
+ALL = {**CANARIES, **SHAPES, **KEYED}
 ISSUED = "2026-11-24T09:59:12Z", "2026-11-24T10:14:12Z"
 
 
@@ -45,6 +53,44 @@ def plant(credentials: Path) -> None:
                "LastUpdated": ISSUED[0], "SecretAccessKey": CANARIES["secret6"],
                "Token": CANARIES["token6"]}
     (credentials / "c6-failure.json").write_text(json.dumps(failure) + "\n")
+    # other spellings and escapes, in documents broken enough to be shown as rejected lines
+    broken_keys = ('{"aws-secret-access-key": "' + KEYED["keyed0"] + '", "secret_key": "'
+                   + KEYED["keyed1"] + '", "SecretAccessKey": "a\\"' + KEYED["keyed2"]
+                   + '", "AccessKeyId": "' + SHAPES["access-key-id"] + '"')
+    (credentials / "c7-spellings.jsonl").write_text("\n".join([good] * 40 + [broken_keys]) + "\n")
+
+
+def plant_other_kinds(env: Path) -> None:
+    """Secrets in access logs (URLs, headers, cookies, JSON keys), dig output and metadata
+    call records: in parsed lines and in lines rejected and shown in the report."""
+    url = (f"/v1/items?X-Amz-Security-Token={KEYED['keyed3']}&X-Amz-Credential="
+           f"{SHAPES['access-key-id']}%2F20261124&sig={SHAPES['secret-key']}")
+    nginx = env / "latency" / "ingress-nginx.log"
+    if nginx.exists():
+        line = nginx.read_text().splitlines()[0].replace("/v1/items?id=0", url)
+    else:
+        nginx = env / "latency" / "alb.log"
+        line = (FIXTURES / "alb.log").read_text().splitlines()[0].replace("/v1/items?id=0", url)
+        nginx.write_text(f"{line}\n" * 60)
+    with nginx.open("a") as log:
+        log.write(line + "\n")                                            # parsed
+        log.write(f"garbage Authorization: Bearer {SHAPES['jwt']}\n")     # rejected
+        log.write(f"garbage cookie: session={KEYED['keyed4']}; theme=dark\n")
+    rows = [{"time": f"2026-11-24T10:{m:02d}:00Z", "upstream_latency_ms": 20, "status": 200,
+             "authorization": f"Bearer {KEYED['keyed5']}", "aws_secret_access_key":
+             KEYED["keyed6"]} for m in range(40)]
+    rows.append({"time": "not a time", "upstream_latency_ms": 20, "status": 200,
+                 "authorization": f"Bearer {KEYED['keyed5']}", "aws_secret_access_key":
+                 KEYED["keyed6"], "cookie": f"sid={KEYED['keyed7']}"})
+    (env / "latency" / "app.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with (env / "dig" / "dig.txt").open("a") as dig:
+        dig.write(f"; <<>> DiG 9.18.28 <<>> {SHAPES['jwt']}.example.com\n;; Query time: 3 msec\n"
+                  f"Token: {KEYED['keyed8']}\n")
+    with (env / "metadata" / "calls.csv").open("a") as calls:
+        calls.write(("2026-11-24T10:00:00Z,GET,/latest/meta-data/iam/security-credentials/?"
+                     f"X-aws-ec2-metadata-token={SHAPES['session-token']},200,41.0\n") * 40 +
+                    f"garbage,token={KEYED['keyed9']},x-aws-ec2-metadata-token: "
+                    f"{SHAPES['secret-key']}\n")
 
 
 def _text_of(path: Path) -> str:
@@ -68,8 +114,9 @@ def runs(tmp_path_factory):
     for service in ("search-api", "broken-api"):
         for env in ("ec2", "k8s"):
             plant(data / service / env / "credentials")
+            plant_other_kinds(data / service / env)
     log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
-    log.write_text("garbage\n" * 100)
+    log.write_text(f"garbage token={KEYED['keyed0']} {SHAPES['secret-key']}\n" * 100)
     before = tree_digest(data)
     # the real commands, so the logs are everything they and their workers print
     command = [str(Path(sys.executable).parent / "latency-gap")]
@@ -100,12 +147,11 @@ def test_no_canary_in_any_file_under_reports_or_any_log(runs):
     files = [p for p in reports.rglob("*") if p.is_file()]
     assert len(files) >= 25 and any(p.suffix == ".parquet" for p in files) and \
         any(p.suffix == ".duckdb" for p in files) and any(".failed" in p.parts for p in files)
-    found = [(p, name) for p in files for name, value in CANARIES.items()
-             if value in _text_of(p)]
-    found += [("logs", name) for name, value in CANARIES.items() if value in logs]
+    found = [(p, name) for p in files for name, value in ALL.items() if value in _text_of(p)]
+    found += [("logs", name) for name, value in ALL.items() if value in logs]
     assert found == []  # ...without its secret
     TALLY["files_scanned"] += len(files) + 1
-    TALLY["canaries"] += len(CANARIES)
+    TALLY["canaries"] += len(ALL)
 
 
 def test_key_ids_are_fingerprints_not_keys(runs):

@@ -92,7 +92,9 @@ def time_ranges(evidence: Evidence, analysis: Analysis) -> HTML:
                 "time of day may explain part of the gap.")
     ranges = evidence.time_ranges()
     for column in ("first", "last"):
-        ranges[column] = ranges[column].dt.strftime("%Y-%m-%d %H:%M:%S UTC").fillna("")
+        # a kind without timestamps in one environment (grep'd dig lines) leaves objects
+        ranges[column] = pd.to_datetime(ranges[column], utc=True) \
+            .dt.strftime("%Y-%m-%d %H:%M:%S UTC").fillna("")
     return HTML(table(ranges).data + f"<p>{said}</p>")
 
 

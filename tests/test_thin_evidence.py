@@ -1,8 +1,8 @@
-"""Every figure and table renders with evidence kinds missing in one or both environments
-(issue 13, item 1).
+"""Every figure and table renders for any verdict: small samples, a gap on the budget, no
+backend times, evidence kinds missing in one or both environments (issue 13, item 1).
 
-The variants run the notebooks' cells in this process (tests/inprocess.py); a real report
-(papermill + nbconvert) covers a service with nothing but latency logs."""
+The variants run the notebooks' cells in this process (tests/inprocess.py); three real
+reports (papermill + nbconvert) cover the cases the issue names."""
 
 import json
 import shutil
@@ -15,7 +15,7 @@ from analysis import pipeline
 from analysis.simulate import SCENARIOS, Scenario, write_service
 from tests.inprocess import run_notebooks
 
-SEARCH = SCENARIOS["search-api"]
+SEARCH, PAYMENTS = SCENARIOS["search-api"], SCENARIOS["payments-api"]
 OPTIONAL_KINDS = ("dig", "credentials", "metadata", "resolv.conf")
 
 
@@ -31,6 +31,13 @@ def _service(root: Path, name: str, duration_s: float, scenario: Scenario = SEAR
     return folder
 
 
+def _no_backend_times(folder: Path, env: str = "k8s") -> None:
+    """Every request of env answered by the proxy alone: ingress-nginx logs '-' upstream."""
+    log = folder / env / "latency" / "ingress-nginx.log"
+    lines = [line.split(" ") for line in log.read_text().splitlines()]
+    log.write_text("".join(" ".join([*p[:-3], "-", *p[-2:]]) + "\n" for p in lines))
+
+
 def _consistent(summary: dict) -> None:
     blockers = [f["id"] for f in summary["findings"] if f["severity"] == "blocker"]
     assert not (summary["verdict"]["ready"] and blockers), blockers
@@ -41,6 +48,12 @@ VARIANTS = {
     "bare-ec2": (lambda root: _service(root, "bare-ec2", 900, bare=("ec2",)),
                  "credential_refresh"),
     "bare-k8s": (lambda root: _service(root, "bare-k8s", 900, bare=("k8s",)), "inconclusive"),
+    "tiny-bare": (lambda root: _service(root, "tiny-bare", 20, bare=("ec2", "k8s")),
+                  "inconclusive"),
+    "near-budget": (lambda root: _service(root, "near-budget", 60, replace(
+        PAYMENTS, seed=53, k8s=replace(PAYMENTS.k8s, extra_ms=10.0))), "inconclusive"),
+    "no-backend-times": (lambda root: _no_backend_times(
+        _service(root, "no-backend-times", 300, PAYMENTS)), "inconclusive"),
 }
 
 
@@ -60,6 +73,25 @@ def _report(root: Path, name: str) -> tuple[dict, str]:
     summary = json.loads((folder / "summary.json").read_text())
     _consistent(summary)
     return summary, (folder / "report.html").read_text()
+
+
+def test_150_requests_with_a_clear_gap_are_conclusive(tmp_path):
+    _service(tmp_path / "data", "small-api", 340)
+    summary, html = _report(tmp_path, "small-api")
+    assert 150 <= min(v["n"] for v in summary["latency_ms"].values()) < 200
+    assert summary["verdict"]["cause"] == "credential_refresh"
+    assert summary["gap_ms"]["p50"]["value"] == pytest.approx(87, abs=5)
+    decided = summary["verdict"]["by_quantile"]
+    assert (decided["p50"]["decision"], decided["p99"]["decision"]) == ("over", "undecided")
+    assert "small-api: BLOCKED" in html and "undecided-gap-p99" in html
+
+
+def test_ten_requests_are_inconclusive_and_still_reported(tmp_path):
+    _service(tmp_path / "data", "tiny-api", 20)
+    summary, html = _report(tmp_path, "tiny-api")
+    assert max(v["n"] for v in summary["latency_ms"].values()) <= 12
+    assert summary["verdict"]["cause"] == "inconclusive" and summary["gap_ms"] == {}
+    assert "too-few-requests" in html and "tiny-api: BLOCKED" in html
 
 
 def test_a_service_with_nothing_but_latency_logs_renders(tmp_path):

@@ -13,6 +13,7 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 
+from analysis.decision import FLOOR_REQUESTS, OVER, WITHIN, decide
 from analysis.ingest import Evidence
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
@@ -20,8 +21,6 @@ from analysis.service import ServiceConfig
 from analysis.stats import QUANTILES, SEED, gap_intervals, quantiles
 
 CAUSES = ("credential_refresh", "dns")
-#: Fewer requests than this in either environment cannot support a p99: inconclusive.
-MIN_REQUESTS = 200
 MONTE_CARLO_N = 40_000
 
 
@@ -107,7 +106,7 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
     samples = {env: latency.loc[latency["env"] == env, "latency_ms"].to_numpy(float)
                for env in (base, cand)}
     rates = {env: request_rate(evidence.latency, env) for env in (base, cand)}
-    enough = all(len(v) >= MIN_REQUESTS for v in samples.values())
+    enough = all(len(v) >= FLOOR_REQUESTS for v in samples.values())
     gap = gap_intervals(samples[base], samples[cand]) if enough else {}
     analysis = Analysis(
         service=config.name, baseline=base, candidate=cand,
@@ -137,21 +136,35 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
 def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> dict:
     """The cause of the gap and whether the candidate is ready (contract in DESIGN.md).
 
-    The cause is judged at p50; when only p99 is over budget it is judged at p99, so a tail
-    effect is not called `unexplained` because p50 has no gap to attribute.
+    Each quantile with a budget is first decided over, within or undecided from its 95%
+    interval (analysis/decision.py). Ready when p50 and p99 are both decided within; otherwise
+    the cause is judged at p50 when p50 is decided over, else at p99 when p99 is (so a tail
+    effect is not called `unexplained` because p50 has no gap to attribute); with neither
+    decided over and one undecided, the verdict is inconclusive.
     """
-    budget, cand = config.budget, analysis.candidate
+    cand = analysis.candidate
+    counts = {env: values["n"] for env, values in analysis.latency_ms.items()}
+    decided = decide(analysis.gap_ms, counts, config.budget)
+    by_quantile = {"by_quantile": {q: d.as_dict() for q, d in decided.items()}}
+    over = [q for q, d in decided.items() if d.decision == OVER]
     if not analysis.gap_ms:
-        counts = ", ".join(f"{e}: {v['n']}" for e, v in analysis.latency_ms.items())
+        listed = ", ".join(f"{env}: {n}" for env, n in counts.items())
         return {"cause": "inconclusive", "ready": False,
-                "summary": f"Too few requests to compare ({counts}; at least {MIN_REQUESTS} "
-                           f"each are needed)."}
-    gap50, gap99 = analysis.gap_ms["p50"]["value"], analysis.gap_ms["p99"]["value"]
-    if gap50 <= budget.p50_ms and gap99 <= budget.p99_ms:
+                "summary": f"Too few requests to measure a gap ({listed}; at least "
+                           f"{FLOOR_REQUESTS} in each environment are needed).", **by_quantile}
+    if all(d.decision == WITHIN for d in decided.values()):
+        gap50, gap99 = analysis.gap_ms["p50"]["value"], analysis.gap_ms["p99"]["value"]
         return {"cause": "none", "ready": True,
                 "summary": f"{cand} is within budget: p50 {gap50:+.0f} ms (budget "
-                           f"{budget.p50_ms:g}), p99 {gap99:+.0f} ms (budget {budget.p99_ms:g})."}
-    at = "p50" if gap50 > budget.p50_ms else "p99"
+                           f"{config.budget.p50_ms:g}), p99 {gap99:+.0f} ms (budget "
+                           f"{config.budget.p99_ms:g}).", **by_quantile}
+    if not over:
+        undecided = "; ".join(f"{q}: {d.why}" for q, d in decided.items()
+                              if d.decision != WITHIN)
+        return {"cause": "inconclusive", "ready": False,
+                "summary": f"Not enough evidence to decide against the budget ({undecided}).",
+                **by_quantile}
+    at = over[0]
     parts = analysis.attribution_ms[at]
     gap = analysis.gap_ms[at]["value"]
     cred, dns, rest = parts["credential_refresh"], parts["dns"], parts["unexplained"]
@@ -173,4 +186,4 @@ def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> di
     }[cause]
     return {"cause": cause, "ready": False,
             "summary": f"{cand} is {gap:.0f} ms slower than {analysis.baseline} at {at}; "
-                       f"{words}."}
+                       f"{words}.", **by_quantile}

@@ -7,6 +7,7 @@ import pandas as pd
 
 from analysis import stats
 from analysis.attribution import Analysis
+from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
 from analysis.ingest import Evidence
 from analysis.models.credentials import (
     POLICIES,
@@ -29,8 +30,17 @@ def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysi
             "gain_ms": round(float(gain), 1) + 0.0, "gap_after_fix_ms": after}
 
 
-def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig) -> str:
-    if p50_ms > config.budget.p50_ms or p99_ms > config.budget.p99_ms:
+def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig, analysis: Analysis) -> str:
+    """A blocker when a cause alone is over budget at a quantile whose measured gap is not
+    decided within budget: there the evidence beats the model, and `ready` stays true.
+    Without a measured gap (too few requests) the cause's predicted mean cost per request is
+    passed instead: predicted, not measured, it is at most a warning."""
+    if not analysis.attribution_ms:
+        return "warning" if max(p50_ms, p99_ms) >= 1.0 else "info"
+    decided = analysis.verdict.get("by_quantile", {})
+    within = {q for q, d in decided.items() if d["decision"] == WITHIN}
+    if (p50_ms > config.budget.p50_ms and "p50" not in within) or \
+            (p99_ms > config.budget.p99_ms and "p99" not in within):
         return "blocker"
     return "warning" if max(p50_ms, p99_ms) >= 1.0 else "info"
 
@@ -40,9 +50,9 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
     if est is None or est.share_of_requests == 0:
         return []
     policy = POLICIES[config.sdk]
-    attr = analysis.attribution_ms or {"p50": {}, "p99": {}}
-    p50 = attr["p50"].get("credential_refresh", 0.0)
-    p99 = attr["p99"].get("credential_refresh", 0.0)
+    attr = analysis.attribution_ms
+    p50, p99 = (attr["p50"]["credential_refresh"], attr["p99"]["credential_refresh"]) if attr \
+        else (est.share_of_requests * est.cost_ms,) * 2
     cost = f"{policy.calls_per_refresh} metadata calls, ~{est.cost_ms:.0f} ms" + \
         (", estimated" if est.cost_is_estimate else ", measured")
     seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s (median of "
@@ -51,17 +61,17 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
     fix = credential_fix(config.credential_provider, config.sdk, policy.refresh_before_expiry_s)
     if est.storm >= 1.0:
         return [_finding(
-            "credential-refresh-every-request", _severity(p50, p99, config),
+            "credential-refresh-every-request", _severity(p50, p99, config, analysis),
             f"{seen}, so every request waits for a refresh ({cost}).", fix, analysis,
             "credential_refresh")]
     if est.storm > 0:
         return [_finding(
-            "credential-refresh-storms", _severity(p50, p99, config),
+            "credential-refresh-storms", _severity(p50, p99, config, analysis),
             f"{seen}; {config.credential_provider or 'the provider'} hands out credentials with "
             f"less than that left {est.storm:.0%} of the time, and then every request waits "
             f"for a refresh ({cost}).", fix, analysis, "credential_refresh")]
     return [_finding(
-        "credential-refresh-periodic", _severity(p50, p99, config),
+        "credential-refresh-periodic", _severity(p50, p99, config, analysis),
         f"{seen}: a refresh every ~{est.refresh_interval_s / 60:.0f} min; "
         f"{est.share_of_requests:.2%} of requests wait for it ({cost}).",
         "Nothing needed unless the tail matters; an SDK that refreshes in the background "
@@ -72,8 +82,9 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
     cand, base = analysis.dns.get(analysis.candidate), analysis.dns.get(analysis.baseline)
     if cand is None:
         return []
-    attr = analysis.attribution_ms or {"p50": {}, "p99": {}}
-    p50, p99 = attr["p50"].get("dns", 0.0), attr["p99"].get("dns", 0.0)
+    attr = analysis.attribution_ms
+    p50, p99 = (attr["p50"]["dns"], attr["p99"]["dns"]) if attr \
+        else (cand.queries_per_request * float(np.mean(cand.query_ms)),) * 2
     conf = evidence.resolv[evidence.resolv["env"] == analysis.candidate] \
         if not evidence.resolv.empty else evidence.resolv
     expanded = {n: k for n, k in cand.names_tried.items() if k > 1}
@@ -90,7 +101,7 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
         names = ", ".join(f"{n} ({n.count('.')} dots) costs {k} names" for n, k in
                           expanded.items())
         return [_finding(
-            "dns-search-expansion", _severity(p50, p99, config),
+            "dns-search-expansion", _severity(p50, p99, config, analysis),
             f"resolv.conf has ndots:{row['ndots']} and {len(row['search'].split())} search "
             f"domains: {names} per uncached lookup; {timing}.",
             "Use the absolute name with a trailing dot (e.g. "
@@ -98,10 +109,50 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
             "NodeLocal DNSCache cuts the per-query time; keep an application DNS cache.",
             analysis, "dns")]
     if p50 >= 1.0 or p99 >= 1.0:
-        return [_finding("dns-slow-resolver", _severity(p50, p99, config), f"{timing}.",
+        return [_finding("dns-slow-resolver", _severity(p50, p99, config, analysis), f"{timing}.",
                          "Run NodeLocal DNSCache, or raise the application's DNS cache TTL.",
                          analysis, "dns")]
     return []
+
+
+def _collection_time(requests: int, rates: dict[str, float]) -> str:
+    """How long the slowest environment takes to serve `requests` at its observed rate."""
+    serving = [rate for rate in rates.values() if rate > 0]
+    minutes = max(requests / rate for rate in serving) / 60 if serving else 0.0
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{max(minutes, 1):.0f} min"
+
+
+def decision_findings(analysis: Analysis) -> list[dict]:
+    """Quantiles the evidence cannot decide against the budget, and how many requests would.
+
+    A blocker when nothing is decided over budget (then these are why the service is not
+    ready); a warning beside a quantile decided over (the verdict stands on that one)."""
+    decided = analysis.verdict.get("by_quantile", {})
+    undecided = {q: d for q, d in decided.items() if d["decision"] == UNDECIDED}
+    if not undecided:
+        return []
+    severity = "warning" if any(d["decision"] == OVER for d in decided.values()) else "blocker"
+    counts = ", ".join(f"{env}: {v['n']}" for env, v in analysis.latency_ms.items())
+    if not analysis.gap_ms:
+        needed = max(d["requests_needed"] for d in undecided.values())
+        return [_finding(
+            "too-few-requests", severity,
+            f"requests with a backend time: {counts}; below {FLOOR_REQUESTS} in an environment "
+            "no gap is measured, so nothing is decided.",
+            f"Collect at least {needed} requests in each environment (a p99 needs them; about "
+            f"{_collection_time(needed, analysis.rate_per_s)} at the observed rates).")]
+    found = []
+    for quantile, d in undecided.items():
+        needed = d["requests_needed"]
+        more = (f"about {needed} requests in each environment (about "
+                f"{_collection_time(needed, analysis.rate_per_s)} at the observed rates)"
+                if needed else "more requests in each environment")
+        found.append(_finding(
+            f"undecided-gap-{quantile}", severity,
+            f"the {quantile} gap is not decided against its budget: {d['why']} ({counts} "
+            "requests).", f"Collect {more}, over the same hours in both, and run the report "
+            "again."))
+    return found
 
 
 def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
@@ -207,7 +258,8 @@ def model_checks(analysis: Analysis, evidence: Evidence,
 def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
     """All findings, blockers first."""
     order = {"blocker": 0, "warning": 1, "info": 2}
-    found = credential_findings(analysis, config) + dns_findings(analysis, config, evidence) \
+    found = decision_findings(analysis) + credential_findings(analysis, config) \
+        + dns_findings(analysis, config, evidence) \
         + evidence_findings(analysis, config, evidence) \
         + model_checks(analysis, evidence, policy(config.sdk))
     return sorted(found, key=lambda f: order[f["severity"]])

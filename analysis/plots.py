@@ -11,6 +11,7 @@ import seaborn as sns
 
 from analysis import stats
 from analysis.attribution import CAUSES, Analysis
+from analysis.decision import UNDECIDED
 
 CAUSE_COLOURS = {"credential_refresh": "#d95f02", "dns": "#7570b3", "unexplained": "#bdbdbd"}
 _ENV_PALETTE = sns.color_palette("colorblind", 2)
@@ -54,16 +55,24 @@ def latency_ecdf(latency: pd.DataFrame, analysis: Analysis) -> plt.Figure:
 
 
 def attribution_bars(analysis: Analysis) -> plt.Figure:
-    """Per quantile, the observed gap split into its causes and the unexplained rest."""
-    rows = [{"quantile": q, "part": part, "ms": ms}
-            for q, parts in analysis.attribution_ms.items() for part, ms in parts.items()]
-    frame = pd.DataFrame(rows).pivot(index="quantile", columns="part", values="ms")
-    frame = frame[[*CAUSES, "unexplained"]]
+    """Per quantile, the observed gap split into its causes and the unexplained rest; a
+    quantile the evidence does not decide against its budget is labelled so."""
     fig, ax = plt.subplots(figsize=(8, 2.8))
+    labels = {"xlabel": f"gap {analysis.candidate} - {analysis.baseline} (ms)", "ylabel": "",
+              "title": "What the gap is made of"}
+    if not analysis.attribution_ms:
+        ax.set(xticks=[], yticks=[], **labels)
+        ax.text(0.5, 0.5, "no gap measured: too few requests (see the verdict)", ha="center",
+                va="center", transform=ax.transAxes)
+        return fig
+    frame = pd.DataFrame.from_dict(analysis.attribution_ms, orient="index")
+    frame = frame[[*CAUSES, "unexplained"]]
+    decided = analysis.verdict.get("by_quantile", {})
+    frame.index = [f"{q} (undecided)" if decided.get(q, {}).get("decision") == UNDECIDED
+                   else q for q in frame.index]
     frame.plot.barh(stacked=True, ax=ax, color=[CAUSE_COLOURS[c] for c in frame.columns])
     ax.invert_yaxis()
-    ax.set(xlabel=f"gap {analysis.candidate} - {analysis.baseline} (ms)", ylabel="",
-           title="What the gap is made of")
+    ax.set(**labels)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     fig.tight_layout()
     return fig

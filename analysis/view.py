@@ -10,6 +10,7 @@ from IPython.display import HTML
 
 from analysis import __version__
 from analysis.attribution import Analysis
+from analysis.decision import OVER, UNDECIDED, WITHIN
 from analysis.fingerprint import combine
 from analysis.ingest import Evidence
 from analysis.models.dns import lookup_table
@@ -20,13 +21,20 @@ _CAUSE_WORDS = {
     "unexplained": "unexplained", "inconclusive": "inconclusive",
 }
 
+_DECISION_WORDS = {OVER: "over", WITHIN: "within", UNDECIDED: "undecided against"}
+
 
 def _gap(analysis: Analysis, quantile: str) -> str:
+    """The gap with its interval, and whether it is decided against the budget."""
+    decided = analysis.verdict.get("by_quantile", {}).get(quantile)
+    against = f"{_DECISION_WORDS[decided['decision']]} its {decided['budget_ms']:g} ms " \
+              "budget" if decided else ""
     gap = analysis.gap_ms.get(quantile)
     if not gap:
-        return "n/a"
+        return f"n/a <small>({against})</small>" if against else "n/a"
     low, high = gap["ci95"]
-    return f"{gap['value']:+.0f} ms <small>(95% CI {low:+.0f} to {high:+.0f})</small>"
+    return (f"{gap['value']:+.0f} ms <small>(95% CI {low:+.0f} to {high:+.0f}"
+            f"{'; ' + against if against else ''})</small>")
 
 
 def banner(analysis: Analysis) -> HTML:
@@ -92,7 +100,9 @@ def time_ranges(evidence: Evidence, analysis: Analysis) -> HTML:
                 "time of day may explain part of the gap.")
     ranges = evidence.time_ranges()
     for column in ("first", "last"):
-        ranges[column] = ranges[column].dt.strftime("%Y-%m-%d %H:%M:%S UTC").fillna("")
+        # a kind without timestamps in one environment (grep'd dig lines) leaves objects
+        ranges[column] = pd.to_datetime(ranges[column], utc=True) \
+            .dt.strftime("%Y-%m-%d %H:%M:%S UTC").fillna("")
     return HTML(table(ranges).data + f"<p>{said}</p>")
 
 

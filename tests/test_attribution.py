@@ -70,3 +70,38 @@ def test_too_few_requests_is_inconclusive():
     analysis = _analysis(100, 120, 90, 0)
     analysis.gap_ms = {}
     assert verdict(analysis, CONFIG, _evidence())["cause"] == "inconclusive"
+
+
+def _measured(p50_ci, p99_ci, n: int) -> Analysis:
+    """An analysis whose p50 and p99 gaps have these intervals, n requests a side."""
+    analysis = _analysis(sum(p50_ci) / 2, sum(p99_ci) / 2, 80, 0)
+    analysis.gap_ms["p50"]["ci95"], analysis.gap_ms["p99"]["ci95"] = list(p50_ci), list(p99_ci)
+    analysis.latency_ms = {"ec2": {"n": n}, "k8s": {"n": n}}
+    return analysis
+
+
+def test_a_clear_p50_gap_on_150_requests_is_conclusive_though_its_p99_is_not():
+    result = verdict(_measured((83, 89), (231, 266), 150), CONFIG, _evidence())
+    assert result["cause"] == "credential_refresh" and result["ready"] is False
+    assert result["by_quantile"]["p50"]["decision"] == "over"
+    assert result["by_quantile"]["p99"]["decision"] == "undecided"
+
+
+@pytest.mark.parametrize("p50_ci, p99_ci, n", [
+    ((5, 12), (0, 20), 30),       # p50 straddles its budget, p99 too few requests
+    ((-2, 3), (0, 20), 150),      # p50 within, p99 cannot be bounded: not ready either
+    ((5, 12), (10, 20), 1000),    # p50 straddles, p99 within
+])
+def test_nothing_decided_over_and_something_undecided_is_inconclusive(p50_ci, p99_ci, n):
+    result = verdict(_measured(p50_ci, p99_ci, n), CONFIG, _evidence())
+    assert result["cause"] == "inconclusive" and result["ready"] is False
+    assert "Not enough evidence to decide" in result["summary"]
+
+
+def test_an_undecided_p50_beside_a_p99_decided_over_is_judged_at_p99():
+    result = verdict(_measured((5, 12), (60, 90), 1000), CONFIG, _evidence())
+    assert result["cause"] == "credential_refresh" and "at p99" in result["summary"]
+
+
+def test_ready_needs_both_quantiles_decided_within():
+    assert verdict(_measured((-2, 3), (0, 20), 368), CONFIG, _evidence())["ready"] is True

@@ -1,12 +1,15 @@
-"""Checks of the model against the evidence: they can say 'contradicts'."""
+"""Findings: checks of the model against the evidence (they can say 'contradicts'), and
+what a gap measured too thinly to decide makes of the severities."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from analysis.attribution import Analysis
-from analysis.findings import model_checks
+from analysis.attribution import Analysis, verdict
+from analysis.findings import credential_findings, decision_findings, model_checks
 from analysis.ingest import Evidence
 from analysis.models.credentials import RefreshEstimate, policy
+from analysis.service import ServiceConfig
 
 START = pd.Timestamp("2026-11-24T10:00:00Z")
 
@@ -76,3 +79,52 @@ def test_the_request_after_each_predicted_refresh_pays_it():
 def test_periodic_refreshes_nobody_pays_contradict_the_model():
     found = _periodic(pays=False)["check-periodic-refresh"]
     assert found["severity"] == "warning" and "contradicts" in found["evidence"]
+
+
+STORM = RefreshEstimate("k8s", 900, 10, 0, 1.0, 86.0, True, storm=1.0)
+JAVA_V1 = ServiceConfig(name="s", sdk="aws-java-sdk-v1")
+
+
+def _judged(gaps: dict, n: int, refresh_ms: float = 80.0) -> Analysis:
+    """An analysis with these {quantile: (value, low, high)} gaps and its verdict."""
+    analysis = Analysis(
+        "s", "ec2", "k8s", {"ec2": {"n": n}, "k8s": {"n": n}},
+        {q: {"value": v, "ci95": [lo, hi]} for q, (v, lo, hi) in gaps.items()},
+        {q: {"credential_refresh": refresh_ms, "dns": 0.0, "unexplained": v - refresh_ms}
+         for q, (v, _, _) in gaps.items()} if gaps else {},
+        {}, {"ec2": 0.5, "k8s": 0.5}, refresh={"k8s": STORM})
+    inputs = pd.DataFrame([{"env": e, "kind": k, "files": 1, "lines": 1, "rejected": 0,
+                            "formats": ""} for e in ("ec2", "k8s")
+                           for k in ("latency", "dig", "credentials")])
+    empty = pd.DataFrame()
+    analysis.verdict = verdict(analysis, JAVA_V1, Evidence(empty, empty, empty, empty, empty,
+                                                           inputs, empty))
+    return analysis
+
+
+@pytest.mark.parametrize("gaps, n, severity", [
+    ({"p50": (9, 5, 12), "p99": (12, 3, 18)}, 30, "blocker"),     # inconclusive: why not ready
+    ({"p50": (87, 83, 89), "p99": (259, 231, 266)}, 150, "warning"),  # beside a p50 over
+])
+def test_an_undecided_quantile_is_a_finding_that_says_how_many_requests_decide_it(gaps, n,
+                                                                                 severity):
+    found = {f["id"]: f for f in decision_findings(_judged(gaps, n))}
+    assert found["undecided-gap-p99"]["severity"] == severity
+    assert "368 requests in each environment" in found["undecided-gap-p99"]["fix"]
+
+
+def test_too_few_requests_is_one_blocker_and_causes_are_predicted_not_measured():
+    analysis = _judged({}, 10)
+    assert analysis.verdict["cause"] == "inconclusive"
+    assert [(f["id"], f["severity"]) for f in decision_findings(analysis)] == \
+        [("too-few-requests", "blocker")]
+    assert credential_findings(analysis, JAVA_V1)[0]["severity"] == "warning"
+
+
+def test_a_cause_the_measured_gap_contradicts_is_no_blocker_beside_ready():
+    # the model puts 60 ms of credential refresh in a gap measured within budget at both
+    # quantiles: the evidence decides, so the service is ready and nothing blocks
+    analysis = _judged({"p50": (2, 1, 3), "p90": (5, 3, 7), "p99": (20, 10, 30)}, 1000, 60.0)
+    assert analysis.verdict["ready"] is True
+    found = credential_findings(analysis, JAVA_V1) + decision_findings(analysis)
+    assert found and all(f["severity"] != "blocker" for f in found)

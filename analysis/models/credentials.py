@@ -241,6 +241,9 @@ def refresh_moments(credentials: pd.DataFrame, env: str,
     so while it is served every request refreshes.
     """
     docs = credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
+    # a table with no credential at all reads back untyped: its times must still be times
+    docs = docs.assign(**{column: pd.to_datetime(docs[column], utc=True)
+                          for column in ("last_updated", "expiration")})
     distinct = docs.groupby(["key_id", "expiration"], as_index=False)["last_updated"].min()
     window = distinct["expiration"] - pd.Timedelta(seconds=sdk_policy.refresh_before_expiry_s)
     refresh_at = window

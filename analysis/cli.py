@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -17,6 +18,17 @@ def _parameter(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     return name, value
+
+
+def _positive(text: str) -> float:
+    """A number above zero (a lifetime of 0 or -5 minutes is a typo, not "unknown")."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -123,15 +135,16 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("path", nargs="?", help="data/<service> (service.yaml, resolv.conf, ...)")
     pre.add_argument("--sdk", help="SDK key, e.g. aws-java-sdk-v1 (docs/method.md)")
     pre.add_argument("--sdk-version", help="e.g. 1.24.0 (botocore changed in 1.25)")
-    pre.add_argument("--provider", help="kiam | kube2iam | irsa | pod-identity | instance-profile")
-    pre.add_argument("--lifetime", type=float, help="credential lifetime in minutes "
+    pre.add_argument("--provider", choices=services.CREDENTIAL_PROVIDERS,
+                     help="how the pod gets credentials")
+    pre.add_argument("--lifetime", type=_positive, help="credential lifetime in minutes "
                      "(default: the provider's)")
     pre.add_argument("--resolv", help="the pod's resolv.conf")
     pre.add_argument("--names", help="host names resolved per request, comma-separated")
     pre.add_argument("--lookups-per-request", type=float, default=1.0)
     pre.add_argument("--cache-ttl", type=float, default=30.0,
                      help="application DNS cache in s (JVM default 30; 0: none)")
-    pre.add_argument("--rate", type=float, default=1.0, help="requests per second (default 1)")
+    pre.add_argument("--rate", type=_positive, default=1.0, help="requests per second (default 1)")
     pre.add_argument("--json", action="store_true", help="print the result as JSON")
     pre.set_defaults(run=cmd_preflight)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -107,14 +108,19 @@ class _StrictLoader(yaml.SafeLoader):
 MAX_YAML_BYTES = 64 * 1024
 
 
-def _key_lines(node, prefix: str = "") -> dict[str, int]:
-    """{'dns.cache_ttl_s': line} for every mapping key, so errors can name the line."""
+def _key_lines(node, path: Path, prefix: str = "") -> dict[str, int]:
+    """{'dns.cache_ttl_s': line} for every mapping key, so errors can name the line. A key
+    given twice is an error: YAML would silently keep the last (a second `sdk:` once flipped
+    the verdict)."""
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             name = f"{prefix}{key.value}"
+            if name in lines:
+                raise ConfigError(f"{path}, line {key.start_mark.line + 1}: {name} is given "
+                                  f"twice (first on line {lines[name]}); keep one")
             lines[name] = key.start_mark.line + 1
-            lines.update(_key_lines(value, f"{name}."))
+            lines.update(_key_lines(value, path, f"{name}."))
     return lines
 
 
@@ -131,7 +137,8 @@ def _read_yaml(path: Path) -> tuple[object, dict[str, int]]:
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
-        return (loader.construct_document(node) if node is not None else None), _key_lines(node)
+        lines = _key_lines(node, path)
+        return (loader.construct_document(node) if node is not None else None), lines
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     finally:
@@ -165,13 +172,28 @@ def _section(cls, raw, where: _Where, section: str):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where(f'{section}.names')}: expected a list of host names")
             value = tuple(value)
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
             raise ConfigError(f"{where(f'{section}.{key}')}: expected a number, got {value!r}")
         elif value < 0:
             raise ConfigError(f"{where(f'{section}.{key}')}: expected a number >= 0, "
                               f"got {value!r}")
         values[key] = value
     return cls(**values)
+
+
+#: credential_provider values: how the pod gets credentials (docs/method.md)
+CREDENTIAL_PROVIDERS = ("kiam", "kube2iam", "irsa", "pod-identity", "instance-profile")
+
+
+def _check_choices(raw: dict, where: _Where) -> None:
+    """An unknown SDK or provider is an error here, before any kernel starts."""
+    from analysis.models.credentials import POLICIES  # pandas: only when a yaml names one
+
+    for key, known in (("sdk", sorted(POLICIES)), ("credential_provider", CREDENTIAL_PROVIDERS)):
+        if key in raw and raw[key] not in known:
+            raise ConfigError(f"{where(key)}: unknown {key} {raw[key]!r}; expected one of "
+                              f"{', '.join(known)}")
 
 
 _TOP_KEYS = {"name", "sdk", "sdk_version", "credential_provider", "dns", "budget",
@@ -210,6 +232,10 @@ def load_config(folder: Path) -> ServiceConfig:
     if not isinstance(formats, dict) or not all(isinstance(v, str) for v in formats.values()):
         raise ConfigError(f"{where('formats')}: expected a mapping of evidence kind to "
                           "format name")
+    _check_choices(raw, where)
+    if envs.get("baseline", "ec2") == envs.get("candidate", "k8s"):
+        raise ConfigError(f"{where('environments')}: baseline and candidate are the same "
+                          f"folder {envs.get('baseline', 'ec2')!r}; a gap needs two")
     unit = raw.get("latency_unit")
     if unit is not None and unit not in LATENCY_UNITS:
         raise ConfigError(f"{where('latency_unit')}: expected one of {LATENCY_UNITS}, "

@@ -36,6 +36,18 @@ CASES = {
                             "line 1: environments.baseline: expected a folder name"),
     "huge file": ("name: x\n" + "# padding\n" * 10_000, "a service.yaml is at most 64 KB"),
     "not UTF-8": (b"name: caf\xe9\n", "not UTF-8"),
+    "duplicate key": ("sdk: aws-java-sdk-v1\nname: x\nsdk: botocore\n",
+                      "line 3: sdk is given twice (first on line 1)"),
+    "duplicate nested key": ("budget:\n  p50_ms: 10\n  p50_ms: 90\n",
+                             "line 3: budget.p50_ms is given twice"),
+    "same environments": ("environments: {baseline: k8s, candidate: k8s}\n",
+                          "baseline and candidate are the same folder"),
+    "unknown provider": ("credential_provider: kiamm\n",
+                         "line 1: credential_provider: unknown credential_provider 'kiamm'"),
+    "unknown sdk": ("name: x\nsdk: aws-java-sdk-v9\n", "line 2: sdk: unknown sdk"),
+    "not a number": ("budget:\n  p50_ms: .nan\n", "line 2: budget.p50_ms: expected a number"),
+    "infinite": ("budget:\n  p99_ms: .inf\n", "line 2: budget.p99_ms: expected a number"),
+    "NUL byte": ("name: x\nsdk: bo\x00tocore\n", "line 2: a NUL byte"),
 }
 
 

@@ -140,3 +140,19 @@ def test_utf16_evidence_is_named_as_utf16_without_its_secrets(service, kind, nam
             assert code == 1 and "is UTF-16 text" in out and "iconv" in out, out
             assert "CANARYUTF16" not in out and "ASIACANARY" not in out
         TALLY["bad_inputs"] += 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--lifetime", "-5"], "expected a number above 0"),
+    (["--lifetime", "0"], "expected a number above 0"),
+    (["--lifetime", "nan"], "expected a number above 0"),
+    (["--rate", "0"], "expected a number above 0"),
+    (["--provider", "kiamm"], "invalid choice"),
+])
+def test_preflight_values_that_cannot_be_true_are_refused(args, fragment, capsys):
+    from analysis import cli
+
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam", *args])
+    assert raised.value.code == 2 and fragment in capsys.readouterr().err
+    TALLY["bad_inputs"] += 1

@@ -27,7 +27,7 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import default
 
-from analysis import browser, config, ingest
+from analysis import browser, config, ingest, lifeline
 from analysis import service as services
 from analysis.errors import ConfigError, NotebookError, PublishError
 
@@ -226,7 +226,10 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
                 if km.has_kernel:
                     _reset_kernel(km)
                 else:
-                    run_sync(km.start_kernel)(cwd=str(config.NOTEBOOKS_DIR))
+                    # the kernel dies with this process (a killed fleet worker included); its
+                    # death signal is tied to the thread starting it, which outlives it
+                    run_sync(km.start_kernel)(cwd=str(config.NOTEBOOKS_DIR),
+                                              **lifeline.child_options())
                 try:
                     papermill.execute_notebook(
                         str(nb), str(executed), parameters=values,

@@ -30,19 +30,22 @@ class EvidenceError(LatencyGapError):
 class NotebookError(LatencyGapError):
     """A notebook cell failed while building a report."""
 
-    def __init__(self, service: str, notebook: str, cell: str, detail: str, kept: Path):
+    def __init__(self, service: str, notebook: str, cell: str, detail: str, kept: Path | None,
+                 last_good: str):
         self.service, self.notebook, self.cell, self.kept = service, notebook, cell, kept
+        where = f"the executed notebook is kept in {kept}" if kept else \
+            "the executed notebook could not be kept"
         super().__init__(
             f"service {service!r}: notebook {notebook}, {cell} failed: {detail}\n"
-            f"  the executed notebook is kept in {kept}; the last good report was not touched"
+            f"  {where}; {last_good}"
         )
 
 
 class PublishError(LatencyGapError):
     """Rendering or moving a finished report into place failed (disk full, permissions)."""
 
-    def __init__(self, service: str, step: str, detail: str, kept: Path | None):
+    def __init__(self, service: str, step: str, detail: str, kept: Path | None,
+                 last_good: str):
         self.service, self.step, self.kept = service, step, kept
         where = f"the built files are kept in {kept}; " if kept else ""
-        super().__init__(f"service {service!r}: {step} failed: {detail}\n  {where}the last "
-                         "good report was not touched")
+        super().__init__(f"service {service!r}: {step} failed: {detail}\n  {where}{last_good}")

@@ -1,45 +1,46 @@
 # latency-gap: the front door. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV ?= .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-KERNEL := latency-gap
 
-SERVICE ?=
-DATA_DIR ?=
-REPORTS_DIR ?=
-CODE ?=
-FORMAT ?=
-PYTEST_ARGS ?=
-SERVICES ?=
-JOBS ?=
-EXECUTOR ?=
-SCHEDULER ?=
-GATE ?=
-FORCE ?=
+# Every variable a user may set (on the command line or in the environment) is taken
+# literally: $(value ...) keeps make from running a `$(shell ...)` inside it, and `override`
+# makes the literal text the value make exports. Recipes read them from the environment
+# ("$$SERVICE"), so the shell never parses a value as code.
+USER_VARIABLES := PYTHON VENV SERVICE DATA_DIR REPORTS_DIR CODE FORMAT PYTEST_ARGS SERVICES \
+                  JOBS EXECUTOR SCHEDULER GATE FORCE
+$(foreach name,$(USER_VARIABLES),$(eval override $(name) := $$(value $(name))))
+export $(USER_VARIABLES)
 
-REPORT_FLAGS := $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
-                $(if $(REPORTS_DIR),--reports-dir "$(REPORTS_DIR)") \
-                $(if $(filter 1 yes true,$(CODE)),--code) \
-                $(if $(filter pdf,$(FORMAT)),--pdf)
+# Built here, never taken from the command line.
+override SHELL := /bin/bash
+override MAKEFILE_SELF := $(lastword $(value MAKEFILE_LIST))
+export MAKEFILE_SELF
+override BIN := "$$VENV"/bin
+override STAMP := $(VENV)/.installed
+override KERNEL := latency-gap
 
-FLEET_FLAGS := $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
-               $(if $(REPORTS_DIR),--reports-dir "$(REPORTS_DIR)") \
-               $(if $(SERVICES),--services "$(SERVICES)") $(if $(JOBS),--jobs $(JOBS)) \
-               $(if $(EXECUTOR),--executor $(EXECUTOR)) \
-               $(if $(SCHEDULER),--scheduler "$(SCHEDULER)") \
-               $(if $(filter 1 yes true,$(GATE)),--gate) \
-               $(if $(filter 1 yes true,$(FORCE)),--force)
+override REPORT_FLAGS := $(strip $(if $(DATA_DIR),--data-dir "$$DATA_DIR") \
+                         $(if $(REPORTS_DIR),--reports-dir "$$REPORTS_DIR") \
+                         $(if $(filter 1 yes true,$(CODE)),--code) \
+                         $(if $(filter pdf,$(FORMAT)),--pdf))
+
+override FLEET_FLAGS := $(strip $(if $(DATA_DIR),--data-dir "$$DATA_DIR") \
+                        $(if $(REPORTS_DIR),--reports-dir "$$REPORTS_DIR") \
+                        $(if $(SERVICES),--services "$$SERVICES") \
+                        $(if $(JOBS),--jobs "$$JOBS") \
+                        $(if $(EXECUTOR),--executor "$$EXECUTOR") \
+                        $(if $(SCHEDULER),--scheduler "$$SCHEDULER") \
+                        $(if $(filter 1 yes true,$(GATE)),--gate) \
+                        $(if $(filter 1 yes true,$(FORCE)),--force))
 
 .PHONY: help setup report fleet services test lint lab simulate bench clean distclean
 
 ## List the targets
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); \
-	  printf "  make %-10s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
+	  printf "  make %-10s %s\n", t[1], doc}; doc=""}' "$$MAKEFILE_SELF"
 	@echo "  variables: SERVICE=name DATA_DIR=path REPORTS_DIR=path CODE=1 FORMAT=pdf"
 	@echo "  fleet: SERVICES=a,b JOBS=n EXECUTOR=local|dask SCHEDULER=tcp://host:8786 GATE=1 FORCE=1"
 
@@ -47,17 +48,17 @@ help:
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || "$$PYTHON" -m venv "$$VENV"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
 	  --display-name "Python (latency-gap)" >/dev/null
-	@touch $(STAMP)
-	@echo "setup: $(VENV) ready, kernel '$(KERNEL)' registered"
+	@touch "$$VENV"/.installed
+	@echo "setup: $$VENV ready, kernel '$(KERNEL)' registered"
 
 ## Build reports/<SERVICE>/report.html and summary.json (FORMAT=pdf: also report.pdf)
 report: $(STAMP)
-	$(BIN)/latency-gap report "$(SERVICE)" $(REPORT_FLAGS)
+	$(BIN)/latency-gap report "$$SERVICE" $(REPORT_FLAGS)
 
 ## Report every service in parallel: reports/index.html, fleet.json, history.duckdb
 fleet: $(STAMP)
@@ -65,12 +66,12 @@ fleet: $(STAMP)
 
 ## List the services under the data directory
 services: $(STAMP)
-	@$(BIN)/latency-gap services $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+	@$(BIN)/latency-gap services $(if $(DATA_DIR),--data-dir "$$DATA_DIR")
 
 ## Run style checks and the test suite (the same command CI runs; installs chromium, dnsmasq, dig if missing)
 test: lint
 	@scripts/ensure-test-tools.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTEST_ADDOPTS="$$PYTEST_ARGS $${PYTEST_ADDOPTS-}" $(BIN)/python -m pytest
 
 ## Check style with ruff
 lint: $(STAMP)
@@ -94,8 +95,8 @@ simulate: $(STAMP)
 ## Remove reports and caches (keeps .venv)
 clean:
 	rm -rf reports .pytest_cache .ruff_cache
-	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+	find . -name __pycache__ -type d -prune -not -path "./$$VENV/*" -exec rm -rf {} +
 
 ## Remove reports, caches and .venv
 distclean: clean
-	rm -rf $(VENV) *.egg-info
+	rm -rf "$$VENV" *.egg-info

@@ -36,23 +36,22 @@ class EvidenceError(LatencyGapError):
 class NotebookError(LatencyGapError):
     """A notebook cell failed while building a report."""
 
-    def __init__(self, service: str, notebook: str, cell: str | None, detail: str, kept: Path):
+    def __init__(self, service: str, notebook: str, cell: str | None, detail: str,
+                 kept: Path | None, last_good: str):
         """`cell` None: the cell raised one of the tool's own errors (evidence, service.yaml),
         whose message says all a user needs; the cell that happened to raise it does not."""
         self.service, self.notebook, self.cell, self.kept = service, notebook, cell, kept
-        where = f"notebook {notebook}, {cell} failed: " if cell else ""
-        super().__init__(
-            f"service {service!r}: {where}{detail}\n"
-            f"  the executed notebook ({notebook}) is kept in {kept}; the last good report "
-            "was not touched"
-        )
+        where = f"the executed notebook ({notebook}) is kept in {kept}" if kept else \
+            f"the executed notebook ({notebook}) could not be kept"
+        failed = f"notebook {notebook}, {cell} failed: " if cell else ""
+        super().__init__(f"service {service!r}: {failed}{detail}\n  {where}; {last_good}")
 
 
 class PublishError(LatencyGapError):
     """Rendering or moving a finished report into place failed (disk full, permissions)."""
 
-    def __init__(self, service: str, step: str, detail: str, kept: Path | None):
+    def __init__(self, service: str, step: str, detail: str, kept: Path | None,
+                 last_good: str):
         self.service, self.step, self.kept = service, step, kept
         where = f"the built files are kept in {kept}; " if kept else ""
-        super().__init__(f"service {service!r}: {step} failed: {detail}\n  {where}the last "
-                         "good report was not touched")
+        super().__init__(f"service {service!r}: {step} failed: {detail}\n  {where}{last_good}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from analysis import config, fingerprint, history
+from analysis import config, fingerprint, history, lifeline
 from analysis import service as services
 from analysis.errors import LatencyGapError
 from analysis.redaction import redact
@@ -134,7 +134,9 @@ def make_executor(kind: str, jobs: int, scheduler: str | None):
     if kind == "local":
         # spawn: workers start clean, not as forks of a parent holding DuckDB and tqdm threads
         with cf.ProcessPoolExecutor(max_workers=jobs,
-                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+                                    mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=lifeline.die_with_parent,
+                                    initargs=(os.getpid(),)) as pool:
             yield pool
         return
     try:

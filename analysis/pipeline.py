@@ -1,14 +1,13 @@
 """Build one service's report: papermill runs the notebooks, nbconvert renders the last one.
 
 Everything is built in a staging folder under REPORTS_DIR and moved into place only when the
-whole run succeeded, so a failed run never touches the last good report; its executed
-notebooks are kept in REPORTS_DIR/.failed/<service>/ for debugging.
+whole run succeeded (analysis/publishing.py), so a failed run never touches the last good
+report; its executed notebooks are kept in REPORTS_DIR/.failed/<service>/ for debugging.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -27,7 +26,7 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import default
 
-from analysis import browser, config, ingest
+from analysis import browser, config, ingest, lifeline, publishing
 from analysis import service as services
 from analysis.errors import ConfigError, EvidenceError, NotebookError, PublishError, ServiceError
 
@@ -158,34 +157,46 @@ def render_html(executed: Path, target: Path, title: str, code: bool = False) ->
     return target
 
 
-def publish(built: Path, final: Path) -> None:
-    """Move a finished report into place, replacing the old one in two renames; when the
-    second rename fails, the old report is put back before the error goes on."""
-    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-    had_old = final.exists()
-    if had_old:
-        os.replace(final, old)
-    try:
-        os.replace(built, final)
-    except OSError:
-        if had_old:
-            os.replace(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _reset_kernel(km: IpcKernelManager) -> None:
     """Forget the previous notebook's variables; the modules it imported stay loaded."""
     NotebookClient(new_notebook(cells=[new_code_cell("%reset -f")]), km=km).execute()
     km.close_clients()
 
 
-def _keep_failed(built: Path, reports: Path, service: str) -> Path:
-    kept = reports / ".failed" / service
-    shutil.rmtree(kept, ignore_errors=True)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(built, kept)
-    return kept
+def _run_notebooks(km: IpcKernelManager, notebooks: list[Path], built: Path, values: dict,
+                   step: Callable[[int, str], None], service: str, reports: Path) -> None:
+    """Execute the notebooks in turn in one kernel; a failure keeps them in .failed/."""
+    for number, nb in enumerate(notebooks, start=2):
+        step(number, f"running {nb.name}")
+        executed = built / "notebooks" / nb.name
+        try:
+            if km.has_kernel:
+                _reset_kernel(km)
+            else:
+                # the kernel dies with this process (a killed fleet worker included); its
+                # death signal is tied to the thread starting it, which outlives it
+                run_sync(km.start_kernel)(cwd=str(config.NOTEBOOKS_DIR),
+                                          **lifeline.child_options())
+            try:
+                papermill.execute_notebook(
+                    str(nb), str(executed), parameters=values,
+                    kernel_name=config.KERNEL_NAME, cwd=str(config.NOTEBOOKS_DIR),
+                    progress_bar=False, log_output=False, km=km)
+            finally:
+                km.close_clients()
+        except papermill.PapermillExecutionError as exc:
+            kept = publishing.keep_failed(built, reports, service)
+            if exc.ename in DOMAIN_ERRORS:  # located already: file, line, what to do
+                raise NotebookError(service, nb.name, None, exc.evalue, kept,
+                                    publishing.last_good(reports, service)) from None
+            cell = _describe_cell(kept / "notebooks" / nb.name, exc.exec_count) if kept \
+                else "a cell"
+            raise NotebookError(service, nb.name, cell, f"{exc.ename}: {exc.evalue}", kept,
+                                publishing.last_good(reports, service)) from None
+        except Exception as exc:  # the kernel died or could not start
+            kept = publishing.keep_failed(built, reports, service)
+            raise NotebookError(service, nb.name, "(kernel)", f"{type(exc).__name__}: {exc}",
+                                kept, publishing.last_good(reports, service)) from None
 
 
 def build_report(service: str, data_dir: str | os.PathLike | None = None,
@@ -213,65 +224,61 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
     if pdf:
         browser.chromium()  # fail before the work when there is no browser to print with
 
+    # before any cleanup: a .staging linked into the evidence must be refused, not emptied
     config.prepare_reports(data, reports, service)
-    staging = reports / ".staging" / f"{service}-{uuid.uuid4().hex[:8]}"
-    built = config.service_reports(staging, service)
-    (built / "notebooks").mkdir(parents=True)
-    values = {"service": service, "data_dir": str(data), "reports_dir": str(staging), **extra}
-    # One kernel runs the notebooks in turn, reset between them: each notebook sees only its
-    # own variables, and pandas, seaborn and analysis/ are imported once (issue 5: speed).
-    km = IpcKernelManager(kernel_name=config.KERNEL_NAME)
+    _recover(reports, service, say)
+    current, built = "preparing the staging folder", None
     try:
-        for number, nb in enumerate(notebooks, start=2):
-            step(number, f"running {nb.name}")
-            executed = built / "notebooks" / nb.name
+        with publishing.staging(reports, service) as staging:
+            built = config.service_reports(staging, service)
+            (built / "notebooks").mkdir(parents=True)
+            values = {"service": service, "data_dir": str(data), "reports_dir": str(staging),
+                      **extra}
+            # One kernel runs the notebooks in turn, reset between them: each notebook sees
+            # only its own variables, and pandas, seaborn and analysis/ are imported once
+            # (issue 5: speed).
+            km = IpcKernelManager(kernel_name=config.KERNEL_NAME)
             try:
+                _run_notebooks(km, notebooks, built, values, step, service, reports)
+                current = "rendering report.html"
+                step(len(notebooks) + 2, current)
+                render_html(built / "notebooks" / config.REPORT_NOTEBOOK,
+                            built / "report.html", f"latency-gap: {service}", code=code)
+                if pdf:
+                    current = "printing report.pdf"
+                    step(len(notebooks) + 3, current)
+                    browser.write_pdf(built / "report.html", built / "report.pdf")
+                current = "publishing"
+                step(steps, current)
+                final = publishing.publish(built, reports, service)
+            finally:
                 if km.has_kernel:
-                    _reset_kernel(km)
-                else:
-                    run_sync(km.start_kernel)(cwd=str(config.NOTEBOOKS_DIR))
-                try:
-                    papermill.execute_notebook(
-                        str(nb), str(executed), parameters=values,
-                        kernel_name=config.KERNEL_NAME, cwd=str(config.NOTEBOOKS_DIR),
-                        progress_bar=False, log_output=False, km=km)
-                finally:
-                    km.close_clients()
-            except papermill.PapermillExecutionError as exc:
-                kept = _keep_failed(built, reports, service)
-                if exc.ename in DOMAIN_ERRORS:  # located already: file, line, what to do
-                    raise NotebookError(service, nb.name, None, exc.evalue, kept) from None
-                raise NotebookError(service, nb.name,
-                                    _describe_cell(kept / "notebooks" / nb.name, exc.exec_count),
-                                    f"{exc.ename}: {exc.evalue}", kept) from None
-            except Exception as exc:  # the kernel died or could not start
-                kept = _keep_failed(built, reports, service)
-                raise NotebookError(service, nb.name, "(kernel)",
-                                    f"{type(exc).__name__}: {exc}", kept) from None
-        final = config.service_reports(reports, service)
-        current = "rendering report.html"
-        try:
-            step(len(notebooks) + 2, current)
-            render_html(built / "notebooks" / config.REPORT_NOTEBOOK, built / "report.html",
-                        f"latency-gap: {service}", code=code)
-            if pdf:
-                current = "printing report.pdf"
-                step(len(notebooks) + 3, current)
-                browser.write_pdf(built / "report.html", built / "report.pdf")
-            current = "publishing"
-            step(steps, current)
-            publish(built, final)
-        except Exception as exc:  # noqa: BLE001 - disk full, permissions, the browser: name
-            # the step, keep what was built (unless that fails too), never a traceback
-            try:
-                kept = _keep_failed(built, reports, service) if built.exists() else None
-            except OSError:
-                kept = None
-            raise PublishError(service, current, f"{type(exc).__name__}: {exc}", kept) from None
-    finally:
-        if km.has_kernel:
-            run_sync(km.shutdown_kernel)(now=True)
-        shutil.rmtree(staging, ignore_errors=True)
+                    run_sync(km.shutdown_kernel)(now=True)
+    except NotebookError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - disk full, permissions, the browser: name the
+        # step, keep what was built (unless that fails too), never a traceback
+        cause = exc.cause if isinstance(exc, publishing.NotPublished) else exc
+        last_good = exc.last_good if isinstance(exc, publishing.NotPublished) else \
+            publishing.last_good(reports, service)
+        kept = publishing.keep_failed(built, reports, service) if built and built.exists() \
+            else None
+        raise PublishError(service, current, f"{type(cause).__name__}: {cause}", kept,
+                           last_good) from None
     seconds = time.perf_counter() - started
     say(f"[{service}] report: {final / 'report.html'} (total {seconds:.1f} s)")
     return ReportResult(service, final, seconds)
+
+
+def _recover(reports: Path, service: str, say: Callable[[str], None]) -> None:
+    """Clean up after killed runs: put back (or remove) the old report a run of this service
+    left aside while publishing, and remove staging folders no live run owns."""
+    try:
+        done = publishing.recover(reports, service)
+        publishing.clean_stale(reports)
+    except OSError as exc:
+        raise PublishError(service, "recovering the report a killed run left aside",
+                           f"{type(exc).__name__}: {exc}", None,
+                           publishing.last_good(reports, service)) from None
+    if done:
+        say(f"[{service}] {done}")

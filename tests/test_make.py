@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -15,6 +16,33 @@ def make(*args, **env):
     environment.update(env)
     return subprocess.run(["make", "--no-print-directory", *args], cwd=config.PROJECT_ROOT,
                           capture_output=True, text=True, env=environment, timeout=300)
+
+
+RECORDER = """#!{python}
+import json, os, sys
+with open(os.environ["LG_RECORD"], "a") as out:
+    out.write(json.dumps({{"argv": sys.argv[1:], "addopts": os.environ.get("PYTEST_ADDOPTS")}})
+              + "\\n")
+"""
+
+
+def recording_venv(folder, installed=True):
+    """A venv (VENV=) whose latency-gap, python and ruff record how they were called in
+    $LG_RECORD: recipes run in milliseconds, and the test sees the exact argument list."""
+    (folder / "bin").mkdir(parents=True)
+    for program in ("latency-gap", "python", "ruff"):
+        path = folder / "bin" / program
+        path.write_text(RECORDER.format(python=sys.executable))
+        path.chmod(0o755)
+    if installed:
+        (folder / ".installed").touch()  # newer than pyproject.toml: setup has nothing to do
+    return folder
+
+
+def recorded(record):
+    """The calls a recording venv saw, in order."""
+    return [json.loads(line) for line in record.read_text().splitlines()] \
+        if record.exists() else []
 
 
 def test_help_is_the_default_and_documents_the_targets():
@@ -62,9 +90,11 @@ def test_report_variables_reach_the_command(variables, flag):
     assert flag not in make("--dry-run", "report", "SERVICE=search-api").stdout
 
 
-def test_fleet_variables_reach_the_command():
-    run = make("--dry-run", "fleet", "SERVICES=a,b", "JOBS=3", "EXECUTOR=dask",
-               "SCHEDULER=tcp://127.0.0.1:8786", "GATE=1", "FORCE=1")
-    for flag in ('--services "a,b"', "--jobs 3", "--executor dask",
-                 '--scheduler "tcp://127.0.0.1:8786"', "--gate", "--force"):
-        assert flag in run.stdout, flag
+def test_fleet_variables_reach_the_command(tmp_path):
+    venv, record = recording_venv(tmp_path / "venv"), tmp_path / "calls.jsonl"
+    run = make("fleet", f"VENV={venv}", "SERVICES=a,b", "JOBS=3", "EXECUTOR=dask",
+               "SCHEDULER=tcp://127.0.0.1:8786", "GATE=1", "FORCE=1", LG_RECORD=str(record))
+    assert run.returncode == 0, run.stderr
+    assert recorded(record)[0]["argv"] == [
+        "fleet", "--services", "a,b", "--jobs", "3", "--executor", "dask", "--scheduler",
+        "tcp://127.0.0.1:8786", "--gate", "--force"]

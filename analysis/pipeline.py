@@ -217,6 +217,10 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
 
     step(1, "checking parameters and evidence layout")
     folder = services.service_dir(data, service)
+    if reports.is_dir():  # a killed run's leftovers are put right first, even if this one fails;
+        # links are checked before any cleanup: a .staging linked into the evidence is refused
+        config.prepare_reports(data, reports, service)
+        _recover(reports, service, say)
     settings = services.load_config(folder)
     ingest.check_layout(folder, settings)
     extra = validate_parameters(parameters or {}, notebooks)
@@ -224,9 +228,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
     if pdf:
         browser.chromium()  # fail before the work when there is no browser to print with
 
-    # before any cleanup: a .staging linked into the evidence must be refused, not emptied
     config.prepare_reports(data, reports, service)
-    _recover(reports, service, say)
     current, built = "preparing the staging folder", None
     try:
         with publishing.staging(reports, service) as staging:

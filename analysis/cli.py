@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     except LatencyGapError as exc:
         print(f"latency-gap: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a disk or permission problem no step named: still one line
+        print(f"latency-gap: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("latency-gap: interrupted", file=sys.stderr)
         return 130

@@ -96,8 +96,11 @@ def fleet_lock(reports: Path, wait_s: float = 0):
         raise FleetBusy(f"another fleet run is using {reports}{who}; wait for it to finish, "
                         "or pass --wait SECONDS to queue behind it") from None
     try:
-        holder.write_text(json.dumps({"pid": os.getpid(), "host": os.uname().nodename,
-                                      "started": datetime.now(UTC).isoformat()}))
+        try:
+            holder.write_text(json.dumps({"pid": os.getpid(), "host": os.uname().nodename,
+                                          "started": datetime.now(UTC).isoformat()}))
+        except OSError:  # a courtesy for whoever is refused; a full disk must not stop the run
+            holder.unlink(missing_ok=True)
         yield
     finally:
         holder.unlink(missing_ok=True)
@@ -174,40 +177,49 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
     jobs = jobs or default_jobs()
     with fleet_lock(reports, wait_s):
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-        db = history.History(reports / history.FILE_NAME)
-        tool = fingerprint.tool_fingerprint()
-        prints = {s: fingerprint.evidence_fingerprint(data / s) for s in names}
-        last = db.last_good(names)
-        outcomes = [Outcome(name, "failed", 0.0, "", error=(
-            f"{data / name} is not a usable service folder: a service name is letters, digits, "
-            "'.', '_' and '-' (rename the folder)")) for name in services.unusable_folders(data)
-            if not only]
-        for outcome in outcomes:
-            say(_line(outcome))
-        todo = []
-        for name in names:
-            published = reports / name / "summary.json"
-            before = last.get(name)
-            if not force and before and before["evidence_fingerprint"] == prints[name] \
-                    and before["tool_fingerprint"] == tool and published.is_file():
-                outcomes.append(Outcome(name, "skipped", 0.0, prints[name],
-                                        json.loads(published.read_text())))
-                say(_line(outcomes[-1]))
-            else:
-                todo.append(name)
-        unchanged = sum(o.status == "skipped" for o in outcomes)
-        say(f"fleet {run_id}: {len(todo)} to run, {unchanged} unchanged, "
-            f"{jobs} job(s) on {executor}")
-        if todo:
-            outcomes += _execute(todo, data, reports, prints, jobs, executor, scheduler, say,
-                                 progress)
-        finished = datetime.now(UTC)
-        db.record(run_id, finished, outcomes, tool)
-        entries = fleet_index.entries(db, outcomes, last, reports)
-        db.close()
+        fleet_index.remove_temporary(reports)  # a killed run's half-written fleet.json
+        db = history.open_history(reports / history.FILE_NAME, say)
+        try:
+            tool = fingerprint.tool_fingerprint()
+            prints = {s: fingerprint.evidence_fingerprint(data / s) for s in names}
+            last = db.last_good(names)
+            outcomes = [Outcome(name, "failed", 0.0, "", error=(
+                f"{data / name} is not a usable service folder: a service name is letters, "
+                "digits, '.', '_' and '-' (rename the folder)"))
+                for name in services.unusable_folders(data) if not only]
+            for outcome in outcomes:
+                say(_line(outcome))
+            todo = []
+            for name in names:
+                published = reports / name / "summary.json"
+                before = last.get(name)
+                if not force and before and before["evidence_fingerprint"] == prints[name] \
+                        and before["tool_fingerprint"] == tool and published.is_file():
+                    outcomes.append(Outcome(name, "skipped", 0.0, prints[name],
+                                            json.loads(published.read_text())))
+                    say(_line(outcomes[-1]))
+                else:
+                    todo.append(name)
+            unchanged = sum(o.status == "skipped" for o in outcomes)
+            say(f"fleet {run_id}: {len(todo)} to run, {unchanged} unchanged, "
+                f"{jobs} job(s) on {executor}")
+            if todo:
+                outcomes += _execute(todo, data, reports, prints, jobs, executor, scheduler, say,
+                                     progress)
+            finished = datetime.now(UTC)
+            db.record(run_id, finished, outcomes, tool)
+            entries = fleet_index.entries(db, outcomes, last, reports)
+        finally:
+            db.close()
         result = FleetResult(run_id, time.perf_counter() - wall, entries)
         result.exit_code = exit_code(entries, gate)
-        fleet_index.write(result, reports, started, finished, gate)
+        try:
+            fleet_index.write(result, reports, started, finished, gate)
+        except OSError as exc:
+            raise LatencyGapError(
+                f"{reports}: writing fleet.json and index.html failed: {exc}; the services' "
+                "reports and the history are saved, the index still shows the previous run"
+            ) from None
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
     say(f"fleet {run_id}: {len(outcomes)} services: {counts['ok']} ok, {counts['skipped']} "
         f"unchanged, {counts['failed']} failed in {result.seconds:.1f} s; "

@@ -78,10 +78,25 @@ def entries(db: History, outcomes: list, last: dict[str, dict], reports: Path) -
     return sorted(out, key=lambda e: (_rank(e), e["service"]))
 
 
+#: the files write() replaces, each through a temporary file beside it
+WRITTEN = ("fleet.json", "index.html")
+
+
 def _atomic_write(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def remove_temporary(reports: Path) -> None:
+    """Remove the temporary files a killed run left (call with the fleet lock held)."""
+    for name in WRITTEN:
+        for leftover in reports.glob(f".{name}.tmp-*"):
+            leftover.unlink(missing_ok=True)
 
 
 def write(result, reports: Path, started: datetime, finished: datetime, gate: bool) -> None:
@@ -91,8 +106,8 @@ def write(result, reports: Path, started: datetime, finished: datetime, gate: bo
             "finished": finished.isoformat(), "seconds": round(result.seconds, 1),
             "tool_version": __version__, "gate": gate, "exit_code": result.exit_code,
             "counts": counts, "services": result.entries}
-    _atomic_write(reports / "fleet.json", json.dumps(data, indent=2, default=str) + "\n")
-    _atomic_write(reports / "index.html", render(data))
+    _atomic_write(reports / WRITTEN[0], json.dumps(data, indent=2, default=str) + "\n")
+    _atomic_write(reports / WRITTEN[1], render(data))
 
 
 def _ms(value: float | None) -> str:

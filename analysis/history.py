@@ -1,14 +1,29 @@
-"""Run history in an embedded DuckDB database: one row per service per fleet run."""
+"""Run history in an embedded DuckDB database: one row per service per fleet run.
+
+A history DuckDB cannot read (not a database, a damaged block, a torn WAL) is moved aside to
+history.duckdb.corrupt-<time> and a fresh one started: losing the trend is better than
+stopping every run. Any other DuckDB failure (disk full, another process's lock) is a one-line
+HistoryError naming the file and the step.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from analysis.errors import LatencyGapError
+
 FILE_NAME = "history.duckdb"
+#: what DuckDB says about a file it cannot read as a database (checked with DuckDB 1.1-2.0)
+CORRUPT = re.compile(r"not a valid DuckDB database|corrupt|checksum|could not read enough "
+                     r"bytes|replaying WAL", re.IGNORECASE)
 #: statuses whose row carries a verdict (a failed run has none)
 WITH_VERDICT = ("ok", "skipped")
 
@@ -42,18 +57,45 @@ def gap_of(summary: dict, quantile: str) -> tuple:
     return (gap["value"], *gap["ci95"]) if gap else (None, None, None)
 
 
+class HistoryError(LatencyGapError):
+    """The run history could not be opened, read or written."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as `Type: first line` (DuckDB's messages run over several lines)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
 class History:
     def __init__(self, path: Path):
-        self.con = duckdb.connect(str(path))
-        self.con.execute(SCHEMA)
+        self.path = path
+        with self._step("opening"):
+            self.con = duckdb.connect(str(path))
+            try:
+                self.con.execute(SCHEMA)
+                # read every column once: a damaged block shows now, not halfway through a run
+                self.con.execute("SELECT count(*), max(hash(COLUMNS(*))) FROM runs").fetchall()
+            except duckdb.Error:
+                self.con.close()
+                raise
+
+    @contextmanager
+    def _step(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise HistoryError(f"{self.path}: {doing} the run history failed: "
+                               f"{one_line(exc)}") from exc
 
     def close(self) -> None:
         self.con.close()
 
     def _rows(self, sql: str, params: list) -> list[dict]:
-        cursor = self.con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        with self._step("reading"):
+            cursor = self.con.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def record(self, run_id: str, at: datetime, outcomes: list, tool: str) -> None:
         """Append this run's row for every service (outcomes: analysis.fleet.Outcome)."""
@@ -67,8 +109,9 @@ class History:
                          json.dumps(summary.get("attribution_ms")) if summary else None,
                          o.error))
         placeholders = ", ".join("?" * len(COLUMNS))
-        self.con.executemany(f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                             rows)
+        with self._step(f"recording run {run_id} in"):
+            self.con.executemany(
+                f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)
 
     def last_good(self, services: list[str]) -> dict[str, dict]:
         """Each service's latest row with a verdict (read before a run records its own: the
@@ -85,3 +128,24 @@ class History:
             "SELECT * FROM (SELECT run_id, run_at, ready, gap_p50, gap_p99 FROM runs WHERE "
             "service = ? AND status IN ('ok', 'skipped') ORDER BY run_at DESC LIMIT ?) "
             "ORDER BY run_at", [service, limit])
+
+
+def open_history(path: Path, say: Callable[[str], None]) -> History:
+    """The run history at `path`; one DuckDB cannot read is moved aside and a fresh one begun."""
+    try:
+        return History(path)
+    except HistoryError as exc:
+        if not CORRUPT.search(str(exc.__cause__)):
+            raise exc from None
+        cause = one_line(exc.__cause__)
+    aside = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+    wal = path.with_name(f"{path.name}.wal")
+    try:
+        if wal.exists():
+            os.replace(wal, aside.with_name(f"{aside.name}.wal"))
+        os.replace(path, aside)
+    except OSError as exc:
+        raise HistoryError(f"{path} is corrupt ({cause}) and could not be moved aside: "
+                           f"{one_line(exc)}") from None
+    say(f"{path} is corrupt ({cause}): moved aside to {aside.name}; starting a fresh history")
+    return History(path)

@@ -139,9 +139,9 @@ def clean_stale(reports: Path) -> list[str]:
             continue  # a live run's (or not ours to judge)
         try:
             if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
+                shutil.rmtree(entry, ignore_errors=True)  # what is left, the next run tries
             elif entry != lock_path:
-                entry.unlink()
+                entry.unlink(missing_ok=True)
             lock_path.unlink(missing_ok=True)
             removed.append(name)
         except OSError:

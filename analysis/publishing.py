@@ -109,8 +109,7 @@ def last_good(reports: Path, service: str) -> str:
 
 
 def keep_failed(built: Path, reports: Path, service: str) -> Path | None:
-    """Move a failed run's files to .failed/<service>/ (the previous failure's go); None when
-    that fails too."""
+    """Move a failed run's files to .failed/<service>/; None when that fails too."""
     kept = reports / FAILED / service
     try:
         with service_lock(reports, service):

@@ -11,7 +11,7 @@ VENV ?= .venv
 USER_VARIABLES := PYTHON VENV SERVICE DATA_DIR REPORTS_DIR CODE FORMAT PYTEST_ARGS SERVICES \
                   JOBS EXECUTOR SCHEDULER GATE FORCE
 $(foreach name,$(USER_VARIABLES),$(eval override $(name) := $$(value $(name))))
-export $(USER_VARIABLES)
+export $(foreach name,$(USER_VARIABLES),$(if $(value $(name)),$(name)))
 
 # Built here, never taken from the command line.
 override SHELL := /bin/bash

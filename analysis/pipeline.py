@@ -273,8 +273,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
 
 
 def _recover(reports: Path, service: str, say: Callable[[str], None]) -> None:
-    """Clean up after killed runs: put back (or remove) the old report a run of this service
-    left aside while publishing, and remove staging folders no live run owns."""
+    """Clean up after killed runs: an old report left aside, staging folders nobody owns."""
     try:
         done = publishing.recover(reports, service)
         publishing.clean_stale(reports)

@@ -109,8 +109,7 @@ def last_good(reports: Path, service: str) -> str:
 
 
 def keep_failed(built: Path, reports: Path, service: str) -> Path | None:
-    """Move a failed run's files to .failed/<service>/ (the previous failure's go); None when
-    that fails too."""
+    """Move a failed run's files to .failed/<service>/; None when that fails too."""
     kept = reports / FAILED / service
     try:
         with service_lock(reports, service):
@@ -139,9 +138,9 @@ def clean_stale(reports: Path) -> list[str]:
             continue  # a live run's (or not ours to judge)
         try:
             if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
+                shutil.rmtree(entry, ignore_errors=True)  # what is left, the next run tries
             elif entry != lock_path:
-                entry.unlink()
+                entry.unlink(missing_ok=True)
             lock_path.unlink(missing_ok=True)
             removed.append(name)
         except OSError:

@@ -42,6 +42,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 
@@ -50,6 +51,10 @@ ENDPOINT_ENV = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
 TOKEN_PATH = "/latest/api/token"
 CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials/"
 TOKEN_TTL_S = "21600"
+#: characters of IAM role names (besides letters, digits and "_.-~") that stay as they are in a
+#: URL path; anything else (a space, "/", "?", "#", "%", "," which would split the CSV) is
+#: percent-encoded, as the SDKs do
+ROLE_SAFE = "+=@"
 #: what is kept of a credential document; everything else (secrets included) is dropped
 KEPT = ("Code", "Type", "LastUpdated", "Expiration", "Message")
 SYSTEM_RESOLVER = "getaddrinfo"
@@ -220,17 +225,19 @@ class Metadata:
         self.v1_only = False
 
     def _call(self, method: str, path: str, headers: dict) -> tuple:
-        """(row, status, body). Status 0: no answer (timeout, refused, unreachable)."""
+        """(row, status, body). Status 0: no answer (timeout, refused, unreachable, a URL
+        that cannot be requested): recorded, never raised."""
         when, started = now_utc(), time.perf_counter()
-        request = urllib.request.Request(self.endpoint + path, method=method, headers=headers,
-                                         data=b"" if method == "PUT" else None)
         body, status, problem = "", 0, None
         try:
+            request = urllib.request.Request(self.endpoint + path, method=method,
+                                             headers=headers,
+                                             data=b"" if method == "PUT" else None)
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status, body = response.status, response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             status = exc.code
-        except (urllib.error.URLError, OSError) as exc:
+        except Exception as exc:  # a collection problem is evidence: InvalidURL, refused, ...
             reason = getattr(exc, "reason", exc)
             problem = f"{reason.__class__.__name__}: {reason}"
         ms = (time.perf_counter() - started) * 1000
@@ -265,7 +272,10 @@ class Metadata:
             self.token = None  # expired or revoked: a new one next time
         if status != 200 or not role.strip():
             return calls, None
-        role_path = CREDENTIALS_PATH + role.strip().splitlines()[0]
+        name = role.strip().splitlines()[0].strip()
+        role_path = CREDENTIALS_PATH + urllib.parse.quote(name, safe=ROLE_SAFE)
+        if role_path != CREDENTIALS_PATH + name:
+            self.log(f"the role name {name!r} is not URL-safe: asked for {role_path}")
         row, status, body = self._call("GET", role_path, headers)
         calls.append(row)
         if status != 200:
@@ -274,16 +284,18 @@ class Metadata:
 
 
 def timed_get(url: str, timeout: float) -> tuple:
-    started = time.perf_counter()
+    """(status, ms, problem) of a GET; status 0 and the problem when there was no answer."""
+    started, problem = time.perf_counter(), None
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             response.read()
             status = response.status
     except urllib.error.HTTPError as exc:
         status = exc.code
-    except (urllib.error.URLError, OSError):
-        status = 0
-    return status, (time.perf_counter() - started) * 1000
+    except Exception as exc:  # refused, timed out, a URL that cannot be requested: evidence
+        status, reason = 0, getattr(exc, "reason", exc)
+        problem = f"{reason.__class__.__name__}: {reason}"
+    return status, (time.perf_counter() - started) * 1000, problem
 
 
 # ---------------------------------------------------------------- the loop
@@ -389,7 +401,11 @@ def collect(args: argparse.Namespace) -> dict:
                     out.write("dig", ".txt", text)
                     counts["queries"] += 1
             if metadata:
-                calls, doc = metadata.fetch()
+                try:
+                    calls, doc = metadata.fetch()
+                except Exception as exc:  # whatever still fails is recorded, never fatal
+                    log(f"metadata fetch failed: {exc.__class__.__name__}: {exc}")
+                    calls, doc = [], None
                 out.write("metadata", ".csv", "".join(
                     f"{c['time']},{c['method']},{c['path']},{c['status']},{c['duration_ms']}\n"
                     for c in calls), header="time,method,path,status,duration_ms\n")
@@ -398,7 +414,9 @@ def collect(args: argparse.Namespace) -> dict:
                     out.write("credentials", ".jsonl", json.dumps(doc, sort_keys=True) + "\n")
                     counts["documents"] += 1
             if args.url:
-                status, ms = timed_get(args.url, args.url_timeout)
+                status, ms, problem = timed_get(args.url, args.url_timeout)
+                if problem:
+                    log(f"GET {args.url}: no answer after {ms:.0f} ms: {problem}")
                 out.write("latency", ".csv", f"{iso(now_utc())},{ms:.3f},{status}\n",
                           header="time,latency_ms,status\n")
                 counts["requests"] += 1

@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 TOKEN_PATH = "/latest/api/token"
 CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials/"
@@ -150,7 +151,7 @@ class ImdsEmulator:
                 if emulator.require_token and token is None:
                     return self._send(401, "Unauthorized")
                 self._delay()
-                role = self.path[len(CREDENTIALS_PATH):]
+                role = unquote(self.path[len(CREDENTIALS_PATH):])  # as a real endpoint does
                 if not role:
                     emulator.counts["role"] += 1
                     return self._send(200, emulator.role)

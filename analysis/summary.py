@@ -13,11 +13,15 @@ from analysis.ingest import Evidence
 
 
 def inputs(evidence: Evidence) -> dict:
-    """{env: {kind: {files, lines, rejected}}} from the ingest counts."""
+    """{env: {kind: {files, lines, rejected, skipped, formats}}} from the ingest counts;
+    `skipped` says what the skipped lines were ({"blank line": 2, ...})."""
     out: dict = {}
+    whats = evidence.skipped_lines()
     for row in evidence.inputs.itertuples():
+        mine = whats[(whats["env"] == row.env) & (whats["kind"] == row.kind)]
         out.setdefault(row.env, {})[row.kind] = {
             "files": int(row.files), "lines": int(row.lines), "rejected": int(row.rejected),
+            "skipped": {w: int(n) for w, n in zip(mine["what"], mine["lines"], strict=True)},
             "formats": [f for f in row.formats.split(",") if f],
         }
     return out

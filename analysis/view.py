@@ -82,6 +82,11 @@ def inputs_table(evidence: Evidence) -> HTML:
     return table(frame)
 
 
+def skipped_table(evidence: Evidence) -> HTML:
+    """Lines that are neither records nor errors, counted by what they are."""
+    return table(evidence.skipped_lines(), "no skipped lines")
+
+
 def rejected_table(evidence: Evidence, limit: int = 20) -> HTML:
     return table(evidence.rejected.head(limit), "no rejected lines")
 

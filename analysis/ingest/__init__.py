@@ -26,7 +26,13 @@ from analysis.ingest import (  # noqa: F401 (envoy and tabular register formats)
     metadata,
     tabular,
 )
-from analysis.ingest.base import REJECTION_COLUMNS, check_rejected_share, parse_file
+from analysis.ingest.base import (
+    REJECTION_COLUMNS,
+    SKIPPED_COLUMNS,
+    check_rejected_share,
+    no_skipped,
+    parse_file,
+)
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.service import ServiceConfig
 
@@ -37,7 +43,8 @@ KINDS = (*FILE_KINDS, "resolv.conf")
 REQUIRED_KINDS = ("latency",)
 #: Extra evidence: without it a number is estimated instead of measured, nothing is missing.
 OPTIONAL_KINDS = ("metadata",)
-TABLES = ("latency", "dig", "credentials", "metadata", "resolv", "inputs", "rejected")
+TABLES = ("latency", "dig", "credentials", "metadata", "resolv", "inputs", "rejected",
+          "skipped")
 
 
 @dataclass
@@ -49,8 +56,15 @@ class Evidence:
     credentials: pd.DataFrame
     metadata: pd.DataFrame    # timed metadata calls, often empty
     resolv: pd.DataFrame      # one row per environment that has a resolv.conf
-    inputs: pd.DataFrame      # env, kind, files, lines, rejected, formats
+    inputs: pd.DataFrame      # env, kind, files, lines, rejected, skipped, formats
     rejected: pd.DataFrame    # env, kind, source_file, line, reason, text
+    skipped: pd.DataFrame     # env, kind, source_file, line, what: not records, not errors
+
+    def skipped_lines(self) -> pd.DataFrame:
+        """How many lines of each kind were skipped per environment and evidence kind
+        (`env`, `kind`, `what`, `lines`): "12 nginx error-log lines, not requests"."""
+        return self.skipped.groupby(["env", "kind", "what"]).size().rename("lines") \
+            .reset_index()
 
     def missing(self) -> list[tuple[str, str]]:
         """(env, kind) pairs with no evidence at all."""
@@ -104,7 +118,7 @@ def evidence_files(folder: Path) -> list[Path]:
 
 def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: dict):
     module = FILE_KINDS[kind]
-    tables, rejected, formats, lines = [], [], set(), 0
+    tables, rejected, skipped, formats, lines = [], [], [], set(), 0
     files = evidence_files(folder)
     for path in files:
         try:
@@ -120,14 +134,16 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: d
         check_rejected_share(path, fmt.name, parsed)
         tables.append(parsed.table)
         rejected.append(parsed.rejected.assign(env=env, kind=kind))
+        skipped.append(parsed.skipped.assign(env=env, kind=kind))
         formats.add(fmt.name)
         lines += parsed.lines
     table = pd.concat(tables, ignore_index=True) if tables else \
         pd.DataFrame(columns=module.COLUMNS)
     table.insert(0, "env", env)
     count = {"env": env, "kind": kind, "files": len(files), "lines": lines,
-             "rejected": sum(len(r) for r in rejected), "formats": ",".join(sorted(formats))}
-    return table, rejected, count
+             "rejected": sum(len(r) for r in rejected),
+             "skipped": sum(len(r) for r in skipped), "formats": ",".join(sorted(formats))}
+    return table, rejected, skipped, count
 
 
 def _resolv_row(env: str, conf: ResolvConf) -> dict:
@@ -154,11 +170,11 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
     """Read every environment's evidence under a service folder."""
     check_layout(folder, config)
     collected: dict[str, list] = {kind: [] for kind in FILE_KINDS}
-    rejected, counts, resolv_rows = [], [], []
+    rejected, skipped, counts, resolv_rows = [], [], [], []
     for env in config.environments:
         env_dir = folder / env
         for kind in FILE_KINDS:
-            table, kind_rejected, count = _read_kind(
+            table, kind_rejected, kind_skipped, count = _read_kind(
                 env, kind, env_dir / kind, config.formats.get(kind),
                 {"latency_unit": config.latency_unit})
             if kind in REQUIRED_KINDS and table.empty:
@@ -166,12 +182,13 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
                                     "was empty")
             collected[kind].append(table)
             rejected += kind_rejected
+            skipped += kind_skipped
             counts.append(count)
         conf = env_resolv_conf(env_dir, folder)
         if conf:
             resolv_rows.append(_resolv_row(env, conf))
         counts.append({"env": env, "kind": "resolv.conf", "files": int(conf is not None),
-                       "lines": conf.lines if conf else 0, "rejected": 0,
+                       "lines": conf.lines if conf else 0, "rejected": 0, "skipped": 0,
                        "formats": "resolv.conf" if conf else ""})
     return Evidence(
         latency=pd.concat(collected["latency"], ignore_index=True),
@@ -182,6 +199,8 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
         inputs=pd.DataFrame(counts),
         rejected=pd.concat(rejected, ignore_index=True)[["env", "kind", *REJECTION_COLUMNS]]
         if rejected else pd.DataFrame(columns=["env", "kind", *REJECTION_COLUMNS]),
+        skipped=pd.concat([no_skipped().assign(env="", kind=""), *skipped],
+                          ignore_index=True)[["env", "kind", *SKIPPED_COLUMNS]],
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -30,13 +30,35 @@ GZIP_MAGIC = b"\x1f\x8b"
 REJECTION_COLUMNS = ["source_file", "line", "reason", "text"]
 
 
+#: lines that are neither records nor errors: blank lines, shell prompts, nginx error-log
+#: lines in `kubectl logs` output... each kept with what it is, shown in data quality
+SKIPPED_COLUMNS = ["source_file", "line", "what"]
+
+
+def no_skipped() -> pd.DataFrame:
+    return pd.DataFrame({"source_file": pd.Series(dtype=str), "line": pd.Series(dtype=np.int64),
+                         "what": pd.Series(dtype=str)})
+
+
 @dataclass
 class Parsed:
-    """One file's tidy rows, how many lines it had, and the lines it rejected."""
+    """One file's tidy rows, how many lines it had, the lines it rejected, and the lines it
+    skipped as not records (blank lines, prompts, log lines of another kind), with what each
+    is: every line is a row, a rejection or a skipped line."""
 
     table: pd.DataFrame
     lines: int
     rejected: pd.DataFrame  # REJECTION_COLUMNS
+    skipped: pd.DataFrame = field(default_factory=no_skipped)  # SKIPPED_COLUMNS
+
+
+def skipped(path: Path, lines, what) -> pd.DataFrame:
+    """Skipped-line rows: `what` is one description or one per line."""
+    numbers = np.asarray(lines, dtype=np.int64)
+    whats = np.full(len(numbers), what, dtype=object) if isinstance(what, str) else \
+        np.asarray(what, dtype=object)
+    return pd.DataFrame({"source_file": str(path), "line": numbers, "what": whats},
+                        columns=SKIPPED_COLUMNS)
 
 
 class Format(Protocol):
@@ -144,6 +166,10 @@ def detect(kind: str, path: Path, forced: str | None = None) -> Format:
     sample = sample_lines(path)
     if not sample:
         raise EvidenceError(path, f"is empty; expected {kind} evidence")
+    if kind == "latency":
+        from analysis.ingest.other_lines import records_only
+
+        sample = records_only(sample)
     scores = {name: fmt.detect(sample) for name, fmt in formats.items()}
     best = max(scores, key=scores.get)
     if scores[best] < 0.5:

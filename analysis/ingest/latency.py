@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
+from analysis.ingest import other_lines
 from analysis.ingest.base import (
     BLOCK_BYTES,
     MAX_REJECTED_SHARE,
@@ -41,6 +42,7 @@ from analysis.ingest.base import (
     register,
     rejections,
     sample_lines,
+    skipped,
 )
 from analysis.ingest.plausible import latency_problems
 from analysis.redaction import redact
@@ -67,13 +69,14 @@ class RegexLogFormat:
 
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
         lines, numbers, unreadable = read_lines(path)
-        table, rejected = self.parse_lines(path, lines, numbers)
+        table, rejected, other = self.parse_lines(path, lines, numbers)
         return Parsed(finish(table, path), len(numbers) + len(unreadable),
-                      sorted_rejections(unreadable, rejected))
+                      sorted_rejections(unreadable, rejected), other)
 
-    def parse_lines(self, path: Path, lines: pa.Array | pa.ChunkedArray,
-                    numbers: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Rows (times naive UTC) and rejections for an Arrow column of lines and their numbers."""
+    def parse_lines(self, path: Path, lines: pa.Array | pa.ChunkedArray, numbers: np.ndarray
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Rows (times naive UTC), rejections and skipped lines (blank, error-log lines...)
+        for an Arrow column of lines and their numbers."""
         groups = pc.extract_regex(lines, self.pattern)
         if isinstance(groups, pa.ChunkedArray):
             groups = groups.combine_chunks()
@@ -82,6 +85,10 @@ class RegexLogFormat:
         table["line"] = numbers[matched]
         bad, why = latency_problems(table)
         nomatch = np.flatnonzero(~matched)
+        whats = other_lines.classify(lines.take(pa.array(nomatch)))
+        known = whats != None  # noqa: E711 - elementwise on an object array
+        other = skipped(path, numbers[nomatch[known]], whats[known])
+        nomatch = nomatch[~known]
         rejected = pd.concat([
             rejections(path, numbers[nomatch], f"does not match the {self.name} format",
                        lines.take(pa.array(nomatch)).to_pylist()),
@@ -89,7 +96,7 @@ class RegexLogFormat:
                        lines.take(pa.array(np.flatnonzero(matched)[bad])).to_pylist())
             .assign(reason=why[bad]),
         ], ignore_index=True)
-        return table[~bad], rejected
+        return table[~bad], rejected, other
 
     def columns(self, groups: pa.StructArray) -> dict:
         raise NotImplementedError
@@ -196,7 +203,7 @@ class FieldLogFormat(RegexLogFormat):
         def keep_aside(row) -> str:
             nonlocal garbage
             irregular.append((row.number, row.text))
-            if not regex.match(row.text):
+            if not regex.match(row.text) and other_lines.what_is(row.text) is None:
                 garbage += 1
                 if garbage > self.GARBAGE_LIMIT and garbage > MAX_REJECTED_SHARE * row.number:
                     return "error"
@@ -270,16 +277,23 @@ class FieldLogFormat(RegexLogFormat):
         del parts
         columns["line"] = numbers[valid] if numbers is not None else np.flatnonzero(valid) + 1
         bad_numbers = numbers[~valid] if numbers is not None else np.flatnonzero(~valid) + 1
-        rejected = [rejections(path, bad_numbers, "",
-                               [text for _, texts in bad_rows for text in texts])
-                    .assign(reason=np.concatenate([r for r, _ in bad_rows]) if bad_rows else [])]
+        texts = [text for _, texts in bad_rows for text in texts]
+        blank = np.array([not text.strip() for text in texts], dtype=bool)  # rejected rows only
+        rejected = [rejections(path, bad_numbers[~blank], "",
+                               [t for t, b in zip(texts, blank, strict=True) if not b])
+                    .assign(reason=np.concatenate([r for r, _ in bad_rows])[~blank]
+                            if bad_rows else [])]
+        other = [skipped(path, bad_numbers[blank], other_lines.BLANK)]
         if irregular:
-            odd_table, odd_rejected = self.parse_lines(
+            odd_table, odd_rejected, odd_other = self.parse_lines(
                 path, pa.array([t for _, t in irregular], pa.string()), odd_numbers)
             columns = _merge_by_line(columns, odd_table)
             rejected.append(odd_rejected)
+            other.append(odd_other)
         return Parsed(finish(pd.DataFrame(columns, copy=False), path), total,
-                      sorted_rejections(*rejected))
+                      sorted_rejections(*rejected),
+                      pd.concat(other, ignore_index=True).sort_values("line", kind="stable")
+                      .reset_index(drop=True))
 
     def _check(self, fields: dict[int, pa.Array]) -> tuple[np.ndarray, np.ndarray]:
         """Which rows have every field in shape, and the first failing field's name."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import EvidenceError
-from analysis.ingest.base import Parsed, read_text, register, rejections
+from analysis.ingest.base import Parsed, read_text, register, rejections, skipped
 from analysis.ingest.plausible import MAX_LATENCY_MS, plausible_time
 
 KIND = "metadata"
@@ -42,9 +42,12 @@ class MetadataCalls:
             raise EvidenceError(path, f"cannot be read as CSV: {exc}") from None
         if not records or [h.strip() for h in records[0]] != HEADER:
             raise EvidenceError(path, f"expected the header {','.join(HEADER)}", line=1)
+        blank = []
         for number, record in enumerate(records[1:], start=2):
             row = self._row(record)
-            if row is None:
+            if not any(field.strip() for field in record):
+                blank.append(number)
+            elif row is None:
                 bad.append((number, ",".join(record)))
             else:
                 rows.append({**row, "source_file": str(path), "line": number})
@@ -53,7 +56,8 @@ class MetadataCalls:
         reason = (f"expected {','.join(HEADER)} with a time (2000 or later, not in the future), "
                   "a status and a number of ms (0 to a day)")
         return Parsed(table, len(records), rejections(path, [n for n, _ in bad], reason,
-                                                       [t for _, t in bad]))
+                                                       [t for _, t in bad]),
+                      skipped(path, blank, "blank line"))
 
     @staticmethod
     def _row(record: list[str]) -> dict | None:

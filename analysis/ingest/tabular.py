@@ -22,7 +22,17 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
 from analysis.errors import EvidenceError
-from analysis.ingest.base import Parsed, is_gzip, read_lines, register, rejections, sample_lines
+from analysis.ingest import other_lines
+from analysis.ingest.base import (
+    Parsed,
+    is_gzip,
+    no_skipped,
+    read_lines,
+    register,
+    rejections,
+    sample_lines,
+    skipped,
+)
 from analysis.ingest.latency import finish, naive_utc, sorted_rejections
 from analysis.ingest.plausible import latency_problems
 
@@ -181,10 +191,13 @@ class CsvLog:
         numbers = np.flatnonzero(lines[1:]) + 1
         frame, bad = _table({c: table.column(c).combine_chunks() for c in wanted}, chosen, numbers,
                         path)
+        blank = [n for n, t in odd if not t.strip()]
+        odd = [(n, t) for n, t in odd if t.strip()]
         wrong_width = rejections(path, [n for n, _ in odd],
                                  f"expected {len(names)} comma-separated fields",
                                  [t for _, t in odd])
-        return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width))
+        return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width),
+                      skipped(path, blank, other_lines.BLANK))
 
 
 @register
@@ -201,22 +214,22 @@ class JsonLines:
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
         lines, numbers, unreadable = read_lines(path)
         blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(lines), ""))
+        blank_lines = skipped(path, numbers[blank], other_lines.BLANK)
         numbers = numbers[~blank]
         try:
             stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
             table = pa_json.read_json(stream)
             columns = {n: table.column(n).combine_chunks() for n in table.column_names}
-            bad_json = rejections(path, [], "", [])
+            bad_json, other = rejections(path, [], "", []), no_skipped()
         except pa.ArrowInvalid:
             # Somewhere a line is not JSON, or a key changes type: find which, line by line.
-            columns, bad_json, numbers = _json_line_by_line(
+            columns, bad_json, numbers, other = _json_line_by_line(
                 path, lines.filter(pa.array(~blank)).to_pylist(), numbers)
         chosen = pick_columns(list(columns), path, (options or {}).get("latency_unit"))
         frame, bad = _table(columns, chosen, numbers, path)
-        blank_lines = rejections(path, np.flatnonzero(blank) + 1, "blank line",
-                                 [""] * int(blank.sum()))
         return Parsed(finish(frame, path), len(blank) + len(unreadable),
-                      sorted_rejections(bad, bad_json, blank_lines, unreadable))
+                      sorted_rejections(bad, bad_json, unreadable),
+                      pd.concat([blank_lines, other], ignore_index=True).sort_values("line"))
 
 
 def _json_line_by_line(path: Path, texts: list[str], numbers: np.ndarray):
@@ -236,6 +249,12 @@ def _json_line_by_line(path: Path, texts: list[str], numbers: np.ndarray):
     frame = pd.DataFrame(rows)
     columns = {c: pa.array(frame[c].astype(object).where(frame[c].notna(), None), pa.string())
                for c in frame.columns}
-    return columns, rejections(path, [n for n, _ in bad], "not a JSON object",
-                               [t for _, t in bad]), np.array(kept, dtype=np.int64)
+    # klog, nginx error-log or Envoy lines among the JSON ones (kubectl logs): skipped
+    whats = other_lines.classify(pa.array([t for _, t in bad], pa.string()),
+                                 json_is_record=True)
+    other = [(n, t, w) for (n, t), w in zip(bad, whats, strict=True) if w is not None]
+    bad = [(n, t) for (n, t), w in zip(bad, whats, strict=True) if w is None]
+    return (columns, rejections(path, [n for n, _ in bad], "not a JSON object",
+                                [t for _, t in bad]), np.array(kept, dtype=np.int64),
+            skipped(path, [n for n, _, _ in other], [w for _, _, w in other]))
 

@@ -39,8 +39,10 @@ def test_unparseable_lines_are_rejected_with_line_numbers(tmp_path, fixture_path
     parsed = IngressNginx().parse(path)
     assert parsed.lines == 5
     assert list(parsed.table["line"]) == [1, 3, 5]
-    assert list(parsed.rejected["line"]) == [2, 4]
+    assert list(parsed.rejected["line"]) == [2]
     assert parsed.rejected["text"][0] == "garbage <script>"
+    # a blank line is neither a request nor an error: skipped and counted (issue 13)
+    assert list(parsed.skipped["line"]) == [4] and list(parsed.skipped["what"]) == ["blank line"]
 
 
 def test_mostly_unparseable_file_is_an_error_naming_file_format_and_samples(tmp_path,
@@ -95,3 +97,23 @@ def test_several_formats_in_one_folder_and_a_forced_format(example_copy, fixture
     (folder / "service.yaml").write_text("formats: {latency: envoy}\n")
     with pytest.raises(EvidenceError, match="could not be parsed as envoy"):
         load_evidence(folder, load_config(folder))  # ALB and nginx lines are not Envoy lines
+
+
+def test_kubectl_logs_mix_is_counted_by_kind_not_rejected(tmp_path, fixture_path):
+    """nginx error-log, klog and Envoy lines among the access lines are skipped by what they
+    are; upstream timeouts get their own name (evidence of their own)."""
+    lines = fixture_path("ingress-nginx.log").read_text().splitlines()
+    other = [
+        "2023/03/08 10:00:00 [error] 31#31: *77 upstream timed out (110: Connection timed out) "
+        "while reading response header from upstream, client: 10.0.0.1",
+        "2023/03/08 10:00:01 [warn] 31#31: *78 a client request body is buffered",
+        "I0308 10:00:00.123456       7 controller.go:169] Configuration changes detected",
+        "",
+    ]
+    path = tmp_path / "kubectl.log"
+    path.write_text("\n".join(lines[:2] + other + lines[2:4]) + "\n")
+    parsed = IngressNginx().parse(path)
+    assert list(parsed.table["line"]) == [1, 2, 7, 8] and parsed.rejected.empty
+    assert list(parsed.skipped["what"]) == [
+        "nginx error-log line: upstream timed out", "nginx error-log line",
+        "Go (klog) log line", "blank line"]

@@ -20,9 +20,6 @@ MANIFEST = list(csv.DictReader((REAL / "manifest.csv").open()))
 
 #: file -> why it is not read right yet (issue 13's items)
 NOT_YET = {
-    "latency/alb-beats-application-lb-http-504.log": "2: a trailing blank line is a rejected "
-    "line, 1 of 11 fails the 5% rule",
-    "latency/alb-beats-example-alb-http.log": "2: a trailing blank line fails the 5% rule",
     "latency/envoy-beats-default-with-tcp.log": "10: an Envoy TCP entry (- - -) is counted as "
     "a request",
     "latency/envoy-elastic-integrations-mixed-wrappers.log": "3: Ambassador and docker json "
@@ -31,8 +28,6 @@ NOT_YET = {
     "lines mixed in",
     "latency/envoy-gateway-issue-7554-pod-container-prefix.log": "3: '<pod> <container> ' "
     "prefix",
-    "latency/ingress-nginx-issue-9443-error-log-and-retries.log": "3: nginx error-log lines "
-    "mixed in",
     "latency/ingress-nginx-kubectl-logs-klog-and-proxy-protocol-400s.txt": "3/8: klog lines and "
     "the 0.2x log format",
     "latency/ingress-nginx-old-format-contrib-2923-with-klog.log": "8: the 0.x log format",

@@ -24,10 +24,24 @@ FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
+OTHER_LINES = [
+    "", "   ",
+    "2023/03/08 10:00:00 [error] 31#31: *77 upstream timed out (110: Connection timed out) "
+    "while reading response header from upstream",
+    "2023/03/08 10:00:01 [warn] 31#31: *78 a client request body is buffered",
+    "I0308 10:00:00.123456       7 controller.go:169] Configuration changes detected",
+    "[2024-06-20 05:14:13.338][1][warning][main] [source/server/server.cc:843] unused flag",
+    'time="2023-05-18T08:16:35Z" level=info msg="processing request"',
+]
+
+
 @st.composite
 def mutated(draw, lines: list[str]) -> str:
     line = draw(st.sampled_from(lines))
-    op = draw(st.sampled_from(["keep", "truncate", "insert", "delete", "random", "swap"]))
+    op = draw(st.sampled_from(["keep", "truncate", "insert", "delete", "random", "swap",
+                               "other"]))
+    if op == "other":  # what kubectl logs and terminals mix in: skipped, counted by kind
+        return draw(st.sampled_from(OTHER_LINES))
     at = draw(st.integers(0, max(len(line) - 1, 0)))
     if op == "truncate":
         return line[:at]
@@ -70,8 +84,10 @@ def test_every_format_survives_random_and_mutated_lines(name):
             parsed = fmt.parse(path)
         except LatencyGapError:
             return  # a clean, named error is an acceptable answer
-        if counted:  # every line is a row or a rejection (a CSV header is neither)
-            assert len(parsed.table) + len(parsed.rejected) == parsed.lines - bool(header)
+        if counted:  # every line is a row, a rejection or a skipped line (a CSV header is
+            # none of them), and each line number is accounted for once
+            numbers = [*parsed.table["line"], *parsed.rejected["line"], *parsed.skipped["line"]]
+            assert sorted(numbers) == list(range(1 + bool(header), parsed.lines + 1))
             assert parsed.lines == path.read_bytes().count(b"\n")
         assert set(parsed.rejected.columns) >= {"line", "reason", "text"}
 

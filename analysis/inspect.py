@@ -12,7 +12,7 @@ from analysis import ingest
 from analysis import service as services
 from analysis.errors import LatencyGapError
 from analysis.files import check_inside
-from analysis.ingest.base import REGISTRY, check_rejected_share, detect, parse_file
+from analysis.ingest.base import REGISTRY, check_rejected_share, detect, parse_with
 from analysis.ingest.resolv import parse_resolv_conf
 
 
@@ -70,10 +70,12 @@ def inspect_file(path: Path, kind: str | None = None, options: dict | None = Non
         kinds = [kind] if kind else list(REGISTRY)
         fmt = _best_format(kinds, path)
         result["kind"] = fmt.kind
-        _, parsed = parse_file(fmt.kind, path, fmt.name, options)
+        parsed = parse_with(fmt, path, options)
         rejected = parsed.rejected
         result.update(
             format=fmt.name, lines=parsed.lines, parsed=len(parsed.table),
+            latency_from=parsed.latency_field or None,
+            skipped=parsed.skipped["what"].value_counts().to_dict() or None,
             rejected=len(rejected),
             first_rejections=[f"line {r.line}: {r.reason}: {r.text!r}"
                               for r in rejected.head(3).itertuples()],

@@ -118,7 +118,7 @@ def evidence_files(folder: Path) -> list[Path]:
 
 def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: dict):
     module = FILE_KINDS[kind]
-    tables, rejected, skipped, formats, lines = [], [], [], set(), 0
+    tables, rejected, skipped, formats, fields, lines = [], [], [], set(), set(), 0
     files = evidence_files(folder)
     for path in files:
         try:
@@ -136,13 +136,15 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: d
         rejected.append(parsed.rejected.assign(env=env, kind=kind))
         skipped.append(parsed.skipped.assign(env=env, kind=kind))
         formats.add(fmt.name)
+        fields.add(parsed.latency_field)
         lines += parsed.lines
     table = pd.concat(tables, ignore_index=True) if tables else \
         pd.DataFrame(columns=module.COLUMNS)
     table.insert(0, "env", env)
     count = {"env": env, "kind": kind, "files": len(files), "lines": lines,
              "rejected": sum(len(r) for r in rejected),
-             "skipped": sum(len(r) for r in skipped), "formats": ",".join(sorted(formats))}
+             "skipped": sum(len(r) for r in skipped), "formats": ",".join(sorted(formats)),
+             "latency_from": ", ".join(sorted(fields - {""}))}
     return table, rejected, skipped, count
 
 
@@ -189,6 +191,7 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
             resolv_rows.append(_resolv_row(env, conf))
         counts.append({"env": env, "kind": "resolv.conf", "files": int(conf is not None),
                        "lines": conf.lines if conf else 0, "rejected": 0, "skipped": 0,
+                       "latency_from": "",
                        "formats": "resolv.conf" if conf else ""})
     return Evidence(
         latency=pd.concat(collected["latency"], ignore_index=True),

@@ -50,6 +50,9 @@ class Parsed:
     lines: int
     rejected: pd.DataFrame  # REJECTION_COLUMNS
     skipped: pd.DataFrame = field(default_factory=no_skipped)  # SKIPPED_COLUMNS
+    #: latency logs: the field the backend time was read from, with its unit (shown by
+    #: inspect and in the report's data quality: a proxy's total is not the backend's time)
+    latency_field: str = ""
 
 
 def skipped(path: Path, lines, what) -> pd.DataFrame:
@@ -172,6 +175,11 @@ def detect(kind: str, path: Path, forced: str | None = None) -> Format:
         sample = records_only(sample)
     scores = {name: fmt.detect(sample) for name, fmt in formats.items()}
     best = max(scores, key=scores.get)
+    if scores[best] < 0.5 and kind == "latency":
+        from analysis.ingest.prefixes import detect_prefixed
+
+        if prefixed := detect_prefixed(sample, formats):
+            return prefixed
     if scores[best] < 0.5:
         closest = f"it looks most like {best} ({scores[best]:.0%} of its first lines match)" \
             if scores[best] > 0 else f"tried {', '.join(sorted(formats))}"
@@ -301,6 +309,18 @@ def rejections(path: Path, lines: np.ndarray, reason: str, texts) -> pd.DataFram
     return _rejections(path, rows)
 
 
+def parse_by_lines(fmt, path: Path, options: dict | None = None, transform=None) -> Parsed:
+    """Read a log as an Arrow column of lines (optionally transformed, e.g. a prefix
+    stripped) and hand it to `fmt.parse_column`; lines that are not text are rejections."""
+    lines, numbers, unreadable = read_lines(path)
+    parsed = fmt.parse_column(path, transform(lines) if transform else lines, numbers, options)
+    parsed.lines += len(unreadable)
+    if len(unreadable):
+        parsed.rejected = pd.concat([unreadable, parsed.rejected], ignore_index=True) \
+            .sort_values("line", kind="stable").reset_index(drop=True)
+    return parsed
+
+
 def check_rejected_share(path: Path, fmt_name: str, parsed: Parsed) -> None:
     """A mostly unparseable file is an error naming the file, its format and sample lines."""
     bad = len(parsed.rejected)
@@ -330,6 +350,12 @@ def parse_file(kind: str, path: Path, forced: str | None = None,
                options: dict | None = None) -> tuple[Format, Parsed]:
     """Detect a file's format and parse it; every text that comes out is redacted."""
     fmt = detect(kind, path, forced)
+    return fmt, parse_with(fmt, path, options)
+
+
+def parse_with(fmt: Format, path: Path, options: dict | None = None) -> Parsed:
+    """Parse a file in a known format; every text that comes out is redacted."""
     parsed = fmt.parse(path, options)
+    parsed.latency_field = parsed.latency_field or getattr(fmt, "latency_field", "")
     redact_table(parsed.table)
-    return fmt, parsed
+    return parsed

@@ -17,6 +17,7 @@ class _EnvoyText(FieldLogFormat):
     """Shared by Envoy's and Istio's text formats: a start time, DURATION and upstream time."""
 
     time_field = duration_field = upstream_field = status_field = 0
+    latency_field = "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% (ms)"
 
     def typed(self, fields: dict[int, pa.Array]) -> dict:
         stamp = pc.utf8_slice_codeunits(fields[self.time_field], 1, -1)

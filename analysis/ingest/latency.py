@@ -38,7 +38,7 @@ from analysis.ingest.base import (
     clip,
     is_gzip,
     long_line_error,
-    read_lines,
+    parse_by_lines,
     register,
     rejections,
     sample_lines,
@@ -68,10 +68,13 @@ class RegexLogFormat:
         return sum(bool(regex.match(line)) for line in sample) / len(sample)
 
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
-        lines, numbers, unreadable = read_lines(path)
+        return parse_by_lines(self, path, options)
+
+    def parse_column(self, path: Path, lines: pa.Array | pa.ChunkedArray, numbers: np.ndarray,
+                     options: dict | None = None) -> Parsed:
+        """Parse an Arrow column of lines (the line-exact path, and prefixed logs)."""
         table, rejected, other = self.parse_lines(path, lines, numbers)
-        return Parsed(finish(table, path), len(numbers) + len(unreadable),
-                      sorted_rejections(unreadable, rejected), other)
+        return Parsed(finish(table, path), len(numbers), rejected, other)
 
     def parse_lines(self, path: Path, lines: pa.Array | pa.ChunkedArray, numbers: np.ndarray
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -403,6 +406,7 @@ class IngressNginx(FieldLogFormat):
     """ingress-nginx default `log-format-upstream` (kubernetes/ingress-nginx config.go)."""
 
     name = "ingress-nginx"
+    latency_field = "$upstream_response_time (s)"
     field_count = 19
     fields = {
         1: ("separator", r"^-$"),
@@ -480,6 +484,7 @@ class AwsAlb(FieldLogFormat):
     """AWS Application Load Balancer access log (fields documented in the ALB user guide)."""
 
     name = "aws-alb"
+    latency_field = "target_processing_time (s)"
     fields = {
         0: ("entry type", r"^(?:https?|h2|grpcs|wss?)$"),
         1: ("time", r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$"),  # cast needs it valid

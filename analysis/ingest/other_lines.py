@@ -29,6 +29,9 @@ KINDS: list[tuple[str, str]] = [
     ("nginx error-log line", _NGINX_ERROR),
     ("Go (klog) log line", r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]"),
     ("Envoy log line", r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\]\[\d+\]\[\w+\]"),
+    ("shell prompt and command line", r"^(?:\S*[#$%>] +)?(?:sudo +)?(?:kubectl|docker|stern|"
+                                      r"crictl|oc|tail|cat|zcat|less|grep|curl) "),
+    ("kubectl message", r"^(?:Defaulted container |Found \d+ pods, using |error: )"),
     ("logfmt log line", r'^(?:time|ts|level)="?[^ ]+ .*\b(?:level|msg)='),
     ("controller banner line", r"^(?:-{10,}|NGINX Ingress controller|\s+(?:Release|Build|"
                                r"Repository|nginx version):)"),

@@ -27,7 +27,7 @@ from analysis.ingest.base import (
     Parsed,
     is_gzip,
     no_skipped,
-    read_lines,
+    parse_by_lines,
     register,
     rejections,
     sample_lines,
@@ -49,6 +49,7 @@ UNITS = {"ms": 1.0, "millis": 1.0, "milliseconds": 1.0, "s": 1000.0, "sec": 1000
 KNOWN_UNITS = {
     "request_time": "s", "upstream_response_time": "s",                   # nginx variables
     "duration": "ms", "upstream_service_time": "ms",                      # Envoy operators
+    "x_envoy_upstream_service_time": "ms",     # Envoy Gateway's default JSON access log
     "request_processing_time": "s", "target_processing_time": "s",        # AWS ALB fields
     "response_processing_time": "s",
 }
@@ -56,8 +57,14 @@ _SUFFIX = re.compile(r"[_.\-]?(" + "|".join(sorted(UNITS, key=len, reverse=True)
 _NUMBER = r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"
 
 
+def _key(name: str) -> str:
+    """A column name as matched: lower case, '-' as '_' (Envoy Gateway's JSON keys are the
+    header names: `x-envoy-upstream-service-time`)."""
+    return name.lower().replace("-", "_")
+
+
 def _unit(name: str, default: str | None, path: Path) -> float:
-    lowered = name.lower()
+    lowered = _key(name)
     if lowered in KNOWN_UNITS:
         return UNITS[KNOWN_UNITS[lowered]]
     suffix = _SUFFIX.search(lowered)
@@ -71,10 +78,11 @@ def _unit(name: str, default: str | None, path: Path) -> float:
 
 def pick_columns(names: list[str], path: Path, latency_unit: str | None = None) -> dict:
     """Which columns hold the time, backend latency, total and status, with their units."""
-    lowered = {n.lower(): n for n in names}
+    lowered = {_key(n): n for n in names}
     time = next((lowered[n] for n in TIME_NAMES if n in lowered), None)
-    timed = [n for n in names if any(w in n.lower() for w in LATENCY_WORDS)]
-    backend = [n for n in timed if any(w in n.lower() for w in BACKEND_WORDS)]
+    timed = [n for n in names if any(w in _key(n) for w in LATENCY_WORDS)]
+    # the backend's own time whenever the format has one: a proxy's total is not the backend
+    backend = [n for n in timed if any(w in _key(n) for w in BACKEND_WORDS)]
     if time is None or not timed:
         raise EvidenceError(path, f"needs a time column ({', '.join(TIME_NAMES)}) and a latency "
                             f"column (a name with {', '.join(LATENCY_WORDS)}); found {names}")
@@ -84,6 +92,13 @@ def pick_columns(names: list[str], path: Path, latency_unit: str | None = None) 
     return {"time": time, "latency": (latency, _unit(latency, latency_unit, path)),
             "total": (total, _unit(total, latency_unit, path)) if total else None,
             "status": status}
+
+
+def described(chosen: dict) -> str:
+    """Which column the backend time came from, with its unit: `duration (ms)`."""
+    name, scale = chosen["latency"]
+    unit = {1.0: "ms", 1000.0: "s", 1e-3: "us", 1e-6: "ns"}.get(scale, f"x{scale:g} ms")
+    return f"{name} ({unit})"
 
 
 def _numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +212,7 @@ class CsvLog:
                                  f"expected {len(names)} comma-separated fields",
                                  [t for _, t in odd])
         return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width),
-                      skipped(path, blank, other_lines.BLANK))
+                      skipped(path, blank, other_lines.BLANK), described(chosen))
 
 
 @register
@@ -212,24 +227,37 @@ class JsonLines:
                    for s in sample) / len(sample)
 
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
-        lines, numbers, unreadable = read_lines(path)
+        return parse_by_lines(self, path, options)
+
+    def parse_column(self, path: Path, lines: pa.Array | pa.ChunkedArray, numbers: np.ndarray,
+                     options: dict | None = None) -> Parsed:
+        """JSON objects from an Arrow column of lines: one pyarrow JSON read of them all, or
+        line by line when one is not JSON (or a key changes type) to find which."""
         blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(lines), ""))
         blank_lines = skipped(path, numbers[blank], other_lines.BLANK)
-        numbers = numbers[~blank]
+        kept = lines.filter(pa.array(~blank))
+        numbers_kept = numbers[~blank]
         try:
-            stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
-            table = pa_json.read_json(stream)
+            table = pa_json.read_json(pa.BufferReader(_joined(kept)))
             columns = {n: table.column(n).combine_chunks() for n in table.column_names}
             bad_json, other = rejections(path, [], "", []), no_skipped()
         except pa.ArrowInvalid:
-            # Somewhere a line is not JSON, or a key changes type: find which, line by line.
-            columns, bad_json, numbers, other = _json_line_by_line(
-                path, lines.filter(pa.array(~blank)).to_pylist(), numbers)
+            columns, bad_json, numbers_kept, other = _json_line_by_line(
+                path, kept.to_pylist(), numbers_kept)
         chosen = pick_columns(list(columns), path, (options or {}).get("latency_unit"))
-        frame, bad = _table(columns, chosen, numbers, path)
-        return Parsed(finish(frame, path), len(blank) + len(unreadable),
-                      sorted_rejections(bad, bad_json, unreadable),
-                      pd.concat([blank_lines, other], ignore_index=True).sort_values("line"))
+        frame, bad = _table(columns, chosen, numbers_kept, path)
+        return Parsed(finish(frame, path), len(numbers), sorted_rejections(bad, bad_json),
+                      pd.concat([blank_lines, other], ignore_index=True).sort_values("line"),
+                      described(chosen))
+
+
+def _joined(lines: pa.Array | pa.ChunkedArray) -> pa.Buffer:
+    """The lines as one newline-separated text (Arrow joins them; no Python loop)."""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    whole = pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()),
+                                          lines.cast(pa.large_string()))
+    return pc.binary_join(whole, pa.scalar("\n", pa.large_string()))[0].as_buffer()
 
 
 def _json_line_by_line(path: Path, texts: list[str], numbers: np.ndarray):

@@ -24,15 +24,10 @@ NOT_YET = {
     "a request",
     "latency/envoy-elastic-integrations-mixed-wrappers.log": "3: Ambassador and docker json "
     "wrappers are not stripped",
-    "latency/envoy-gateway-issue-3643-kubectl-logs.txt": "3/4: prompt and Envoy application "
-    "lines mixed in",
-    "latency/envoy-gateway-issue-7554-pod-container-prefix.log": "3: '<pod> <container> ' "
-    "prefix",
     "latency/ingress-nginx-kubectl-logs-klog-and-proxy-protocol-400s.txt": "3/8: klog lines and "
     "the 0.2x log format",
     "latency/ingress-nginx-old-format-contrib-2923-with-klog.log": "8: the 0.x log format",
     "latency/istio-1.2-mixer-format-with-tcp.log": "8/10: Istio 1.2 format, TCP entries",
-    "latency/istio-elastic-integrations-cri-container.log": "3: CRI '<time> stdout F ' prefix",
     "dig/bind-9.11-servfail-mdns-warning-dnstools-prompt.txt": "4: prompt and WARNING lines "
     "are rejected lines",
     "dig/bind-9.12-kubectl-exec-transcript-with-host-nslookup.txt": "4: a terminal transcript",

@@ -1,0 +1,73 @@
+"""Access logs as `kubectl logs` and container runtimes print them: a prefix before each line.
+
+`kubectl logs --timestamps` puts an RFC 3339 time before each line, `kubectl logs --prefix`
+(and `kubectl logs -l ...` over several pods) a `[pod/name/container] `, the container runtime's
+own log files (/var/log/containers, CRI format) `<time> stdout F `, `docker compose logs` a
+`name  | `, and stern `<pod> <container> `. When no format recognises a file's first lines,
+these prefixes are stripped (vectorized, RE2) and detection is tried again; the format is then
+named with the prefix it came with ("ingress-nginx (kubectl --timestamps)").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analysis.ingest.base import Format, Parsed, parse_by_lines
+
+_RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"
+#: (name, RE2 pattern of the prefix, replacement), tried alone and the first two combined
+PREFIXES: list[tuple[str, str, str]] = [
+    ("kubectl --prefix", r"^\[[a-z]+/[^\] ]+\] ", ""),
+    ("CRI container log", rf"^{_RFC3339} (?:stdout|stderr) [FP] ", ""),
+    ("kubectl --timestamps", rf"^{_RFC3339} ", ""),
+    ("docker compose logs", r"^[\w.-]+\s+\| ", ""),
+    ("stern", r"^[\w.-]+ [\w.-]+ (\{)", r"\1"),  # only before a JSON line
+]
+#: the prefixed lines needed among the sample's for a prefix to be taken
+MIN_SHARE = 0.5
+
+
+def _chains() -> list[list[tuple[str, str, str]]]:
+    single = [[p] for p in PREFIXES]
+    return single + [[PREFIXES[0], p] for p in PREFIXES[1:3]]
+
+
+def strip(lines: pa.Array | pa.ChunkedArray, chain) -> pa.Array | pa.ChunkedArray:
+    """The lines with each prefix of the chain removed where it stands."""
+    for _, pattern, replacement in chain:
+        lines = pc.replace_substring_regex(lines, pattern, replacement, max_replacements=1)
+    return lines
+
+
+def detect_prefixed(sample: list[str], formats: dict[str, Format]) -> Format | None:
+    """A format wrapped in the prefix that hides it, when stripping one makes it recognisable."""
+    column = pa.array(sample, pa.string())
+    for chain in _chains():
+        _, first, _ = chain[0]
+        if pc.mean(pc.match_substring_regex(column, first)).as_py() < MIN_SHARE:
+            continue
+        stripped = strip(column, chain).to_pylist()
+        scores = {name: fmt.detect(stripped) for name, fmt in formats.items()
+                  if hasattr(fmt, "parse_column")}
+        best = max(scores, key=scores.get, default=None)
+        if best and scores[best] >= 0.5:
+            return Prefixed(formats[best], chain)
+    return None
+
+
+class Prefixed:
+    """A registered format whose lines came with a prefix."""
+
+    def __init__(self, fmt: Format, chain):
+        self.fmt, self.chain, self.kind = fmt, chain, fmt.kind
+        self.latency_field = getattr(fmt, "latency_field", "")
+        self.name = f"{fmt.name} ({' + '.join(name for name, _, _ in chain)})"
+
+    def detect(self, sample: list[str]) -> float:
+        return self.fmt.detect(strip(pa.array(sample, pa.string()), self.chain).to_pylist())
+
+    def parse(self, path: Path, options: dict | None = None) -> Parsed:
+        return parse_by_lines(self.fmt, path, options, lambda lines: strip(lines, self.chain))

@@ -9,6 +9,7 @@ from analysis import stats
 from analysis.attribution import Analysis
 from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
 from analysis.ingest import Evidence
+from analysis.ingest.other_lines import UPSTREAM_TIMEOUT
 from analysis.models.credentials import (
     POLICIES,
     RefreshPolicy,
@@ -183,6 +184,36 @@ def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evide
     return found
 
 
+def no_answer_findings(analysis: Analysis, evidence: Evidence) -> list[dict]:
+    """Requests no backend answered (ALB -1, nginx `-` or a 502/504 nginx wrote itself, Envoy
+    `-`), counted the same way in both environments: the gap is measured on answered requests
+    only, so a candidate that fails more often is a finding of its own."""
+    base, cand = analysis.baseline, analysis.candidate
+    latency = evidence.latency
+    if latency.empty:
+        return []
+    unanswered = latency["latency_ms"].isna().groupby(latency["env"]).agg(["sum", "size"])
+    if not {base, cand} <= set(unanswered.index) or not unanswered["sum"].any():
+        return []
+    rate = {env: unanswered.loc[env, "sum"] / unanswered.loc[env, "size"] for env in (base, cand)}
+    timeouts = evidence.skipped[(evidence.skipped["what"] == UPSTREAM_TIMEOUT)
+                                & (evidence.skipped["env"] == cand)]
+    worse = unanswered.loc[cand, "sum"] >= 5 and rate[cand] > max(2 * rate[base],
+                                                                  rate[base] + 0.01)
+    said = "; ".join(f"{env}: {int(unanswered.loc[env, 'sum'])} of "
+                     f"{int(unanswered.loc[env, 'size'])} requests ({rate[env]:.1%})"
+                     for env in (base, cand))
+    extra = f"; {len(timeouts)} nginx 'upstream timed out' error-log lines in {cand}" \
+        if len(timeouts) else ""
+    return [_finding(
+        "no-backend-answer", "warning" if worse else "info",
+        f"requests no backend answered (ALB -1, nginx 502/504 or `-`, Envoy `-`): {said}{extra}. "
+        "The gap is measured on answered requests in both environments.",
+        f"Find why {cand}'s backends fail or time out (upstream timeouts, readiness, CPU "
+        "limits, connection reuse); fix that before reading the gap." if worse else
+        "None needed: both environments fail alike.")]
+
+
 def _first_after(times: pd.Series, moments: pd.Series) -> np.ndarray:
     """Positions of the first request at or after each moment (times sorted)."""
     at = pd.DatetimeIndex(times).searchsorted(pd.DatetimeIndex(moments))
@@ -261,5 +292,6 @@ def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> l
     found = decision_findings(analysis) + credential_findings(analysis, config) \
         + dns_findings(analysis, config, evidence) \
         + evidence_findings(analysis, config, evidence) \
+        + no_answer_findings(analysis, evidence) \
         + model_checks(analysis, evidence, policy(config.sdk))
     return sorted(found, key=lambda f: order[f["severity"]])

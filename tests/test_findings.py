@@ -128,3 +128,33 @@ def test_a_cause_the_measured_gap_contradicts_is_no_blocker_beside_ready():
     assert analysis.verdict["ready"] is True
     found = credential_findings(analysis, JAVA_V1) + decision_findings(analysis)
     assert found and all(f["severity"] != "blocker" for f in found)
+
+
+def _no_answer(base_failed: int, cand_failed: int, timeouts: int = 0) -> dict | None:
+    from analysis.findings import no_answer_findings
+    from analysis.ingest.base import skipped
+
+    def env(name, failed):
+        ms = np.full(1000, 20.0)
+        ms[:failed] = np.nan
+        return _latency(name, np.arange(1000.0), ms)
+
+    lines = skipped("k8s.log", range(timeouts), "nginx error-log line: upstream timed out")
+    analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0})
+    evidence = Evidence(pd.concat([env("ec2", base_failed), env("k8s", cand_failed)]),
+                        *[pd.DataFrame()] * 6, skipped=lines.assign(env="k8s", kind="latency"))
+    found = no_answer_findings(analysis, evidence)
+    return found[0] if found else None
+
+
+def test_a_candidate_whose_backends_fail_more_often_is_a_finding_of_its_own():
+    found = _no_answer(2, 40, timeouts=12)
+    assert found["id"] == "no-backend-answer" and found["severity"] == "warning"
+    assert "ec2: 2 of 1000 requests (0.2%)" in found["evidence"]
+    assert "k8s: 40 of 1000 requests (4.0%)" in found["evidence"]
+    assert "12 nginx 'upstream timed out' error-log lines in k8s" in found["evidence"]
+
+
+def test_failures_alike_in_both_environments_are_information_and_none_are_nothing():
+    assert _no_answer(10, 12)["severity"] == "info"
+    assert _no_answer(0, 0) is None

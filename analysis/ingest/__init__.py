@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +58,10 @@ class Evidence:
     resolv: pd.DataFrame      # one row per environment that has a resolv.conf
     inputs: pd.DataFrame      # env, kind, files, lines, rejected, skipped, formats
     rejected: pd.DataFrame    # env, kind, source_file, line, reason, text
-    skipped: pd.DataFrame     # env, kind, source_file, line, what: not records, not errors
+    # env, kind, source_file, line, what: lines that are neither records nor errors
+    skipped: pd.DataFrame = field(
+        default_factory=lambda: no_skipped().assign(env="", kind="")[["env", "kind",
+                                                                      *SKIPPED_COLUMNS]])
 
     def skipped_lines(self) -> pd.DataFrame:
         """How many lines of each kind were skipped per environment and evidence kind

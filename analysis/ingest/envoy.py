@@ -13,8 +13,17 @@ from analysis.ingest.latency import FieldLogFormat, naive_utc
 _ENVOY_TIME = r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\]$"
 
 
+TCP_ENTRY = "Envoy TCP proxy entry (not an HTTP request)"
+
+
 class _EnvoyText(FieldLogFormat):
-    """Shared by Envoy's and Istio's text formats: a start time, DURATION and upstream time."""
+    """Shared by Envoy's and Istio's text formats: a start time, DURATION and upstream time.
+
+    A TCP proxy's entry has `"- - -"` where the request stands: a connection, not a request;
+    it is skipped (counted), never taken as a request without a backend answer."""
+
+    not_request_field = (1, r"^- - -$", TCP_ENTRY)
+    not_request = (r'^\[[^\]]+\] "- - -" ', TCP_ENTRY)
 
     time_field = duration_field = upstream_field = status_field = 0
     latency_field = "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% (ms)"

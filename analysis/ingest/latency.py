@@ -62,6 +62,8 @@ class RegexLogFormat:
     kind = KIND
     name = ""
     pattern = ""
+    #: (RE2 pattern of a whole line, what it is): lines of the format that are no request
+    not_request: tuple[str, str] | None = None
 
     def detect(self, sample: list[str]) -> float:
         regex = re.compile(self.pattern)
@@ -84,14 +86,22 @@ class RegexLogFormat:
         if isinstance(groups, pa.ChunkedArray):
             groups = groups.combine_chunks()
         matched = np.asarray(groups.is_valid())
+        not_request = np.zeros(len(matched), bool)
+        if self.not_request:  # matched, but no HTTP request (an Envoy TCP proxy entry)
+            not_request = np.asarray(pc.fill_null(pc.match_substring_regex(
+                lines, self.not_request[0]), False)) & matched
+            matched &= ~not_request
         table = pd.DataFrame(self.columns(groups.filter(pa.array(matched))))
         table["line"] = numbers[matched]
         bad, why = latency_problems(table)
         nomatch = np.flatnonzero(~matched)
         whats = other_lines.classify(lines.take(pa.array(nomatch)))
         known = whats != None  # noqa: E711 - elementwise on an object array
-        other = skipped(path, numbers[nomatch[known]], whats[known])
-        nomatch = nomatch[~known]
+        other = pd.concat([skipped(path, numbers[nomatch[known]], whats[known]),
+                           skipped(path, numbers[not_request], self.not_request[1]
+                                   if self.not_request else "")], ignore_index=True) \
+            .sort_values("line", kind="stable").reset_index(drop=True)
+        nomatch = nomatch[~known & ~not_request[nomatch]]
         rejected = pd.concat([
             rejections(path, numbers[nomatch], f"does not match the {self.name} format",
                        lines.take(pa.array(nomatch)).to_pylist()),
@@ -103,6 +113,10 @@ class RegexLogFormat:
 
     def columns(self, groups: pa.StructArray) -> dict:
         raise NotImplementedError
+
+
+#: marks a row's reason as "skipped, not rejected" between the batch worker and the assembly
+SKIP = "\x00skip:"
 
 
 def release_free_memory() -> None:
@@ -193,11 +207,13 @@ class FieldLogFormat(RegexLogFormat):
     fields: dict[int, tuple[str, str | None]] = {}
     #: how many fields a regular line has; None: the most common count in the first lines
     field_count: int | None = None
+    #: (field index, RE2 pattern, what it is): rows of the format that are no request
+    not_request_field: tuple[int, str, str] | None = None
     #: give up early when this many lines are neither regular nor match the pattern
     GARBAGE_LIMIT = 10_000
 
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
-        include = sorted(self.fields)
+        include = sorted({*self.fields, *(self.not_request_field or ())[:1]})
         count = max(self.field_count or _mode_field_count(path), include[-1] + 1)
         irregular: list[tuple[int, str]] = []
         garbage = 0
@@ -215,6 +231,11 @@ class FieldLogFormat(RegexLogFormat):
         def process(batch: pa.RecordBatch):
             fields = {i: batch.column(f"f{i}") for i in include}
             valid, reasons = self._check(fields)
+            if self.not_request_field:
+                index, pattern, what = self.not_request_field
+                skip = np.asarray(pc.fill_null(pc.match_substring_regex(fields[index], pattern),
+                                               False))
+                valid[skip], reasons[skip] = False, SKIP + what
             columns = None
             if valid.any():
                 columns = self.typed({i: pc.filter(a, pa.array(valid)) for i, a in
@@ -281,12 +302,16 @@ class FieldLogFormat(RegexLogFormat):
         columns["line"] = numbers[valid] if numbers is not None else np.flatnonzero(valid) + 1
         bad_numbers = numbers[~valid] if numbers is not None else np.flatnonzero(~valid) + 1
         texts = [text for _, texts in bad_rows for text in texts]
-        blank = np.array([not text.strip() for text in texts], dtype=bool)  # rejected rows only
-        rejected = [rejections(path, bad_numbers[~blank], "",
-                               [t for t, b in zip(texts, blank, strict=True) if not b])
-                    .assign(reason=np.concatenate([r for r, _ in bad_rows])[~blank]
-                            if bad_rows else [])]
-        other = [skipped(path, bad_numbers[blank], other_lines.BLANK)]
+        reasons = np.concatenate([r for r, _ in bad_rows]) if bad_rows else np.zeros(0, object)
+        # of the rows set aside (few): blank ones and those that are no request are skipped
+        whats = np.array([other_lines.BLANK if not text.strip() else
+                          reason[len(SKIP):] if reason.startswith(SKIP) else ""
+                          for text, reason in zip(texts, reasons, strict=True)], dtype=object)
+        skip = whats != ""
+        rejected = [rejections(path, bad_numbers[~skip], "",
+                               [t for t, s in zip(texts, skip, strict=True) if not s])
+                    .assign(reason=reasons[~skip])]
+        other = [skipped(path, bad_numbers[skip], whats[skip])]
         if irregular:
             odd_table, odd_rejected, odd_other = self.parse_lines(
                 path, pa.array([t for _, t in irregular], pa.string()), odd_numbers)
@@ -401,6 +426,15 @@ def _seconds_list_sum_ms(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 _NUMBER = r"^\d+(?:\.\d+)?$"
 
 
+def _gave_up(upstream_status: pa.Array) -> pa.Array:
+    """nginx gave up on the backend: the last upstream's status is one nginx writes itself,
+    502 (no connection, reset) or 504 (timed out). Its $upstream_response_time is then nginx's
+    waiting, not an answer: counted as no backend answer, as ALB's -1 is, so both
+    environments count failures the same way (issue 13)."""
+    last = pc.utf8_trim_whitespace(pc.replace_substring_regex(upstream_status, r"^.*[,:] ", ""))
+    return pc.fill_null(pc.is_in(last, pa.array(["502", "504"])), False)
+
+
 @register
 class IngressNginx(FieldLogFormat):
     """ingress-nginx default `log-format-upstream` (kubernetes/ingress-nginx config.go)."""
@@ -416,11 +450,13 @@ class IngressNginx(FieldLogFormat):
         11: ("request time", _NUMBER),
         12: ("upstream name", r"^\[.*\]$"),
         16: ("upstream response time", r"^(?:\d+(?:\.\d+)?|-)$"),
+        17: ("upstream status", None),
     }
 
     def typed(self, fields: dict[int, pa.Array]) -> dict:
         upstream = fields[16]
-        answered = pc.not_equal(upstream, "-")
+        tried = pc.not_equal(upstream, "-")
+        answered = pc.and_(tried, pc.invert(_gave_up(fields[17])))
         seconds = pc.cast(pc.if_else(answered, upstream, pa.scalar(None, pa.string())),
                           pa.float64())
         return {
@@ -429,7 +465,7 @@ class IngressNginx(FieldLogFormat):
             "latency_ms": pc.multiply(seconds, 1000.0).to_numpy(zero_copy_only=False),
             "total_ms": pc.multiply(pc.cast(fields[11], pa.float64()), 1000.0).to_numpy(),
             "status": pc.cast(fields[6], pa.int16()).to_numpy(),
-            "attempts": np.asarray(answered, dtype=np.int16),
+            "attempts": np.asarray(tried, dtype=np.int16),
         }
     pattern = (
         r"^(?P<remote_addr>\S+) - (?P<remote_user>\S+) \[(?P<time_local>[^\]]+)\] "
@@ -444,6 +480,8 @@ class IngressNginx(FieldLogFormat):
 
     def columns(self, groups: pa.StructArray) -> dict:
         latency, attempts = _seconds_list_sum_ms(groups.field("upstream_response_time"))
+        gave_up = np.asarray(_gave_up(groups.field("upstream_status")))
+        latency[gave_up] = np.nan
         time = pd.to_datetime(
             groups.field("time_local").to_pandas(), format="%d/%b/%Y:%H:%M:%S %z",
             errors="coerce", utc=True,

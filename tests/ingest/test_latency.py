@@ -1,10 +1,12 @@
 import math
 import shutil
 
+import numpy as np
 import pytest
 
 from analysis.errors import EvidenceError
 from analysis.ingest import base, load_evidence
+from analysis.ingest.envoy import Envoy
 from analysis.ingest.latency import AwsAlb, IngressNginx
 from analysis.service import load_config
 
@@ -117,3 +119,31 @@ def test_kubectl_logs_mix_is_counted_by_kind_not_rejected(tmp_path, fixture_path
     assert list(parsed.skipped["what"]) == [
         "nginx error-log line: upstream timed out", "nginx error-log line",
         "Go (klog) log line", "blank line"]
+
+
+def test_nginx_giving_up_on_the_backend_is_no_answer_like_albs_minus_one(tmp_path,
+                                                                         fixture_path):
+    """502/504 as the last upstream status are written by nginx itself: its upstream time is
+    waiting, not an answer (ALB logs -1 for the same request)."""
+    line = fixture_path("ingress-nginx.log").read_text().splitlines()[0]
+    timed_out = line.replace(" 0.272 200 ", " 60.001 504 ")
+    retried = line.replace(" 0.272 200 ", " 0.050, 0.052 502, 200 ").replace(
+        " 2844 0.272", " 0, 2844 0.050, 0.052")
+    path = tmp_path / "x.log"
+    path.write_text("\n".join([line, timed_out, retried] * 30) + "\n")
+    fast, exact = IngressNginx().parse, IngressNginx().parse_column  # both paths
+    for parse in (fast, lambda p: exact(p, *base.read_lines(p)[:2])):
+        table = parse(path).table
+        assert table["latency_ms"][:3].round(1).tolist()[0] == 272.0
+        assert np.isnan(table["latency_ms"][1]) and table["total_ms"][1] > 0
+        assert table["latency_ms"][2] == pytest.approx(102.0)  # the retry answered
+
+
+def test_envoy_tcp_proxy_entries_are_not_requests(tmp_path, fixture_path):
+    lines = fixture_path("envoy.log").read_text().splitlines()
+    tcp = '[2026-11-24T10:00:02.000Z] "- - -" 0 - 0 0 1000 - "-" "-" "-" "-" "10.1.22.7:5432"'
+    path = tmp_path / "envoy.log"
+    path.write_text("\n".join(lines + [tcp] * 2) + "\n")
+    parsed = Envoy().parse(path)
+    assert len(parsed.table) == len(lines) and parsed.rejected.empty
+    assert parsed.skipped["what"].tolist() == ["Envoy TCP proxy entry (not an HTTP request)"] * 2

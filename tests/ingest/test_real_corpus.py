@@ -20,8 +20,6 @@ MANIFEST = list(csv.DictReader((REAL / "manifest.csv").open()))
 
 #: file -> why it is not read right yet (issue 13's items)
 NOT_YET = {
-    "latency/envoy-beats-default-with-tcp.log": "10: an Envoy TCP entry (- - -) is counted as "
-    "a request",
     "latency/envoy-elastic-integrations-mixed-wrappers.log": "3: Ambassador and docker json "
     "wrappers are not stripped",
     "latency/ingress-nginx-kubectl-logs-klog-and-proxy-protocol-400s.txt": "3/8: klog lines and "

@@ -94,6 +94,33 @@ def test_every_format_survives_random_and_mutated_lines(name):
     check()
 
 
+PREFIXES = ["2023-03-08T10:00:00.123456789Z ", "[pod/ingress-7d9f/controller] ",
+            "2022-07-22T12:24:09.217617591Z stdout F ", "ingress-1  | ", ""]
+
+
+@pytest.mark.parametrize("name", ["ingress-nginx", "envoy", "istio", "aws-alb", "json-lines"])
+def test_prefixed_logs_survive_detection_and_parsing(name):
+    """kubectl's prefixes on mutated lines: detected and stripped, or a named error; every
+    line still a row, a rejection or a skipped line."""
+    from analysis.ingest.base import parse_file
+
+    body = (FIXTURES / SEEDS[name]).read_text().splitlines()
+
+    @FUZZ
+    @given(st.sampled_from(PREFIXES), st.lists(mutated(body), min_size=1, max_size=30))
+    def check(prefix, lines):
+        TALLY["cases"] += 1
+        path = _file_of([prefix + line for line in lines])
+        try:
+            _, parsed = parse_file("latency", path)
+        except LatencyGapError:
+            return
+        numbers = [*parsed.table["line"], *parsed.rejected["line"], *parsed.skipped["line"]]
+        assert sorted(numbers) == list(range(1, parsed.lines + 1))
+
+    check()
+
+
 @FUZZ
 @given(st.lists(st.text(max_size=80), max_size=10))
 def test_resolv_conf_survives_random_text(lines):

@@ -120,7 +120,8 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
     for env in (base, cand):
         analysis.refresh[env] = cred_model.refresh_estimate(
             env, evidence.credentials, policy, rates[env], providers[env],
-            evidence.metadata, config.sdk_version) if policy else None
+            evidence.metadata, config.sdk_version,
+            config.provider_settings if env == cand else None) if policy else None
         analysis.dns[env] = dns_model.dns_estimate(
             env, evidence.dig, evidence.resolv, config.dns.names,
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])

@@ -8,7 +8,7 @@ import math
 import sys
 from pathlib import Path
 
-from analysis import __version__, config, pipeline, simulate
+from analysis import __version__, config, durations, pipeline, simulate
 from analysis import service as services
 from analysis.errors import LatencyGapError
 
@@ -31,6 +31,24 @@ def _positive(text: str) -> float:
     return value
 
 
+def _duration(text: str, allow_zero: bool = False) -> float:
+    """A duration option in seconds: 900, 900s, 15m, 1h."""
+    try:
+        return durations.seconds(text, allow_zero)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _lifetime(text: str) -> float:
+    """--lifetime: a duration; a bare number under 60 was minutes in earlier releases and no
+    credential lives under a minute (STS's least is 900 s), so it is refused, not misread."""
+    seconds = _duration(text)
+    if text.strip().replace(".", "", 1).isdigit() and seconds < 60:
+        raise argparse.ArgumentTypeError(f"{text!r} would be {seconds:g} seconds; give a unit: "
+                                         f"{text.strip()}m or {seconds * 60:g}s")
+    return seconds
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     pipeline.build_report(args.service, args.data_dir, args.reports_dir, code=args.code,
                           parameters=dict(args.parameter), pdf=args.pdf)
@@ -49,14 +67,19 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from analysis import preflight
     from analysis.ingest.resolv import parse_resolv_conf
 
+    settings = services.ProviderSettings(args.session_duration, args.session_refresh,
+                                         args.session_ttl)
+    problem = services.check_provider_settings(settings)
+    if problem:
+        raise LatencyGapError(f"preflight: {problem}")
     if args.path:
         result = preflight.preflight_folder(Path(args.path), args.rate)
     else:
         result = preflight.run(
-            args.sdk, args.provider, args.lifetime * 60 if args.lifetime else None,
+            args.sdk, args.provider, args.lifetime,
             parse_resolv_conf(Path(args.resolv)) if args.resolv else None,
             args.names.split(",") if args.names else [], args.rate, args.cache_ttl,
-            args.lookups_per_request, args.sdk_version)
+            args.lookups_per_request, args.sdk_version, settings=settings)
     if args.json:
         print(json.dumps({"sdk": result.sdk, "provider": result.provider,
                           "lifetime_s": result.lifetime_s, "blocked": result.blocked,
@@ -137,12 +160,19 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--sdk-version", help="e.g. 1.24.0 (botocore changed in 1.25)")
     pre.add_argument("--provider", choices=services.CREDENTIAL_PROVIDERS,
                      help="how the pod gets credentials")
-    pre.add_argument("--lifetime", type=_positive, help="credential lifetime in minutes "
+    pre.add_argument("--session-duration", type=_duration, metavar="DURATION",
+                     help="kiam-server --session-duration (default 15m)")
+    pre.add_argument("--session-refresh", type=_duration, metavar="DURATION",
+                     help="kiam-server --session-refresh (default 5m)")
+    pre.add_argument("--session-ttl", type=_duration, metavar="DURATION",
+                     help="kube2iam --iam-role-session-ttl (default 15m)")
+    pre.add_argument("--lifetime", type=_lifetime, metavar="DURATION",
+                     help="credential lifetime, e.g. 15m or 900s "
                      "(default: the provider's)")
     pre.add_argument("--resolv", help="the pod's resolv.conf")
     pre.add_argument("--names", help="host names resolved per request, comma-separated")
     pre.add_argument("--lookups-per-request", type=float, default=1.0)
-    pre.add_argument("--cache-ttl", type=float, default=30.0,
+    pre.add_argument("--cache-ttl", type=lambda t: _duration(t, True), default=30.0,
                      help="application DNS cache in s (JVM default 30; 0: none)")
     pre.add_argument("--rate", type=_positive, default=1.0, help="requests per second (default 1)")
     pre.add_argument("--json", action="store_true", help="print the result as JSON")

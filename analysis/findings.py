@@ -57,7 +57,8 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
     cost = f"{policy.calls_per_refresh} metadata calls, ~{est.cost_ms:.0f} ms" + \
         (", estimated" if est.cost_is_estimate else ", measured")
     seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s (median of "
-            f"{est.documents} documents); {config.sdk} refreshes when less than "
+            f"{est.documents} documents) and keep at least {est.floor_s:.0f} s when served "
+            f"({est.floor_source}); {config.sdk} refreshes when less than "
             f"{policy.refresh_before_expiry_s:.0f} s remain")
     fix = credential_fix(config.credential_provider, config.sdk, policy.refresh_before_expiry_s)
     if est.storm >= 1.0:

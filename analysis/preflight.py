@@ -11,17 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis import durations
 from analysis.ingest import load_evidence
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
-from analysis.service import DEFAULT_CACHE_TTL_S, load_config
+from analysis.service import DEFAULT_CACHE_TTL_S, ProviderSettings, load_config
 
-#: Credential lifetime each provider hands out by default (../shared/domain-facts.md, table 2):
-#: KIAM --session-duration 15m; kube2iam asks STS for 2 x --iam-role-session-ttl (15m);
-#: IRSA uses STS's default DurationSeconds of 1 h; Pod Identity and EC2 about 6 h.
-DEFAULT_LIFETIME_S = {"kiam": 900.0, "kube2iam": 1800.0, "irsa": 3600.0,
-                      "pod-identity": 21600.0, "instance-profile": 21600.0}
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
 #: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
 DEFAULT_QUERY_MS = 2.0
@@ -45,19 +41,25 @@ class Preflight:
 
 
 def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per_s: float,
-                     sdk_version: str | None = None, budget_ms: float = 10.0) -> list[dict]:
+                     sdk_version: str | None = None, budget_ms: float = 10.0,
+                     settings: ProviderSettings | None = None,
+                     floor: tuple[float, str] | None = None) -> list[dict]:
+    """`floor`: the least time left on served credentials and where that was read (the
+    documents, in folder mode); without it the provider's configuration says."""
     policy = cred_model.policy(sdk)
     call_ms = cred_model.METADATA_CALL_MS_ESTIMATE.get(provider or "",
                                                        cred_model.DEFAULT_METADATA_CALL_MS)
     cost = policy.calls_per_refresh * call_ms
+    floor_s, source = floor or (cred_model.min_served_remaining_s(provider, lifetime_s, settings),
+                                cred_model.configured_floor(provider, settings))
     storm, interval, share = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
-                                                      deferral=False)
+                                                      deferral=False, floor_s=floor_s)
     threshold_min = policy.refresh_before_expiry_s / 60
     if storm > 0 and policy.defers_short_expiry(sdk_version):
         said = f"{sdk} {sdk_version}" if sdk_version else f"{sdk} (version not given)"
         low, high = (e / 60 for e in cred_model.BOTOCORE_EXTENSION_S)
         _, cycle, deferred = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
-                                                      sdk_version)
+                                                      sdk_version, floor_s=floor_s)
         return [{
             "id": "botocore-short-expiry", "severity": "warning",
             "added_ms_per_request": round(deferred * cost, 1),
@@ -79,7 +81,8 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
         "id": "credential-refresh-every-request" if storm >= 1 else "credential-refresh-storms",
         "severity": "blocker" if added >= budget_ms else "warning",
         "added_ms_per_request": round(added, 1),
-        "evidence": f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min; "
+        "evidence": f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min "
+                    f"and keep at least {durations.minutes(floor_s)} when served ({source}); "
                     f"{sdk} refreshes when less than {threshold_min:.0f} min are left: {what} "
                     f"({policy.calls_per_refresh} metadata calls, ~{cost:.0f} ms, estimated).",
         "fix": cred_model.credential_fix(provider, sdk, policy.refresh_before_expiry_s),
@@ -117,7 +120,7 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
     credential documents and dig samples when present (latency logs are not needed)."""
     config = load_config(folder)
     env = folder / config.candidate
-    lifetime = None
+    lifetime, floor = None, None
     query_ms, measured = DEFAULT_QUERY_MS, False
     if (env / "latency").is_dir() or (env / "credentials").is_dir():
         try:
@@ -126,28 +129,33 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
             evidence = None
         if evidence is not None:
             docs = evidence.credentials[evidence.credentials["env"] == config.candidate]
+            docs = docs[docs["code"] == "Success"]
             if not docs.empty:
                 lifetime = float(docs["lifetime_s"].median())
+                floor = cred_model.served_floor(docs)  # the documents beat the settings
             times = evidence.dig.loc[evidence.dig["env"] == config.candidate, "query_time_ms"]
             if times.notna().any():
                 query_ms, measured = float(np.nanmedian(times)), True
     return run(config.sdk, config.credential_provider, lifetime,
                env_resolv_conf(env, folder), list(config.dns.names),
                rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
-               config.sdk_version, query_ms, measured, config.budget.p50_ms)
+               config.sdk_version, query_ms, measured, config.budget.p50_ms,
+               config.provider_settings, floor)
 
 
 def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
         resolv: ResolvConf | None, names: list[str], rate_per_s: float = 1.0,
         cache_ttl_s: float = DEFAULT_CACHE_TTL_S, lookups_per_request: float = 1.0,
         sdk_version: str | None = None, query_ms: float = DEFAULT_QUERY_MS,
-        measured: bool = False, budget_ms: float = 10.0) -> Preflight:
+        measured: bool = False, budget_ms: float = 10.0,
+        settings: ProviderSettings | None = None,
+        floor: tuple[float, str] | None = None) -> Preflight:
     """Every check that the configuration given allows."""
-    lifetime = lifetime_s or DEFAULT_LIFETIME_S.get(provider or "")
+    lifetime = lifetime_s or cred_model.served_lifetime_s(provider, settings)
     result = Preflight(sdk, provider, lifetime, rate_per_s)
     if sdk and lifetime:
         result.findings += credential_check(sdk, provider, lifetime, rate_per_s, sdk_version,
-                                            budget_ms)
+                                            budget_ms, settings, floor)
     if resolv is not None and names:
         result.findings += dns_check(resolv, names, rate_per_s, cache_ttl_s,
                                      lookups_per_request, query_ms, measured, budget_ms)

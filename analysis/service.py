@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from analysis import durations
 from analysis.errors import ConfigError, ServiceError
 from analysis.files import check_inside, read_bounded
 
@@ -28,6 +29,35 @@ class DnsConfig:
 
 
 @dataclass(frozen=True)
+class ProviderSettings:
+    """How the credential agent in the pod is configured, in seconds (None: its default).
+
+    kiam-server --session-duration and --session-refresh (uswitch/kiam cmd/kiam/server.go):
+    credentials live `session_duration` and are renewed `session_refresh` before they expire.
+    kube2iam --iam-role-session-ttl (jtblin/kube2iam server/server.go): cached that long,
+    asked of STS for twice that (iam/iam.go).
+    """
+
+    session_duration: float | None = None
+    session_refresh: float | None = None
+    session_ttl: float | None = None
+
+
+#: kiam-server refuses a shorter --session-duration (uswitch/kiam cmd/kiam/server.go)
+KIAM_MIN_SESSION_DURATION_S = 15 * 60
+
+
+def check_provider_settings(settings: ProviderSettings) -> str | None:
+    """What is impossible in the settings (the agent would refuse to start), or None."""
+    duration, refresh = settings.session_duration, settings.session_refresh
+    if duration is not None and duration < KIAM_MIN_SESSION_DURATION_S:
+        return "session_duration under 15m: kiam-server refuses it"
+    if duration is not None and refresh is not None and refresh >= duration:
+        return "session_refresh must be shorter than session_duration"
+    return None
+
+
+@dataclass(frozen=True)
 class Budget:
     p50_ms: float = 10.0
     p99_ms: float = 50.0
@@ -41,6 +71,7 @@ class ServiceConfig:
     credential_provider: str | None = None
     dns: DnsConfig = field(default_factory=DnsConfig)
     budget: Budget = field(default_factory=Budget)
+    provider_settings: ProviderSettings = field(default_factory=ProviderSettings)
     baseline: str = "ec2"
     candidate: str = "k8s"
     formats: dict[str, str] = field(default_factory=dict)
@@ -168,7 +199,12 @@ def _section(cls, raw, where: _Where, section: str):
                           f"expected some of {sorted(known)}")
     values = {}
     for key, value in raw.items():
-        if key == "names":
+        if key in DURATION_KEYS:
+            try:
+                value = durations.seconds(value, allow_zero=DURATION_KEYS[key])
+            except ValueError as exc:
+                raise ConfigError(f"{where(f'{section}.{key}')}: {exc}") from None
+        elif key == "names":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where(f'{section}.names')}: expected a list of host names")
             value = tuple(value)
@@ -196,7 +232,12 @@ def _check_choices(raw: dict, where: _Where) -> None:
                               f"{', '.join(known)}")
 
 
+#: keys whose value is a duration (900, 900s, 15m, 1h); True: 0 is allowed (no cache)
+DURATION_KEYS = {"cache_ttl_s": True, "session_duration": False, "session_refresh": False,
+                 "session_ttl": False}
+
 _TOP_KEYS = {"name", "sdk", "sdk_version", "credential_provider", "dns", "budget",
+             "provider_settings",
              "environments", "formats", "latency_unit"}
 LATENCY_UNITS = ("ms", "s", "us")
 
@@ -240,6 +281,11 @@ def load_config(folder: Path) -> ServiceConfig:
     if unit is not None and unit not in LATENCY_UNITS:
         raise ConfigError(f"{where('latency_unit')}: expected one of {LATENCY_UNITS}, "
                           f"got {unit!r}")
+    settings = _section(ProviderSettings, raw.get("provider_settings"), where,
+                        "provider_settings")
+    problem = check_provider_settings(settings)
+    if problem:
+        raise ConfigError(f"{where('provider_settings')}: {problem}")
     return ServiceConfig(
         latency_unit=unit,
         name=raw.get("name", folder.name),
@@ -248,6 +294,7 @@ def load_config(folder: Path) -> ServiceConfig:
         credential_provider=raw.get("credential_provider"),
         dns=_section(DnsConfig, raw.get("dns"), where, "dns"),
         budget=_section(Budget, raw.get("budget"), where, "budget"),
+        provider_settings=settings,
         baseline=envs.get("baseline", "ec2"),
         candidate=envs.get("candidate", "k8s"),
         formats=dict(formats),

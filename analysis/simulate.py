@@ -34,6 +34,7 @@ class EnvScenario:
     names_tried: int = 1                  # search-list expansion: names queried per lookup
     credential_lifetime_s: float = 6 * 3600
     credential_poll_s: float = 600        # how often the team curled the metadata endpoint
+    renew_before_s: float = 300           # the provider renews this long before expiry
     refresh_every_request: bool = False   # does the SDK fetch credentials on each request
     metadata_call_ms: float = 1.0         # one metadata HTTP call, median
     dig_style: str = "answers"            # "answers" or "grepped"
@@ -259,9 +260,10 @@ def _credential_docs(rng, env: EnvScenario) -> list[str]:
     docs, issued, key = [], START - pd.Timedelta(seconds=env.credential_lifetime_s / 3), None
     for i in range(int(3600 // env.credential_poll_s) + 1):
         now = START + pd.Timedelta(seconds=i * env.credential_poll_s)
-        # the provider hands out a new credential before the old one gets too short (KIAM: 5 min)
+        # the provider hands out a new credential before the old one gets too short (KIAM:
+        # --session-refresh, 5 min by default)
         if key is None or (issued + pd.Timedelta(seconds=env.credential_lifetime_s) - now) \
-                < pd.Timedelta(minutes=5):
+                < pd.Timedelta(seconds=env.renew_before_s):
             issued = now - pd.Timedelta(seconds=int(rng.integers(0, 60)))
             key = "ASIA" + _secret(rng, 16).upper().replace("+", "X").replace("/", "Y")
             secret, token = _secret(rng, 40), _secret(rng, 320)

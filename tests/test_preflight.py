@@ -53,3 +53,32 @@ def test_a_folder_without_latency_logs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "credential-refresh-every-request" in out and "dns-search-expansion" in out
     assert main(["preflight", "--sdk", "aws-java-sdk-v2", "--provider", "irsa"]) == 0
+
+
+@pytest.mark.parametrize("args, code", [
+    (["--session-duration", "60m", "--session-refresh", "20m"], 0),   # the fix the tool advises
+    (["--lifetime", "15m"], 1),
+    (["--lifetime", "900"], 1),
+    (["--lifetime", "900s"], 1),
+    (["--lifetime", "1h"], 1),     # KIAM's default refresh (5 min) still storms 60-min credentials
+    (["--session-duration", "1h", "--session-refresh", "900s"], 0),   # at the threshold: none left
+    (["--session-duration", "1h", "--session-refresh", "5m"], 1),     # under it: storms
+])
+def test_kiam_settings_are_options_and_durations_read_as_people_write_them(args, code, capsys):
+    """Issue 14: the KIAM fix (--session-refresh=20m --session-duration=60m) clears the blocker;
+    durations accept 900, 900s, 15m, 1h."""
+    assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam",
+                     *args]) == code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--lifetime", "15"], "give a unit: 15m or 900s"),
+    (["--session-duration", "10m"], "kiam-server refuses it"),
+    (["--session-duration", "20m", "--session-refresh", "30m"], "shorter than session_duration"),
+])
+def test_impossible_kiam_settings_and_unitless_minutes_are_refused(args, said, capsys):
+    try:
+        code = main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam", *args])
+    except SystemExit as exc:
+        code = exc.code
+    assert code in (1, 2) and said in capsys.readouterr().err

@@ -69,3 +69,46 @@ def test_verdict_and_components_match_the_simulated_truth(cause, tmp_path):
         gap = abs(result.gap_ms[quantile]["value"])
         assert _close(unexplained, truth[quantile]["unexplained"], max(noise, 0.1 * gap)), \
             (quantile, unexplained)
+
+
+# KIAM fixed as the tool advises: 60-min credentials renewed with 20 min left, no refresh cost
+# in the latency. Configuration left at KIAM's defaults: the documents must decide.
+KIAM_FIXED = replace(
+    SCENARIO_CASES["credential_refresh"], name="kiam-fixed-api", seed=59,
+    k8s=replace(SCENARIO_CASES["credential_refresh"].k8s, credential_lifetime_s=3600,
+                renew_before_s=1200, credential_poll_s=120, refresh_every_request=False,
+                metadata_call_ms=42.0))
+
+
+def test_kiam_renewing_early_clears_the_blocker_read_from_the_documents(tmp_path):
+    """Issue 14: the documents show KIAM renewing with 20 min left (above Java v1's 15-min
+    threshold), so no storm is predicted, whatever KIAM's default --session-refresh says."""
+    from analysis.findings import findings
+
+    folder = write_service(KIAM_FIXED, tmp_path)
+    config = load_config(folder)
+    assert config.provider_settings.session_refresh is None  # nothing configured
+    evidence = load_evidence(folder, config)
+    result = attribution.analyse(evidence, config)
+    est = result.refresh["k8s"]
+    assert est.storm == 0.0 and 1100 <= est.floor_s <= 1300
+    assert est.floor_source.startswith("credential documents")
+    found = findings(result, config, evidence)
+    assert not [f for f in found if f["severity"] == "blocker"], found
+    assert result.verdict["ready"] is True, result.verdict
+    assert abs(result.attribution_ms["p99"]["credential_refresh"]) < 3
+
+
+def test_documents_showing_late_renewal_override_settings_that_promise_early(tmp_path):
+    """The other way: service.yaml says --session-refresh 20m, the documents show renewal
+    with 5 min left; the evidence decides and the storm is predicted."""
+    scenario = replace(SCENARIO_CASES["credential_refresh"], name="kiam-claims-api", seed=61,
+                       service_yaml=dict(SCENARIO_CASES["credential_refresh"].service_yaml,
+                                         name="kiam-claims-api",
+                                         provider_settings={"session_refresh": "20m"}))
+    folder = write_service(scenario, tmp_path)
+    config = load_config(folder)
+    result = attribution.analyse(load_evidence(folder, config), config)
+    est = result.refresh["k8s"]
+    assert config.provider_settings.session_refresh == 1200
+    assert est.storm == 1.0 and est.floor_s < 400 and "documents" in est.floor_source

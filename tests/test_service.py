@@ -25,7 +25,7 @@ def test_example_service_yaml():
 
 @pytest.mark.parametrize("text, message", [
     ("sdk: aws-java-sdk-v1\nbudgett: {p50_ms: 1}\n", "unknown key.*budgett"),
-    ("dns: {cache_ttl_s: ten}\n", "cache_ttl_s: expected a number"),
+    ("dns: {cache_ttl_s: ten}\n", "cache_ttl_s: expected a duration like 900, 900s, 15m or 1h"),
     ("dns: {names: elastic.example.com}\n", "names: expected a list"),
     ("environments: {baseline: ../ec2}\n", "environments.baseline"),
     ("- a\n- b\n", "expected a mapping"),

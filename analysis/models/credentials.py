@@ -7,11 +7,16 @@ with file paths); ../shared/domain-facts.md holds the research these numbers wer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from analysis import durations
 from analysis.errors import ConfigError
+
+if TYPE_CHECKING:  # service.py reads the SDK table from here: no import back at run time
+    from analysis.service import ProviderSettings
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,29 @@ METADATA_CALL_MS_ESTIMATE = {
     "pod-identity": 2.0,
 }
 DEFAULT_METADATA_CALL_MS = 43.0
-#: kiam-server --session-refresh default (uswitch/kiam cmd/kiam/server.go).
+#: kiam-server --session-refresh and --session-duration defaults (uswitch/kiam
+#: cmd/kiam/server.go); kube2iam --iam-role-session-ttl default (jtblin/kube2iam
+#: server/server.go), STS asked for twice that (iam/iam.go).
 KIAM_SESSION_REFRESH_S = 5 * 60
+KIAM_SESSION_DURATION_S = 15 * 60
+KUBE2IAM_SESSION_TTL_S = 15 * 60
+#: Credential lifetime each provider hands out by default (../shared/domain-facts.md, table 2):
+#: IRSA uses STS's default DurationSeconds of 1 h; Pod Identity and EC2 about 6 h.
+DEFAULT_LIFETIME_S = {"irsa": 3600.0, "pod-identity": 21600.0, "instance-profile": 21600.0}
+
+
+def _setting(settings: ProviderSettings | None, name: str) -> float | None:
+    return getattr(settings, name, None)
+
+
+def served_lifetime_s(provider: str | None, settings: ProviderSettings | None = None
+                      ) -> float | None:
+    """How long the provider's credentials live, from its settings or its defaults."""
+    if provider == "kiam":
+        return _setting(settings, "session_duration") or KIAM_SESSION_DURATION_S
+    if provider == "kube2iam":
+        return 2 * (_setting(settings, "session_ttl") or KUBE2IAM_SESSION_TTL_S)
+    return DEFAULT_LIFETIME_S.get(provider or "")
 
 
 def policy(sdk: str | None) -> RefreshPolicy | None:
@@ -97,6 +123,8 @@ class RefreshEstimate:
     calls_per_refresh: int = 2
     call_ms: np.ndarray = field(default_factory=lambda: np.empty(0))  # measured calls
     storm: float = 0.0            # share of time every request refreshes
+    floor_s: float = 0.0          # least time left on served credentials
+    floor_source: str = ""        # where floor_s came from: the documents or configuration
 
 
 def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -109,7 +137,8 @@ def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.nd
 def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPolicy,
                      rate_per_s: float, provider: str | None,
                      metadata_calls: pd.DataFrame | None = None,
-                     sdk_version: str | None = None) -> RefreshEstimate | None:
+                     sdk_version: str | None = None,
+                     settings: ProviderSettings | None = None) -> RefreshEstimate | None:
     """Refresh interval, share of requests that pay it, and its cost for one environment.
 
     `provider` is what serves credentials in that environment (the baseline EC2 side is the
@@ -120,8 +149,13 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
     if docs.empty:
         return None
     lifetime = float(docs["lifetime_s"].median())
+    # evidence beats configuration: when the documents show how much life the provider
+    # leaves on what it serves, that decides; the configuration only when they cannot
+    read = served_floor(docs)
+    floor, source = read if read else (min_served_remaining_s(provider, lifetime, settings),
+                                       configured_floor(provider, settings))
     storm, interval, share = refresh_share(sdk_policy, lifetime, provider, rate_per_s,
-                                           sdk_version)
+                                           sdk_version, floor_s=floor)
     calls = np.empty(0)
     if metadata_calls is not None and not metadata_calls.empty:
         answered = metadata_calls["status"].between(200, 399)  # 0: no answer in time
@@ -131,30 +165,68 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
         METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
     return RefreshEstimate(env, lifetime, len(docs), interval, share,
                            sdk_policy.calls_per_refresh * call_ms, not len(calls),
-                           sdk_policy.calls_per_refresh, calls, storm)
+                           sdk_policy.calls_per_refresh, calls, storm, floor, source)
 
 
-def min_served_remaining_s(provider: str | None, lifetime_s: float) -> float:
-    """The least time left on credentials the provider hands out before it fetches new ones.
+def min_served_remaining_s(provider: str | None, lifetime_s: float,
+                           settings: ProviderSettings | None = None) -> float:
+    """The least time left on credentials the provider hands out before it fetches new ones,
+    as its configuration implies (served_floor reads it from the documents instead).
 
-    KIAM caches a session and renews it --session-refresh (default 5 min) before expiry
-    (uswitch/kiam cmd/kiam/server.go); kube2iam caches for --iam-role-session-ttl and asks
-    STS for twice that (jtblin/kube2iam iam/iam.go), so half the lifetime is always left; EC2's
-    IMDS rotates instance-profile credentials about hourly. IRSA and Pod Identity credentials
-    reach the SDK fresh: the whole lifetime is left.
+    KIAM caches a session for duration - refresh and so renews it --session-refresh (default
+    5 min) before expiry (uswitch/kiam cmd/kiam/server.go, pkg/aws/sts/cache.go); kube2iam
+    caches for --iam-role-session-ttl and asks STS for twice that (jtblin/kube2iam iam/iam.go),
+    so lifetime - ttl is always left; EC2's IMDS rotates instance-profile credentials about
+    hourly. IRSA and Pod Identity credentials reach the SDK fresh: the whole lifetime is left.
     """
+    ttl = _setting(settings, "session_ttl")
     if provider == "kiam":
-        return KIAM_SESSION_REFRESH_S
+        return _setting(settings, "session_refresh") or KIAM_SESSION_REFRESH_S
     if provider == "kube2iam":
-        return lifetime_s / 2
+        return max(0.0, lifetime_s - ttl) if ttl else lifetime_s / 2
     if provider in (None, "instance-profile"):
         return max(0.0, lifetime_s - 3600)
     return lifetime_s
 
 
+def configured_floor(provider: str | None, settings: ProviderSettings | None) -> str:
+    """Where the configuration's floor comes from, for a sentence."""
+    if provider == "kiam":
+        given = _setting(settings, "session_refresh")
+        return (f"configuration: kiam --session-refresh {durations.minutes(given)}" if given
+                else "configuration: kiam's default --session-refresh of 5 min")
+    if provider == "kube2iam":
+        ttl = _setting(settings, "session_ttl")
+        return "configuration: kube2iam --iam-role-session-ttl" + \
+            (f" {durations.minutes(ttl)}" if ttl else " default of 15 min")
+    return f"configuration: {provider or 'instance-profile'}"
+
+
+def served_floor(docs: pd.DataFrame) -> tuple[float, str] | None:
+    """The least time left on served credentials, read from the documents: when a new key
+    was issued, how long the previous one still had (its Expiration against the new one's
+    LastUpdated: the provider renews then), the median over renewals; without a renewal, the
+    least time left at a fetch (an upper bound). None when the documents cannot show it."""
+    if not {"key_id", "last_updated", "expiration"} <= set(docs.columns):
+        return None
+    keys = docs.dropna(subset=["key_id"]).groupby("key_id").agg(
+        issued=("last_updated", "min"), expires=("expiration", "max")).sort_values("issued")
+    leads = (keys["expires"].shift(1) - keys["issued"]).dt.total_seconds().dropna()
+    leads = leads[leads > 0]
+    if len(leads):
+        return float(leads.median()), (f"credential documents: {len(leads)} renewals, each "
+                                       f"with a median {durations.minutes(leads.median())} left")
+    remaining = docs.get("remaining_s", pd.Series(dtype=float)).dropna()
+    if len(remaining):
+        return float(remaining.min()), (f"credential documents: the least time left at "
+                                        f"{len(remaining)} fetches (no renewal seen)")
+    return None
+
+
 def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | None,
                   rate_per_s: float, sdk_version: str | None = None,
-                  deferral: bool = True) -> tuple[float, float, float]:
+                  deferral: bool = True, floor_s: float | None = None,
+                  settings: ProviderSettings | None = None) -> tuple[float, float, float]:
     """(storm, interval_s, share): the share of time the SDK refreshes on every request, the
     refresh interval otherwise, and the share of requests that wait for a refresh.
 
@@ -166,7 +238,8 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
     """
     if not sdk_policy.in_request_path:
         return 0.0, sdk_policy.max_age_s or 0.0, 0.0
-    floor = min_served_remaining_s(provider, lifetime_s)
+    floor = floor_s if floor_s is not None else \
+        min_served_remaining_s(provider, lifetime_s, settings)
     threshold = sdk_policy.refresh_before_expiry_s
     if lifetime_s <= threshold:
         storm = 1.0

@@ -25,7 +25,7 @@ CASES = {
     "wrong type": ("name: x\nbudget:\n  p50_ms: fast\n",
                    "line 3: budget.p50_ms: expected a number"),
     "negative number": ("dns:\n  cache_ttl_s: -1\n",
-                        "line 2: dns.cache_ttl_s: expected a number >= 0"),
+                        "line 2: dns.cache_ttl_s: expected a duration of 0 or more"),
     "string expected": ("sdk: [botocore]\n", "line 1: sdk: expected a string"),
     "unsafe tag": ("name: !!python/object/apply:os.system ['touch /tmp/pwned-by-yaml']\n",
                    "could not determine a constructor"),

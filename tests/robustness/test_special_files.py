@@ -143,9 +143,9 @@ def test_utf16_evidence_is_named_as_utf16_without_its_secrets(service, kind, nam
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--lifetime", "-5"], "expected a number above 0"),
-    (["--lifetime", "0"], "expected a number above 0"),
-    (["--lifetime", "nan"], "expected a number above 0"),
+    (["--lifetime", "-5"], "expected a duration"),
+    (["--lifetime", "0"], "expected a duration above 0"),
+    (["--lifetime", "nan"], "expected a duration"),
     (["--rate", "0"], "expected a number above 0"),
     (["--provider", "kiamm"], "invalid choice"),
 ])

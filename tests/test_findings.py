@@ -25,7 +25,7 @@ def _check(latency: pd.DataFrame, refresh: dict, credentials: pd.DataFrame | Non
                         refresh=refresh)
     empty = pd.DataFrame()
     evidence = Evidence(latency, empty, empty if credentials is None else credentials, empty,
-                        empty, empty, empty)
+                        empty, empty, empty, empty)
     return {f["id"]: f for f in model_checks(analysis, evidence, policy(sdk) if sdk else None)}
 
 
@@ -98,7 +98,7 @@ def _judged(gaps: dict, n: int, refresh_ms: float = 80.0) -> Analysis:
                            for k in ("latency", "dig", "credentials")])
     empty = pd.DataFrame()
     analysis.verdict = verdict(analysis, JAVA_V1, Evidence(empty, empty, empty, empty, empty,
-                                                           inputs, empty))
+                                                           inputs, empty, empty))
     return analysis
 
 
@@ -128,3 +128,18 @@ def test_a_cause_the_measured_gap_contradicts_is_no_blocker_beside_ready():
     assert analysis.verdict["ready"] is True
     found = credential_findings(analysis, JAVA_V1) + decision_findings(analysis)
     assert found and all(f["severity"] != "blocker" for f in found)
+
+
+def test_the_dns_finding_says_how_many_dig_lookups_timed_out():
+    from analysis.findings import dns_findings
+    from analysis.models.dns import DnsEstimate
+
+    est = DnsEstimate("k8s", np.array([20.0, 30.0, 15000.0]), {"a.example.com": 1}, 1.0, 1.0,
+                      timed_out=1)
+    analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0},
+                        dns={"k8s": est})
+    empty = pd.DataFrame()
+    [found] = dns_findings(analysis, ServiceConfig(name="s"),
+                           Evidence(empty, empty, empty, empty, empty, empty, empty, empty))
+    assert "(3 dig lookups, 1 of them timed out (each costs tries x timeout))" in \
+        found["evidence"]

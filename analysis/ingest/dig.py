@@ -205,10 +205,12 @@ class _Reader:
             program = self.call.program
             self.skipped[number] = f"{program} output (no timing)" if program in _DNS_TOOLS \
                 else "output of another command"
-        elif self.call.short and _SHORT.match(text.strip()):
-            raise EvidenceError(self.path, "a `dig +short` answer: +short prints no timing, so "
-                                "its lookups cannot be measured; capture `dig NAME` without "
-                                "+short", line=number)
+        elif _SHORT.match(text.strip()) and (self.call.short or self.call.program == "dig"
+                                             and not self.call.banner):  # +short in ~/.digrc
+            raise EvidenceError(self.path, "a `dig +short` answer (+short on the command line "
+                                "or in ~/.digrc): +short prints no timing, so its lookups "
+                                "cannot be measured; capture `dig NAME` without +short",
+                                line=number)
         else:
             self.bad[number] = "not a dig output line"
 

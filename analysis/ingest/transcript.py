@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 PROMPT = "shell prompt"
 COMMAND = "command line"
 KUBECTL = "kubectl message"
+TIME_REPORT = "time report"
 
 #: a prompt: `$`, `#`, `%`, `>` after an optional `user@host:path`, `[user@host dir]`,
 #: `name` (dnstools#, bash-5.1$, /app $) or PowerShell's `PS C:\>`, then a space or the end
@@ -36,6 +37,7 @@ _KUBECTL = re.compile(
     r"^(?:If you don't see a command prompt, try pressing enter\.|Unable to use a TTY"
     r"|Defaulted container \"|pod \"[\w.-]+\" deleted|Error from server|"
     r"error: unable to upgrade connection|command terminated with exit code \d+)")
+_TIME_REPORT = re.compile(r"^(?:real|user|sys)\s+\d+m\d+(?:[.,]\d+)?s\s*$")  # `time CMD`
 #: where one command ends and the next starts on a shell line
 _SEPARATORS = frozenset({";", "|", "||", "&&", "&", "do", "done", "then", "fi", ")"})
 
@@ -58,9 +60,12 @@ def command_text(line: str) -> str | None:
 
 
 def what_is(line: str) -> str | None:
-    """What a transcript line is: "shell prompt", "command line", "kubectl message" or None."""
+    """What a transcript line is: "shell prompt", "command line", "kubectl message", "time
+    report" (what the shell's `time` prints) or None."""
     if _KUBECTL.match(line):
         return KUBECTL
+    if _TIME_REPORT.match(line):
+        return TIME_REPORT
     end = prompt_end(line)
     if end is not None and not line[end:].strip():
         return PROMPT

@@ -1,6 +1,6 @@
 import pytest
 
-from analysis.ingest.transcript import COMMAND, KUBECTL, PROMPT, invoked, what_is
+from analysis.ingest.transcript import COMMAND, KUBECTL, PROMPT, TIME_REPORT, invoked, what_is
 
 TOOLS = frozenset({"dig", "nslookup", "host"})
 
@@ -31,9 +31,11 @@ def test_evidence_lines_are_no_transcript_lines(line):
     assert what_is(line) is None
 
 
-def test_kubectl_messages_are_named():
+def test_kubectl_messages_and_time_reports_are_named():
     assert what_is("If you don't see a command prompt, try pressing enter.") == KUBECTL
     assert what_is('pod "dnsutils" deleted') == KUBECTL
+    assert what_is("command terminated with exit code 1") == KUBECTL
+    assert what_is("real    0m0.008s") == what_is("sys 0m0.003s") == TIME_REPORT
 
 
 @pytest.mark.parametrize("line, program, args", [

@@ -133,9 +133,9 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
             if not docs.empty:
                 lifetime = float(docs["lifetime_s"].median())
                 floor = cred_model.served_floor(docs)  # the documents beat the settings
-            times = evidence.dig.loc[evidence.dig["env"] == config.candidate, "query_time_ms"]
-            if times.notna().any():
-                query_ms, measured = float(np.nanmedian(times)), True
+            times = dns_model.lookup_costs(evidence.dig, config.candidate)
+            if not times.empty:  # as the DNS model counts them: a timeout costs its total
+                query_ms, measured = float(np.median(times)), True
     return run(config.sdk, config.credential_provider, lifetime,
                env_resolv_conf(env, folder), list(config.dns.names),
                rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,

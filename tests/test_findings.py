@@ -25,7 +25,7 @@ def _check(latency: pd.DataFrame, refresh: dict, credentials: pd.DataFrame | Non
                         refresh=refresh)
     empty = pd.DataFrame()
     evidence = Evidence(latency, empty, empty if credentials is None else credentials, empty,
-                        empty, empty, empty)
+                        empty, empty, empty, empty)
     return {f["id"]: f for f in model_checks(analysis, evidence, policy(sdk) if sdk else None)}
 
 
@@ -98,7 +98,7 @@ def _judged(gaps: dict, n: int, refresh_ms: float = 80.0) -> Analysis:
                            for k in ("latency", "dig", "credentials")])
     empty = pd.DataFrame()
     analysis.verdict = verdict(analysis, JAVA_V1, Evidence(empty, empty, empty, empty, empty,
-                                                           inputs, empty))
+                                                           inputs, empty, empty))
     return analysis
 
 
@@ -158,3 +158,18 @@ def test_a_candidate_whose_backends_fail_more_often_is_a_finding_of_its_own():
 def test_failures_alike_in_both_environments_are_information_and_none_are_nothing():
     assert _no_answer(10, 12)["severity"] == "info"
     assert _no_answer(0, 0) is None
+
+
+def test_the_dns_finding_says_how_many_dig_lookups_timed_out():
+    from analysis.findings import dns_findings
+    from analysis.models.dns import DnsEstimate
+
+    est = DnsEstimate("k8s", np.array([20.0, 30.0, 15000.0]), {"a.example.com": 1}, 1.0, 1.0,
+                      timed_out=1)
+    analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0},
+                        dns={"k8s": est})
+    empty = pd.DataFrame()
+    [found] = dns_findings(analysis, ServiceConfig(name="s"),
+                           Evidence(empty, empty, empty, empty, empty, empty, empty, empty))
+    assert "(3 dig lookups, 1 of them timed out (each costs tries x timeout))" in \
+        found["evidence"]

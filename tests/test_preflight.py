@@ -82,3 +82,22 @@ def test_impossible_kiam_settings_and_unitless_minutes_are_refused(args, said, c
     except SystemExit as exc:
         code = exc.code
     assert code in (1, 2) and said in capsys.readouterr().err
+
+
+def test_measured_query_time_counts_timeouts_and_leaves_whole_lookups_out(example_copy):
+    """As the DNS model: a timed-out dig costs tries x timeout; getaddrinfo lookups (search
+    list included) are not the time of one query."""
+    folder = example_copy("listings-api")
+
+    def answer(name, ms, server="10.96.0.10#53(10.96.0.10)", banner="9.18.28"):
+        return (f"; <<>> DiG {banner} <<>> {name}\n;; ->>HEADER<<- opcode: QUERY, status: "
+                f"NOERROR, id: 1\n;; Query time: {ms} msec\n;; SERVER: {server}\n\n")
+
+    lost = "; <<>> DiG 9.11.3 <<>> +time=1 x.example\n;; connection timed out; no servers " \
+           "could be reached\n\n"
+    (folder / "k8s" / "dig" / "dig.txt").write_text(
+        answer("x.example", 10) * 3 + lost * 4
+        + answer("x.example", 500, "getaddrinfo", "latency-gap-collect") * 4)
+    [finding] = [f for f in preflight.preflight_folder(folder).findings
+                 if f["id"] == "dns-search-expansion"]
+    assert "~3000.0 ms each (dig)" in finding["evidence"]

@@ -38,13 +38,25 @@ def miss_rate(rate_per_s: float, cache_ttl_s: float) -> float:
     return 1.0 / (1.0 + rate_per_s * cache_ttl_s)
 
 
+def lookup_costs(dig: pd.DataFrame, env: str) -> pd.Series:
+    """What each dig lookup of one name in `env` cost (ms): its `total_ms`, so a timed-out
+    lookup costs every try's timeout and an answer after a timed-out try costs both. Lookups
+    timed through getaddrinfo (latency-gap collect) are whole lookups, search list included,
+    not queries of one name: left out."""
+    mine = dig[dig["env"] == env]
+    if "server" in mine:
+        mine = mine[mine["server"] != SYSTEM_RESOLVER]
+    return mine["total_ms"].dropna()
+
+
 @dataclass(frozen=True)
 class DnsEstimate:
     env: str
-    query_ms: np.ndarray          # observed per-query times (dig); a timeout counts its timeout
+    query_ms: np.ndarray          # what each dig lookup of one name cost (lookup_costs)
     names_tried: dict[str, int]   # per configured host name
     lookups_per_request: float
     miss_rate: float
+    timed_out: int = 0            # of those lookups, how many got no answer
 
     @property
     def queries_per_request(self) -> float:
@@ -57,12 +69,7 @@ def dns_estimate(env: str, dig: pd.DataFrame, resolv: pd.DataFrame, names: tuple
                  lookups_per_request: float, cache_ttl_s: float,
                  rate_per_s: float) -> DnsEstimate | None:
     """The DNS cost model for one environment, or None without dig evidence."""
-    # whole lookups timed through getaddrinfo (latency-gap collect) are not single queries
-    mine = dig[dig["env"] == env]
-    if "server" in mine:
-        mine = mine[mine["server"] != SYSTEM_RESOLVER]
-    # a query that timed out costs the resolver's timeout before the next try
-    cost = mine["query_time_ms"].fillna(mine["timeout_ms"]).dropna()
+    cost = lookup_costs(dig, env)
     if cost.empty:
         return None
     conf = resolv[resolv["env"] == env] if not resolv.empty else resolv
@@ -76,6 +83,7 @@ def dns_estimate(env: str, dig: pd.DataFrame, resolv: pd.DataFrame, names: tuple
         names_tried={n: names_tried(n, search, ndots) for n in names},
         lookups_per_request=lookups_per_request,
         miss_rate=miss_rate(rate_per_s, cache_ttl_s),
+        timed_out=int((dig.loc[cost.index, "status"] == "TIMEOUT").sum()),
     )
 
 

@@ -26,14 +26,6 @@ NOT_YET = {
     "the 0.2x log format",
     "latency/ingress-nginx-old-format-contrib-2923-with-klog.log": "8: the 0.x log format",
     "latency/istio-1.2-mixer-format-with-tcp.log": "8/10: Istio 1.2 format, TCP entries",
-    "dig/bind-9.11-servfail-mdns-warning-dnstools-prompt.txt": "4: prompt and WARNING lines "
-    "are rejected lines",
-    "dig/bind-9.12-kubectl-exec-transcript-with-host-nslookup.txt": "4: a terminal transcript",
-    "dig/bind-9.16-servfail-cst-hash-prompt.txt": "4: a '# dig' prompt line",
-    "dig/bind-9.18-communications-error-no-servers.txt": "5: one lookup, three tries before "
-    "the banner",
-    "dig/dig-short-timeout-openshift.txt": "5: +short that timed out",
-    "dig/nslookup-bind-timeouts-root-prompt.txt": "4/5: nslookup timeouts in a transcript",
     "credentials/smithy-rs-ecs-container-credentials-roleArn.json": "6: a container document "
     "without LastUpdated",
     "credentials/smithy-rs-lowercase-keys-failure.json": "6: a failure document with "

@@ -37,15 +37,16 @@ def test_sample_overhead_mean_matches_queries_per_request():
     assert overhead.mean() == pytest.approx(est.queries_per_request * 10.0, rel=0.05)
 
 
-def test_timeouts_cost_their_timeout():
-    import pandas as pd
-
+def test_a_lookup_costs_every_try_a_timed_out_one_tries_times_its_timeout():
     from analysis.models.dns import dns_estimate
 
-    dig = pd.DataFrame({"env": ["k8s"] * 3, "status": ["NOERROR", "NOERROR", "TIMEOUT"],
-                        "query_time_ms": [2.0, 4.0, None], "timeout_ms": [None, None, 5000.0]})
+    dig = pd.DataFrame({"env": ["k8s"] * 4,
+                        "status": ["NOERROR", "NOERROR", "TIMEOUT", "UNREACHABLE"],
+                        "query_time_ms": [2.0, 4.0, None, None], "tries": [1, 2, 3, 3],
+                        "timeout_ms": [None, 5000.0, 5000.0, None],
+                        "total_ms": [2.0, 5004.0, 15000.0, None]})
     est = dns_estimate("k8s", dig, pd.DataFrame(), ("a.example.com",), 1, 0, 1.0)
-    assert sorted(est.query_ms) == [2.0, 4.0, 5000.0]
+    assert sorted(est.query_ms) == [2.0, 5004.0, 15000.0] and est.timed_out == 1
 
 
 def test_lookup_table_shows_the_names_one_lookup_queries_per_environment():
@@ -66,7 +67,8 @@ def test_lookup_table_shows_the_names_one_lookup_queries_per_environment():
 def test_lookups_timed_through_getaddrinfo_are_measured_lookups_not_queries():
     dig = pd.DataFrame({"env": ["k8s"] * 4, "name": ["elastic.example.com"] * 4,
                         "server": ["getaddrinfo", "getaddrinfo", "127.0.0.77", "127.0.0.77"],
-                        "query_time_ms": [150.0, 170.0, 30.0, 30.0], "timeout_ms": [None] * 4})
+                        "status": ["NOERROR"] * 4, "query_time_ms": [150.0, 170.0, 30.0, 30.0],
+                        "timeout_ms": [None] * 4, "total_ms": [150.0, 170.0, 30.0, 30.0]})
     resolv = pd.DataFrame({"env": ["k8s"], "ndots": [5], "search": ["a.local b.local"]})
     est = dns_estimate("k8s", dig, resolv, ("elastic.example.com",), 1, 0, 1.0)
     assert list(est.query_ms) == [30.0, 30.0]

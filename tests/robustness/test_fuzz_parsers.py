@@ -20,6 +20,8 @@ SEEDS = {
     "dig": "dig-answers.txt", "imds-json": "credentials-concatenated.json",
     "metadata-calls": "metadata-calls.csv",
 }
+#: more seeds for formats with more than one shape
+MORE_SEEDS = [("dig", "dig-transcript.txt")]
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 
@@ -35,13 +37,28 @@ OTHER_LINES = [
 ]
 
 
+#: what a terminal shows around dig, and what each dig version prints for a timeout or a date
+DIG_LINES = [
+    "$ ", "dnstools# ", "root@pod:/# nslookup gone.example.com", "echo $TOKEN",
+    "user@host:~$ kubectl exec -it dnsutils -- dig +time=1 +tries=2 x.example.com",
+    "dig +short x.example.com", "10.20.30.40", "dig: couldn't get address for 'ns1': not found",
+    ";; communications error to 10.96.0.10#53: timed out",
+    ";; communications error to 10.96.0.10#53: connection refused",
+    ";; connection timed out; no servers could be reached", ";; no servers could be reached",
+    "; <<>> DiG 9.18.13 <<>> +time=99999999 +retry=300 TXT x.example.com",
+    ";; WHEN: Mon Oct 13 13:30:29 CST 2025", ";; WHEN: Mon Oct 13 13:30:29 +0530 2025",
+    ";; WHEN: Mon Oct 13 13:30:29 XYZ 2025", ";; WHEN: Mon Foo 99 99:30:29 CEST 9999",
+    "Server:\t\t10.96.0.10", "cnn.com.\t\t47\tIN\tA\t151.101.65.67",
+]
+
+
 @st.composite
-def mutated(draw, lines: list[str]) -> str:
+def mutated(draw, lines: list[str], extra: tuple[str, ...] = ()) -> str:
     line = draw(st.sampled_from(lines))
     op = draw(st.sampled_from(["keep", "truncate", "insert", "delete", "random", "swap",
                                "other"]))
     if op == "other":  # what kubectl logs and terminals mix in: skipped, counted by kind
-        return draw(st.sampled_from(OTHER_LINES))
+        return draw(st.sampled_from(OTHER_LINES + list(extra)))
     at = draw(st.integers(0, max(len(line) - 1, 0)))
     if op == "truncate":
         return line[:at]
@@ -67,16 +84,18 @@ def _file_of(lines: list[str], header: str | None = None) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", sorted(SEEDS))
-def test_every_format_survives_random_and_mutated_lines(name):
+@pytest.mark.parametrize("name, seed_file", sorted(SEEDS.items()) + MORE_SEEDS,
+                         ids=[*sorted(SEEDS), *(f for _, f in MORE_SEEDS)])
+def test_every_format_survives_random_and_mutated_lines(name, seed_file):
     fmt = next(f for kind in REGISTRY.values() for n, f in kind.items() if n == name)
-    seed = (FIXTURES / SEEDS[name]).read_text().splitlines()
+    seed = (FIXTURES / seed_file).read_text().splitlines()
     header = seed[0] if name in ("csv", "metadata-calls") else None
     body = seed[1:] if header else seed
     counted = fmt.kind == "latency"  # one line, one row or one rejection
 
     @FUZZ
-    @given(st.lists(mutated(body), min_size=1, max_size=30))
+    @given(st.lists(mutated(body, tuple(DIG_LINES) if name == "dig" else ()), min_size=1,
+                    max_size=30))
     def check(lines):
         TALLY["cases"] += 1
         path = _file_of(lines, header)
@@ -90,6 +109,13 @@ def test_every_format_survives_random_and_mutated_lines(name):
             assert sorted(numbers) == list(range(1 + bool(header), parsed.lines + 1))
             assert parsed.lines == path.read_bytes().count(b"\n")
         assert set(parsed.rejected.columns) >= {"line", "reason", "text"}
+        if name == "dig":  # a line is a row's, rejected or skipped, never two of them
+            buckets = [set(parsed.table["line"]), set(parsed.rejected["line"]),
+                       set(parsed.skipped["line"])]
+            assert sum(map(len, buckets)) == len(set().union(*buckets))
+            assert set().union(*buckets) <= set(range(1, parsed.lines + 1))
+            assert (parsed.table["tries"] >= 1).all()
+            assert not (parsed.table["total_ms"] > 0xFFFF * 1000 * 0xFF).any()
 
     check()
 

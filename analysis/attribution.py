@@ -7,7 +7,7 @@ the causes with Shapley values (quantiles do not add), and call the rest unexpla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import permutations
 
 import numpy as np
@@ -17,6 +17,7 @@ from analysis.decision import FLOOR_REQUESTS, OVER, WITHIN, decide
 from analysis.ingest import Evidence
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
+from analysis.models import refresh_check
 from analysis.service import ServiceConfig
 from analysis.stats import QUANTILES, SEED, gap_intervals, quantiles
 
@@ -125,6 +126,8 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
         analysis.dns[env] = dns_model.dns_estimate(
             env, evidence.dig, evidence.resolv, config.dns.names,
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])
+    if policy:
+        analysis.refresh[cand] = _checked(analysis.refresh[cand], evidence, config, policy)
     if enough:
         rng = np.random.default_rng(SEED)
         overheads = _overheads(analysis, rng, MONTE_CARLO_N)
@@ -132,6 +135,22 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
             samples[base], overheads, gap, rng)
     analysis.verdict = verdict(analysis, config, evidence)
     return analysis
+
+
+def _checked(est, evidence: Evidence, config: ServiceConfig, policy):
+    """The candidate's refresh estimate as the evidence allows: none when service.yaml says no
+    AWS call is on the request path, none when the latency does not show the predicted cost
+    (the finding then names the contradiction)."""
+    if est is None or est.share_of_requests == 0:
+        return est
+    why = "service.yaml says no AWS call is on the request path (aws_calls_per_request: 0)" \
+        if config.aws_calls_per_request == 0 else refresh_check.not_shown(
+            est, evidence.latency, evidence.credentials, config.baseline, config.candidate,
+            policy.refresh_before_expiry_s)
+    if not why:
+        return est
+    return replace(est, share_of_requests=0.0, storm=0.0, overruled=why,
+                   predicted_ms=est.share_of_requests * est.cost_ms)
 
 
 def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> dict:

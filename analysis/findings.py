@@ -48,6 +48,17 @@ def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig, analysis: Ana
 
 def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]:
     est = analysis.refresh.get(analysis.candidate)
+    if est is not None and est.overruled:
+        return [_finding(
+            "credential-refresh-not-seen", "warning" if config.aws_calls_per_request != 0
+            else "info",
+            f"the configuration ({config.sdk}, {config.credential_provider or 'the provider'}, "
+            f"{analysis.candidate} credentials living {est.lifetime_s:.0f} s) predicts "
+            f"~{est.predicted_ms:.0f} ms of credential refresh per request, but "
+            f"{est.overruled}: nothing is attributed to it (the evidence decides).",
+            "Check sdk, credential_provider and aws_calls_per_request in service.yaml; if the "
+            "service does call AWS on each request, collect the candidate's credential "
+            "documents again (latency-gap collect).")]
     if est is None or est.share_of_requests == 0:
         return []
     policy = POLICIES[config.sdk]

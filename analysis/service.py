@@ -76,6 +76,7 @@ class ServiceConfig:
     candidate: str = "k8s"
     formats: dict[str, str] = field(default_factory=dict)
     latency_unit: str | None = None   # for CSV / JSON latency columns whose name has no unit
+    aws_calls_per_request: float | None = None   # 0: no AWS call on the request path
 
     @property
     def environments(self) -> tuple[str, str]:
@@ -237,7 +238,7 @@ DURATION_KEYS = {"cache_ttl_s": True, "session_duration": False, "session_refres
                  "session_ttl": False}
 
 _TOP_KEYS = {"name", "sdk", "sdk_version", "credential_provider", "dns", "budget",
-             "provider_settings",
+             "provider_settings", "aws_calls_per_request",
              "environments", "formats", "latency_unit"}
 LATENCY_UNITS = ("ms", "s", "us")
 
@@ -286,7 +287,13 @@ def load_config(folder: Path) -> ServiceConfig:
     problem = check_provider_settings(settings)
     if problem:
         raise ConfigError(f"{where('provider_settings')}: {problem}")
+    calls = raw.get("aws_calls_per_request")
+    if calls is not None and (isinstance(calls, bool) or not isinstance(calls, (int, float))
+                              or not math.isfinite(calls) or calls < 0):
+        raise ConfigError(f"{where('aws_calls_per_request')}: expected a number >= 0 (0: no "
+                          f"AWS call on the request path), got {calls!r}")
     return ServiceConfig(
+        aws_calls_per_request=calls,
         latency_unit=unit,
         name=raw.get("name", folder.name),
         sdk=raw.get("sdk"),

@@ -112,3 +112,49 @@ def test_documents_showing_late_renewal_override_settings_that_promise_early(tmp
     est = result.refresh["k8s"]
     assert config.provider_settings.session_refresh == 1200
     assert est.storm == 1.0 and est.floor_s < 400 and "documents" in est.floor_source
+
+
+def _no_aws_call(name: str, seed: int, lifetime_s: float, **yaml) -> Scenario:
+    """Java v1 + KIAM declared, but the requests never wait for a refresh."""
+    base = SCENARIO_CASES["credential_refresh"]
+    return replace(base, name=name, seed=seed,
+                   service_yaml=dict(base.service_yaml, name=name, **yaml),
+                   k8s=replace(base.k8s, credential_lifetime_s=lifetime_s, credential_poll_s=60,
+                               refresh_every_request=False, metadata_call_ms=42.0))
+
+
+@pytest.mark.parametrize("scenario, finding_severity", [
+    (_no_aws_call("quiet-api", 67, 900), "warning"),          # storm predicted, fastest pay 0
+    (_no_aws_call("stormy-api", 71, 3600), "warning"),        # 18% storms predicted, no step
+    (_no_aws_call("offpath-api", 73, 900, aws_calls_per_request=0), "info"),
+])
+def test_a_refresh_the_latency_does_not_show_is_not_attributed(scenario, finding_severity,
+                                                                tmp_path):
+    """Issue 14: configuration predicts, the evidence decides; never a blocker beside ready."""
+    from analysis.findings import findings
+
+    folder = write_service(scenario, tmp_path)
+    config = load_config(folder)
+    evidence = load_evidence(folder, config)
+    result = attribution.analyse(evidence, config)
+    est = result.refresh["k8s"]
+    assert est.overruled and est.predicted_ms > 10 and est.share_of_requests == 0
+    for q in ("p50", "p99"):
+        assert abs(result.attribution_ms[q]["credential_refresh"]) < 3, result.attribution_ms
+    found = {f["id"]: f for f in findings(result, config, evidence)}
+    assert found["credential-refresh-not-seen"]["severity"] == finding_severity
+    assert not [f for f in found.values() if f["severity"] == "blocker"], found
+    assert result.verdict["ready"] is True, result.verdict
+
+
+@pytest.mark.parametrize("cause", SCENARIO_CASES)
+def test_never_a_blocker_beside_ready(cause, tmp_path):
+    """DESIGN.md: `ready` is false exactly when there is a blocker finding."""
+    from analysis.findings import findings
+
+    folder = write_service(SCENARIO_CASES[cause], tmp_path)
+    config = load_config(folder)
+    evidence = load_evidence(folder, config)
+    result = attribution.analyse(evidence, config)
+    blockers = [f["id"] for f in findings(result, config, evidence) if f["severity"] == "blocker"]
+    assert not (blockers and result.verdict["ready"]), blockers

@@ -125,6 +125,8 @@ class RefreshEstimate:
     storm: float = 0.0            # share of time every request refreshes
     floor_s: float = 0.0          # least time left on served credentials
     floor_source: str = ""        # where floor_s came from: the documents or configuration
+    overruled: str = ""           # why the evidence overruled the prediction (share set to 0)
+    predicted_ms: float = 0.0     # what the configuration predicted per request, before that
 
 
 def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.ndarray:

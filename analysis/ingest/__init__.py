@@ -149,7 +149,7 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: d
 def _resolv_row(env: str, conf: ResolvConf) -> dict:
     row = asdict(conf)
     row.update(env=env, nameservers=" ".join(conf.nameservers), search=" ".join(conf.search),
-               flags=" ".join(sorted(conf.flags)))
+               flags=" ".join(sorted(conf.flags)), ignored="\n".join(conf.ignored))
     return row
 
 

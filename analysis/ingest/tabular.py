@@ -167,37 +167,44 @@ class CsvLog:
         chosen = pick_columns(names, path, (options or {}).get("latency_unit"))
         wanted = [c for c in (chosen["time"], chosen["latency"][0], chosen["status"],
                               chosen["total"] and chosen["total"][0]) if c]
-        odd: list[tuple[int, str]] = []
+        columns, numbers, total, wrong_width, blank = read_csv(path, names, wanted)
+        frame, bad = _table(columns, chosen, numbers, path)
+        return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width), blank)
 
-        def keep_aside(row) -> str:
-            odd.append((row.number, row.text))
-            return "skip"
 
-        stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
-        try:
-            table = pa_csv.read_csv(
-                stream,
-                read_options=pa_csv.ReadOptions(use_threads=False),
-                parse_options=pa_csv.ParseOptions(ignore_empty_lines=False,
-                                                  invalid_row_handler=keep_aside),
-                convert_options=pa_csv.ConvertOptions(
-                    include_columns=wanted, column_types={c: pa.string() for c in wanted},
-                    strings_can_be_null=True))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise EvidenceError(path, f"cannot be read as CSV: {exc}") from None
-        total = table.num_rows + len(odd) + 1  # + the header line
-        lines = np.ones(total + 1, bool)
-        lines[[1, *(n for n, _ in odd)]] = False
-        numbers = np.flatnonzero(lines[1:]) + 1
-        frame, bad = _table({c: table.column(c).combine_chunks() for c in wanted}, chosen, numbers,
-                        path)
-        blank = [n for n, t in odd if not t.strip()]
-        odd = [(n, t) for n, t in odd if t.strip()]
-        wrong_width = rejections(path, [n for n, _ in odd],
-                                 f"expected {len(names)} comma-separated fields",
-                                 [t for _, t in odd])
-        return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width),
-                      skipped(path, blank, other_lines.BLANK))
+def read_csv(path: Path, names: list[str], wanted: list[str]) \
+        -> tuple[dict[str, pa.Array], np.ndarray, int, pd.DataFrame, pd.DataFrame]:
+    """The `wanted` columns of a CSV file with a header (`names`) as text, vectorized: the
+    columns, each row's line number, the file's line count, the rows of another width
+    (rejected) and the blank lines (skipped)."""
+    odd: list[tuple[int, str]] = []
+
+    def keep_aside(row) -> str:
+        odd.append((row.number, row.text))
+        return "skip"
+
+    stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+    try:
+        table = pa_csv.read_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(use_threads=False),
+            parse_options=pa_csv.ParseOptions(ignore_empty_lines=False,
+                                              invalid_row_handler=keep_aside),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=wanted, column_types={c: pa.string() for c in wanted},
+                strings_can_be_null=True))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise EvidenceError(path, f"cannot be read as CSV: {exc}") from None
+    total = table.num_rows + len(odd) + 1  # + the header line
+    lines = np.ones(total + 1, bool)
+    lines[[1, *(n for n, _ in odd)]] = False
+    numbers = np.flatnonzero(lines[1:]) + 1
+    blank = [n for n, t in odd if not t.strip()]
+    odd = [(n, t) for n, t in odd if t.strip()]
+    wrong_width = rejections(path, [n for n, _ in odd],
+                             f"expected {len(names)} comma-separated fields", [t for _, t in odd])
+    return ({c: table.column(c).combine_chunks() for c in wanted}, numbers, total, wrong_width,
+            skipped(path, blank, other_lines.BLANK))
 
 
 @register

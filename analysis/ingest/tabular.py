@@ -10,6 +10,7 @@ is never guessed. A backend column (`upstream_*`, `target_*`, `backend_*`) is pr
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 from pathlib import Path
@@ -203,8 +204,33 @@ def read_csv(path: Path, names: list[str], wanted: list[str]) \
     odd = [(n, t) for n, t in odd if t.strip()]
     wrong_width = rejections(path, [n for n, _ in odd],
                              f"expected {len(names)} comma-separated fields", [t for _, t in odd])
-    return ({c: table.column(c).combine_chunks() for c in wanted}, numbers, total, wrong_width,
-            skipped(path, blank, other_lines.BLANK))
+    columns = {c: table.column(c).combine_chunks() for c in wanted}
+    # an empty line comes out of the reader as a row of NULLs, like a row of empty fields
+    nulls = np.logical_and.reduce([np.asarray(a.is_null()) for a in columns.values()])
+    if nulls.any():
+        empty = nulls & np.isin(numbers, _empty_lines(path))
+        blank = sorted([*blank, *numbers[empty].tolist()])
+        columns = {c: a.filter(pa.array(~empty)) for c, a in columns.items()}
+        numbers = numbers[~empty]
+    return columns, numbers, total, wrong_width, skipped(path, blank, other_lines.BLANK)
+
+
+def _empty_lines(path: Path, chunk_bytes: int = 16 << 20) -> np.ndarray:
+    """The numbers of the lines with nothing on them (a carriage return before the newline
+    aside), by a numpy scan of the file's bytes."""
+    found, line, offset, previous, last = [], 1, 0, -1, 10
+    with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+        while chunk := fh.read(chunk_bytes):
+            view = np.frombuffer(chunk, np.uint8)
+            ends = np.flatnonzero(view == 10)
+            starts = np.concatenate(([previous + 1 - offset], ends[:-1] + 1))
+            before = np.where(ends > 0, view[np.maximum(ends - 1, 0)], last)
+            blank = (ends == starts) | ((ends - starts == 1) & (before == 13))
+            found.append(np.flatnonzero(blank) + line)
+            line += len(ends)
+            previous = int(ends[-1]) + offset if len(ends) else previous
+            last, offset = int(view[-1]), offset + len(chunk)
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 @register

@@ -4,7 +4,7 @@ import pytest
 
 from analysis.errors import EvidenceError
 from analysis.ingest import base
-from analysis.ingest.tabular import CsvLog, JsonLines, pick_columns
+from analysis.ingest.tabular import CsvLog, JsonLines, _empty_lines, pick_columns
 
 
 def test_csv_prefers_the_backend_column_and_reads_units_from_names(fixture_path):
@@ -64,3 +64,20 @@ def test_an_epoch_time_no_log_could_have_is_rejected_not_wrapped(tmp_path):
     assert list(parsed.table["latency_ms"]) == [12, 14]
     assert list(parsed.rejected["line"]) == [2]
     assert "time" in parsed.rejected["reason"].iloc[0]
+
+
+def test_empty_lines_in_a_csv_are_skipped_not_rejected(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"time,latency_ms\n2026-11-24T10:00:00Z,21\n\n,\r\n\r\n"
+                     b"2026-11-24T10:00:01Z,19\n")
+    parsed = CsvLog().parse(path)
+    assert list(parsed.table["line"]) == [2, 6]
+    assert list(parsed.skipped["line"]) == [3, 5]  # nothing on them
+    assert list(parsed.rejected["line"]) == [4]  # empty fields are a row without values
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 7, 1 << 20])
+def test_empty_lines_are_found_across_chunks(tmp_path, chunk_bytes):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"a\r\n\r\n\nbc\n\r\nd\r\n\n")
+    assert _empty_lines(path, chunk_bytes).tolist() == [2, 3, 5, 7]

@@ -10,7 +10,6 @@ is never guessed. A backend column (`upstream_*`, `target_*`, `backend_*`) is pr
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import re
 from pathlib import Path
@@ -19,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
 from analysis.errors import EvidenceError
@@ -34,6 +32,7 @@ from analysis.ingest.base import (
     sample_lines,
     skipped,
 )
+from analysis.ingest.csvfile import read_csv
 from analysis.ingest.latency import finish, naive_utc, sorted_rejections
 from analysis.ingest.plausible import latency_problems
 
@@ -168,69 +167,10 @@ class CsvLog:
         chosen = pick_columns(names, path, (options or {}).get("latency_unit"))
         wanted = [c for c in (chosen["time"], chosen["latency"][0], chosen["status"],
                               chosen["total"] and chosen["total"][0]) if c]
-        columns, numbers, total, wrong_width, blank = read_csv(path, names, wanted)
-        frame, bad = _table(columns, chosen, numbers, path)
-        return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width), blank)
-
-
-def read_csv(path: Path, names: list[str], wanted: list[str]) \
-        -> tuple[dict[str, pa.Array], np.ndarray, int, pd.DataFrame, pd.DataFrame]:
-    """The `wanted` columns of a CSV file with a header (`names`) as text, vectorized: the
-    columns, each row's line number, the file's line count, the rows of another width
-    (rejected) and the blank lines (skipped)."""
-    odd: list[tuple[int, str]] = []
-
-    def keep_aside(row) -> str:
-        odd.append((row.number, row.text))
-        return "skip"
-
-    stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
-    try:
-        table = pa_csv.read_csv(
-            stream,
-            read_options=pa_csv.ReadOptions(use_threads=False),
-            parse_options=pa_csv.ParseOptions(ignore_empty_lines=False,
-                                              invalid_row_handler=keep_aside),
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=wanted, column_types={c: pa.string() for c in wanted},
-                strings_can_be_null=True))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise EvidenceError(path, f"cannot be read as CSV: {exc}") from None
-    total = table.num_rows + len(odd) + 1  # + the header line
-    lines = np.ones(total + 1, bool)
-    lines[[1, *(n for n, _ in odd)]] = False
-    numbers = np.flatnonzero(lines[1:]) + 1
-    blank = [n for n, t in odd if not t.strip()]
-    odd = [(n, t) for n, t in odd if t.strip()]
-    wrong_width = rejections(path, [n for n, _ in odd],
-                             f"expected {len(names)} comma-separated fields", [t for _, t in odd])
-    columns = {c: table.column(c).combine_chunks() for c in wanted}
-    # an empty line comes out of the reader as a row of NULLs, like a row of empty fields
-    nulls = np.logical_and.reduce([np.asarray(a.is_null()) for a in columns.values()])
-    if nulls.any():
-        empty = nulls & np.isin(numbers, _empty_lines(path))
-        blank = sorted([*blank, *numbers[empty].tolist()])
-        columns = {c: a.filter(pa.array(~empty)) for c, a in columns.items()}
-        numbers = numbers[~empty]
-    return columns, numbers, total, wrong_width, skipped(path, blank, other_lines.BLANK)
-
-
-def _empty_lines(path: Path, chunk_bytes: int = 16 << 20) -> np.ndarray:
-    """The numbers of the lines with nothing on them (a carriage return before the newline
-    aside), by a numpy scan of the file's bytes."""
-    found, line, offset, previous, last = [], 1, 0, -1, 10
-    with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
-        while chunk := fh.read(chunk_bytes):
-            view = np.frombuffer(chunk, np.uint8)
-            ends = np.flatnonzero(view == 10)
-            starts = np.concatenate(([previous + 1 - offset], ends[:-1] + 1))
-            before = np.where(ends > 0, view[np.maximum(ends - 1, 0)], last)
-            blank = (ends == starts) | ((ends - starts == 1) & (before == 13))
-            found.append(np.flatnonzero(blank) + line)
-            line += len(ends)
-            previous = int(ends[-1]) + offset if len(ends) else previous
-            last, offset = int(view[-1]), offset + len(chunk)
-    return np.concatenate(found) if found else np.zeros(0, np.int64)
+        rows = read_csv(path, names, wanted)
+        frame, bad = _table(rows.columns, chosen, rows.numbers, path)
+        return Parsed(finish(frame, path), rows.lines, sorted_rejections(bad, rows.rejected),
+                      rows.skipped)
 
 
 @register

@@ -18,7 +18,8 @@ import pandas as pd
 
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
-from analysis.ingest import (  # noqa: F401 (envoy and tabular register formats)
+from analysis.ingest import (  # noqa: F401 (athena, envoy and tabular register formats)
+    athena,
     credentials,
     dig,
     envoy,

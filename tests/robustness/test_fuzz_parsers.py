@@ -18,7 +18,7 @@ SEEDS = {
     "ingress-nginx": "ingress-nginx.log", "aws-alb": "alb.log", "envoy": "envoy.log",
     "istio": "istio.log", "csv": "latency.csv", "json-lines": "latency-seconds.jsonl",
     "dig": "dig-answers.txt", "imds-json": "credentials-concatenated.json",
-    "metadata-calls": "metadata-calls.csv",
+    "metadata-calls": "metadata-calls.csv", "aws-alb-athena-csv": "alb-athena.csv",
 }
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -71,7 +71,7 @@ def _file_of(lines: list[str], header: str | None = None) -> Path:
 def test_every_format_survives_random_and_mutated_lines(name):
     fmt = next(f for kind in REGISTRY.values() for n, f in kind.items() if n == name)
     seed = (FIXTURES / SEEDS[name]).read_text().splitlines()
-    header = seed[0] if name in ("csv", "metadata-calls") else None
+    header = seed[0] if name in ("csv", "metadata-calls", "aws-alb-athena-csv") else None
     body = seed[1:] if header else seed
     counted = fmt.kind == "latency"  # one line, one row or one rejection
 

@@ -36,6 +36,8 @@ SECONDS = ("request_processing_time", "target_processing_time", "response_proces
 #: a DOUBLE as Athena prints it: 0.02, -1.0, 1.0E-3
 _SECONDS = r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"
 _STATUS = r"^(?:\d{3}|-|)$"
+#: the ALB log's `time` (what Arrow's cast reads: at most microseconds)
+_LOG_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$"
 
 
 def _by_name(names: list[str]) -> dict[str, str]:
@@ -115,10 +117,17 @@ def _matches(values: pa.Array, pattern: str) -> np.ndarray:
 
 
 def _times(values: pa.Array) -> np.ndarray:
-    """ISO 8601 times, parsed once per distinct value: the log's own `time` string
-    (2026-11-24T10:00:00.482184Z) or a TIMESTAMP a query made of it (2026-11-24
-    10:00:00.482 UTC)."""
-    encoded = pc.dictionary_encode(values)
-    distinct = encoded.dictionary.to_pandas().str.removesuffix(" UTC")
-    parsed = naive_utc(pd.to_datetime(distinct, format="ISO8601", errors="coerce", utc=True))
-    return parsed[np.asarray(encoded.indices)]
+    """ISO 8601 times: the log's own `time` string (2026-11-24T10:00:00.482184Z) cast by Arrow,
+    anything else (a TIMESTAMP a query made of it: 2026-11-24 10:00:00.482 UTC) parsed once per
+    distinct value."""
+    own = _matches(values, _LOG_TIME)
+    times = np.full(len(values), np.datetime64("NaT"), "datetime64[us]")
+    times[own] = pc.cast(values.filter(pa.array(own)), pa.timestamp("us", tz="UTC")) \
+        .to_numpy(zero_copy_only=False)
+    if not own.all():
+        encoded = pc.dictionary_encode(values.filter(pa.array(~own)))
+        distinct = encoded.dictionary.to_pandas().str.removesuffix(" UTC")
+        parsed = naive_utc(pd.to_datetime(distinct, format="ISO8601", errors="coerce",
+                                          utc=True))
+        times[~own] = parsed[np.asarray(encoded.indices)]
+    return times

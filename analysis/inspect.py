@@ -66,7 +66,9 @@ def inspect_file(path: Path, kind: str | None = None, options: dict | None = Non
             conf = parse_resolv_conf(path)
             return {**result, "format": "resolv.conf", "lines": conf.lines, "rejected": 0,
                     "nameservers": list(conf.nameservers), "search": list(conf.search),
-                    "ndots": conf.ndots, "options": sorted(conf.flags)}
+                    "ndots": conf.ndots, "timeout_s": conf.timeout_s,
+                    "attempts": conf.attempts, "options": sorted(conf.flags),
+                    "ignored": list(conf.ignored)}
         kinds = [kind] if kind else list(REGISTRY)
         fmt = _best_format(kinds, path)
         result["kind"] = fmt.kind
@@ -144,12 +146,13 @@ def render(result: dict) -> str:
                  f"rejected {entry.get('rejected', '?')}"
         out.append(f"{head}  {counts}")
         skip = {"path", "kind", "format", "lines", "parsed", "rejected", "first_rejections",
-                "error"}
+                "ignored", "error"}
         details = ", ".join(f"{k} {v}" for k, v in entry.items()
                             if k not in skip and v not in (None, [], {}))
         if details:
             out.append(f"      {details}")
         out += [f"      {r}" for r in entry.get("first_rejections", [])]
+        out += [f"      ignored: {note}" for note in entry.get("ignored", [])]
         if "error" in entry:
             out.append(f"      ERROR {entry['error']}")
     out += [f"  missing: {m}" for m in result["missing"]]

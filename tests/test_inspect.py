@@ -47,3 +47,14 @@ def test_an_unrecognised_file_names_the_closest_format_and_shows_lines(tmp_path)
     entry = inspect_path(path)["files"][0]
     assert "looks most like ingress-nginx (20% of its first lines match)" in entry["error"]
     assert "'junk <b>'" in entry["error"]
+
+
+def test_what_glibc_ignores_in_a_resolv_conf_is_shown(example_copy, capsys):
+    folder = example_copy("listings-api")
+    (folder / "k8s" / "resolv.conf").write_text(
+        "nameserver 172.20.0.10\noptions ndots:5 retries:1\n")
+    assert main(["inspect", str(folder)]) == 0
+    assert "ignored: line 2: option 'retries:1' is ignored (unknown to glibc)" in \
+        capsys.readouterr().out
+    entry = next(e for e in inspect_path(folder)["files"] if e["path"].endswith("k8s/resolv.conf"))
+    assert entry["ignored"] == ["line 2: option 'retries:1' is ignored (unknown to glibc)"]

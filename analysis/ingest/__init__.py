@@ -18,7 +18,8 @@ import pandas as pd
 
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
-from analysis.ingest import (  # noqa: F401 (envoy and tabular register formats)
+from analysis.ingest import (  # noqa: F401 (athena, envoy and tabular register formats)
+    athena,
     credentials,
     dig,
     envoy,
@@ -154,7 +155,7 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: d
 def _resolv_row(env: str, conf: ResolvConf) -> dict:
     row = asdict(conf)
     row.update(env=env, nameservers=" ".join(conf.nameservers), search=" ".join(conf.search),
-               flags=" ".join(sorted(conf.flags)))
+               flags=" ".join(sorted(conf.flags)), ignored="\n".join(conf.ignored))
     return row
 
 

@@ -18,14 +18,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
 from analysis.errors import EvidenceError
 from analysis.ingest import other_lines
 from analysis.ingest.base import (
     Parsed,
-    is_gzip,
     no_skipped,
     parse_by_lines,
     register,
@@ -33,6 +31,7 @@ from analysis.ingest.base import (
     sample_lines,
     skipped,
 )
+from analysis.ingest.csvfile import read_csv
 from analysis.ingest.latency import finish, naive_utc, sorted_rejections
 from analysis.ingest.plausible import latency_problems
 
@@ -182,37 +181,10 @@ class CsvLog:
         chosen = pick_columns(names, path, (options or {}).get("latency_unit"))
         wanted = [c for c in (chosen["time"], chosen["latency"][0], chosen["status"],
                               chosen["total"] and chosen["total"][0]) if c]
-        odd: list[tuple[int, str]] = []
-
-        def keep_aside(row) -> str:
-            odd.append((row.number, row.text))
-            return "skip"
-
-        stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
-        try:
-            table = pa_csv.read_csv(
-                stream,
-                read_options=pa_csv.ReadOptions(use_threads=False),
-                parse_options=pa_csv.ParseOptions(ignore_empty_lines=False,
-                                                  invalid_row_handler=keep_aside),
-                convert_options=pa_csv.ConvertOptions(
-                    include_columns=wanted, column_types={c: pa.string() for c in wanted},
-                    strings_can_be_null=True))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise EvidenceError(path, f"cannot be read as CSV: {exc}") from None
-        total = table.num_rows + len(odd) + 1  # + the header line
-        lines = np.ones(total + 1, bool)
-        lines[[1, *(n for n, _ in odd)]] = False
-        numbers = np.flatnonzero(lines[1:]) + 1
-        frame, bad = _table({c: table.column(c).combine_chunks() for c in wanted}, chosen, numbers,
-                        path)
-        blank = [n for n, t in odd if not t.strip()]
-        odd = [(n, t) for n, t in odd if t.strip()]
-        wrong_width = rejections(path, [n for n, _ in odd],
-                                 f"expected {len(names)} comma-separated fields",
-                                 [t for _, t in odd])
-        return Parsed(finish(frame, path), total, sorted_rejections(bad, wrong_width),
-                      skipped(path, blank, other_lines.BLANK), described(chosen))
+        rows = read_csv(path, names, wanted)
+        frame, bad = _table(rows.columns, chosen, rows.numbers, path)
+        return Parsed(finish(frame, path), rows.lines, sorted_rejections(bad, rows.rejected),
+                      rows.skipped, described(chosen))
 
 
 @register

@@ -30,7 +30,6 @@ NOT_YET = {
     "without LastUpdated",
     "credentials/smithy-rs-lowercase-keys-failure.json": "6: a failure document with "
     "lower-case keys",
-    "resolv/jc-dhclient-rotate-timeout-retries.conf": "9: glibc ignores an unknown option",
 }
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from analysis.errors import EvidenceError
 from analysis.ingest import base
+from analysis.ingest.csvfile import empty_lines
 from analysis.ingest.tabular import CsvLog, JsonLines, pick_columns
 
 
@@ -64,3 +65,33 @@ def test_an_epoch_time_no_log_could_have_is_rejected_not_wrapped(tmp_path):
     assert list(parsed.table["latency_ms"]) == [12, 14]
     assert list(parsed.rejected["line"]) == [2]
     assert "time" in parsed.rejected["reason"].iloc[0]
+
+
+def test_empty_lines_in_a_csv_are_skipped_not_rejected(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"time,latency_ms\n2026-11-24T10:00:00Z,21\n\n,\r\n\r\n"
+                     b"2026-11-24T10:00:01Z,19\n")
+    parsed = CsvLog().parse(path)
+    assert list(parsed.table["line"]) == [2, 6]
+    assert list(parsed.skipped["line"]) == [3, 5]  # nothing on them
+    assert list(parsed.rejected["line"]) == [4]  # empty fields are a row without values
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 7, 1 << 20])
+def test_empty_lines_are_found_across_chunks(tmp_path, chunk_bytes):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"a\r\n\r\n\nbc\n\r\nd\r\n\n")
+    assert empty_lines(path, chunk_bytes).tolist() == [2, 3, 5, 7]
+
+
+def test_a_stray_quote_or_a_line_not_utf8_costs_its_line_only(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b'time,latency_ms,path\n2026-11-24T10:00:00Z,21,"/a,b"\n"\n'
+                     b'2026-11-24T10:00:01Z,19,"/say ""hi"""\n2026-11-24T10:00:02Z,18,/\xff\n'
+                     b'\n2026-11-24T10:00:03Z,17,/c\n')
+    parsed = CsvLog().parse(path)
+    assert list(parsed.table["line"]) == [2, 4, 7] and parsed.lines == 7
+    assert list(parsed.table["latency_ms"]) == [21.0, 19.0, 17.0]
+    assert list(parsed.rejected["line"]) == [3, 5] and list(parsed.skipped["line"]) == [6]
+    assert list(parsed.rejected["reason"]) == ["expected 3 comma-separated fields",
+                                               "not UTF-8 text"]

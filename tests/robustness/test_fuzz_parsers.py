@@ -18,7 +18,7 @@ SEEDS = {
     "ingress-nginx": "ingress-nginx.log", "aws-alb": "alb.log", "envoy": "envoy.log",
     "istio": "istio.log", "csv": "latency.csv", "json-lines": "latency-seconds.jsonl",
     "dig": "dig-answers.txt", "imds-json": "credentials-concatenated.json",
-    "metadata-calls": "metadata-calls.csv",
+    "metadata-calls": "metadata-calls.csv", "aws-alb-athena-csv": "alb-athena.csv",
 }
 #: more seeds for formats with more than one shape
 MORE_SEEDS = [("dig", "dig-transcript.txt")]
@@ -89,7 +89,7 @@ def _file_of(lines: list[str], header: str | None = None) -> Path:
 def test_every_format_survives_random_and_mutated_lines(name, seed_file):
     fmt = next(f for kind in REGISTRY.values() for n, f in kind.items() if n == name)
     seed = (FIXTURES / seed_file).read_text().splitlines()
-    header = seed[0] if name in ("csv", "metadata-calls") else None
+    header = seed[0] if name in ("csv", "metadata-calls", "aws-alb-athena-csv") else None
     body = seed[1:] if header else seed
     counted = fmt.kind == "latency"  # one line, one row or one rejection
 
@@ -156,6 +156,30 @@ def test_resolv_conf_survives_random_text(lines):
         parse_resolv_conf(path)
     except LatencyGapError:
         pass
+
+
+RESOLV_SEED = [
+    *(FIXTURES / "real" / "resolv" / "jc-networkmanager-inline-comments-sortlist.conf")
+    .read_text().splitlines(),
+    "options ndots:5 timeout:2 attempts:3 rotate single-request-reopen -edns0 retries:1",
+    "options ndots:-1 timeout:0 attempts:99999999999 no_tld_query inet6",
+    "domain a.example b.example", "search   ", "nameserver fe80::1%eth0 x", "nameserver 127.1",
+]
+
+
+@FUZZ
+@given(st.lists(mutated(RESOLV_SEED), min_size=1, max_size=20))
+def test_resolv_conf_survives_mutated_directives(lines):
+    TALLY["cases"] += 1
+    path = _file_of(lines)
+    try:
+        conf = parse_resolv_conf(path)
+    except LatencyGapError:
+        return
+    # what glibc can use, whatever the file says; every note names a line of the file
+    assert len(conf.nameservers) <= 3 and 0 <= conf.ndots <= 15
+    assert 1 <= conf.timeout_s <= 30 and 0 <= conf.attempts <= 5
+    assert all(1 <= int(note.split(":")[0][5:]) <= conf.lines for note in conf.ignored)
 
 
 def test_every_registered_format_is_fuzzed():

@@ -6,9 +6,12 @@ import re
 import pandas as pd
 import pytest
 
+from analysis.errors import EvidenceError
+from analysis.ingest import load_evidence
 from analysis.ingest.custom import CustomRegexFormat, FormatStringError, compile_format
 from analysis.ingest.envoy import Envoy
 from analysis.ingest.latency import FieldLogFormat, IngressNginx, RegexLogFormat
+from analysis.service import load_config
 
 #: kubernetes/ingress-nginx internal/ingress/controller/config/config.go, logFormatUpstream
 #: (commit 003f04ca), as the controller writes it into nginx.conf
@@ -170,3 +173,31 @@ def test_old_ingress_nginx_format_reads_the_real_contrib_2923_sample(fixture_pat
 def test_a_format_string_that_cannot_be_read_says_what_is_missing(dialect, template, message):
     with pytest.raises(FormatStringError, match=re.escape(message)):
         compile_format(dialect, template)
+
+
+CUSTOM_YAML = """name: custom
+formats:
+  latency:
+    nginx: '$time_iso8601 $status $upstream_response_time "$request"'
+"""
+
+
+def custom_service(root):
+    """A service whose access logs only a custom format in service.yaml can read."""
+    folder = root / "custom"
+    for env, ms in (("ec2", "0.020"), ("k8s", "0.110")):
+        (folder / env / "latency").mkdir(parents=True)
+        _log(folder / env / "latency", [f'2026-11-24T10:00:0{i}+00:00 200 {ms} "GET / HTTP/1.1"'
+                                        for i in range(5)])
+    return folder
+
+
+def test_a_format_string_in_service_yaml_reads_the_evidence(tmp_path):
+    folder = custom_service(tmp_path)
+    with pytest.raises(EvidenceError, match="not a known latency format"):
+        load_evidence(folder, load_config(folder))
+    (folder / "service.yaml").write_text(CUSTOM_YAML)
+    evidence = load_evidence(folder, load_config(folder))
+    assert set(evidence.inputs.query("kind == 'latency'")["formats"]) == {"custom-nginx"}
+    medians = evidence.latency.groupby("env")["latency_ms"].median()
+    assert medians["ec2"] == pytest.approx(20.0) and medians["k8s"] == pytest.approx(110.0)

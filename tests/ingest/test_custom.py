@@ -142,22 +142,6 @@ def test_the_first_time_variable_is_the_time_and_a_second_one_a_plain_field(tmp_
     assert str(t["time"][0]) == "2026-11-24 10:00:00+00:00" and t["latency_ms"][0] == 30.0
 
 
-def test_old_ingress_nginx_format_reads_the_real_contrib_2923_sample(fixture_path):
-    """ingress-nginx 0.x (2018-04-28, commit 51cf184c, to 2019-06-28, commit 8b208cac):
-    logFormatUpstream `%v - [$the_real_ip] - ...` with %v replaced by $the_real_ip
-    (config.go BuildLogFormatUpstream at commit 17d99c4a)."""
-    fmt = compile_format(
-        "nginx", '$the_real_ip - [$the_real_ip] - $remote_user [$time_local] "$request" '
-                 '$status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length '
-                 "$request_time [$proxy_upstream_name] $upstream_addr "
-                 "$upstream_response_length $upstream_response_time $upstream_status $req_id")
-    parsed = fmt.parse(fixture_path(
-        "real/latency/ingress-nginx-old-format-contrib-2923-with-klog.log"))
-    assert len(parsed.table) == 4 and parsed.rejected.empty  # manifest.csv: 4 records
-    assert list(parsed.skipped["what"]) == ["Go (klog) log line"]
-    assert list(parsed.table["latency_ms"]) == pytest.approx([1684.0, 4.0, 24.0, 20.0])
-
-
 @pytest.mark.parametrize("dialect, template, message", [
     ("nginx", '$remote_addr "$request" $status $request_time', "no time variable"),
     ("nginx", "[$time_local] $status $body_bytes_sent", "no latency variable"),

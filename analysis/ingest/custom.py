@@ -97,7 +97,9 @@ class _Custom:
         method, fmt = self.vars["time"].time
         if method == "epoch":
             seconds = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
-            return np.round(seconds * 1e6).astype(np.int64).astype("datetime64[us]")
+            # beyond year 5000 a cast to int64 would wrap: NaT, rejected as unreadable
+            micros = np.where(seconds < 1e11, np.round(seconds * 1e6), np.nan)
+            return micros.astype("datetime64[us]")
         if method == "cast":  # distinct to the millisecond: a cast beats parsing each once
             try:
                 return pc.cast(values, pa.timestamp("us", tz="UTC")).to_numpy(zero_copy_only=False)

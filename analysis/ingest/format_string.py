@@ -99,6 +99,8 @@ def _start_time(arg: str, text: str) -> Var:
         pattern += [escape(spec[at:m.start()]), _DIRECTIVES[m.group(2)]]
         python += [spec[at:m.start()], f"%{m.group(2)}"]
         at = m.end()
+    if "%" in spec[at:]:
+        raise FormatStringError(f"{text}: a '%' at the end that starts no directive")
     pattern.append(escape(spec[at:]))
     python.append(spec[at:])
     return Var(text, "time", "".join(pattern), spaces=spec.count(" "),

@@ -136,6 +136,12 @@ def test_without_an_upstream_variable_the_total_is_the_latency(tmp_path, dialect
     assert t["latency_ms"][0] == t["total_ms"][0] == 20.0 and t["attempts"][0] == 1
 
 
+def test_an_epoch_time_too_large_for_a_clock_is_rejected_not_wrapped(tmp_path):
+    parsed = compile_format("nginx", "$msec $request_time").parse(
+        _log(tmp_path, ["1795514400.123 0.020", "99999999999999999999999.5 0.020"]))
+    assert len(parsed.table) == 1 and list(parsed.rejected["reason"]) == ["unreadable timestamp"]
+
+
 def test_the_first_time_variable_is_the_time_and_a_second_one_a_plain_field(tmp_path):
     fmt = compile_format("nginx", "[$time_local] $msec ${request_time}s")
     t = fmt.parse(_log(tmp_path, ["[24/Nov/2026:10:00:00 +0000] 1.5 0.030s"])).table
@@ -150,6 +156,7 @@ def test_the_first_time_variable_is_the_time_and_a_second_one_a_plain_field(tmp_
     ("nginx", "$time_local $request_time $ x", "character 27: '$ x' is not an nginx variable"),
     ("envoy", "%START_TIME% %DURATION% 100%", "'%' is not a command operator"),
     ("envoy", "%START_TIME(%Y %e)% %DURATION%", "%e cannot be read back"),
+    ("envoy", "%START_TIME(%Y%)% %DURATION%", "a '%' at the end that starts no directive"),
     ("nginx", '{"time": "$time_iso8601", "rt": $request_time}', "json-lines"),
     ("nginx", "  ", "expected a format string"),
     ("apache", "%h %t", "unknown dialect 'apache'"),

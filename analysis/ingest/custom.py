@@ -83,7 +83,7 @@ class _Custom:
         total = _ms(values["total"], self.vars["total"].unit_ms) if "total" in values else \
             np.full(n, np.nan)
         if "upstream" not in values:  # no backend time logged: the proxy's total stands in
-            latency, attempts = total, (~np.isnan(total)).astype(np.int16)
+            latency, attempts = total.copy(), (~np.isnan(total)).astype(np.int16)
         elif lists:
             latency, attempts = _seconds_list_sum_ms(values["upstream"])
         else:

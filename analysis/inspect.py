@@ -12,7 +12,7 @@ from analysis import ingest
 from analysis import service as services
 from analysis.errors import LatencyGapError
 from analysis.files import check_inside
-from analysis.ingest.base import REGISTRY, check_rejected_share, detect, parse_with
+from analysis.ingest.base import REGISTRY, Format, check_rejected_share, detect, parse_with
 from analysis.ingest.resolv import parse_resolv_conf
 
 
@@ -57,8 +57,10 @@ def _time_range(table: pd.DataFrame) -> list[str] | None:
     return [times.min().isoformat(), times.max().isoformat()]
 
 
-def inspect_file(path: Path, kind: str | None = None, options: dict | None = None) -> dict:
-    """Detected format, counts, first rejections, time range and statistics for one file."""
+def inspect_file(path: Path, kind: str | None = None, options: dict | None = None,
+                 forced: str | Format | None = None) -> dict:
+    """Detected (or `forced`) format, counts, first rejections, time range and statistics for
+    one file."""
     kind = kind or _kind_of(path)
     result: dict = {"path": str(path), "kind": kind}
     try:
@@ -70,7 +72,7 @@ def inspect_file(path: Path, kind: str | None = None, options: dict | None = Non
                     "attempts": conf.attempts, "options": sorted(conf.flags),
                     "ignored": list(conf.ignored)}
         kinds = [kind] if kind else list(REGISTRY)
-        fmt = _best_format(kinds, path)
+        fmt = detect(kind, path, forced) if kind and forced else _best_format(kinds, path)
         result["kind"] = fmt.kind
         parsed = parse_with(fmt, path, options)
         rejected = parsed.rejected
@@ -122,7 +124,7 @@ def inspect_path(path: Path) -> dict:
             found = ingest.evidence_files(path / env / kind)
             if not found and kind not in ingest.OPTIONAL_KINDS:
                 missing.append(f"{env}/{kind}")
-            files += [inspect_file(f, kind, options) for f in found]
+            files += [inspect_file(f, kind, options, config.formats.get(kind)) for f in found]
         resolv = path / env / "resolv.conf"
         if not os.path.lexists(resolv):
             missing.append(f"{env}/resolv.conf")

@@ -74,7 +74,8 @@ class ServiceConfig:
     provider_settings: ProviderSettings = field(default_factory=ProviderSettings)
     baseline: str = "ec2"
     candidate: str = "k8s"
-    formats: dict[str, str] = field(default_factory=dict)
+    #: kind -> a format name, or a parser compiled from a format string (ingest/custom.py)
+    formats: dict[str, object] = field(default_factory=dict)
     latency_unit: str | None = None   # for CSV / JSON latency columns whose name has no unit
     aws_calls_per_request: float | None = None   # 0: no AWS call on the request path
 
@@ -237,6 +238,49 @@ def _check_choices(raw: dict, where: _Where) -> None:
 DURATION_KEYS = {"cache_ttl_s": True, "session_duration": False, "session_refresh": False,
                  "session_ttl": False}
 
+#: evidence kinds a format can be forced for (analysis/ingest FILE_KINDS)
+FORMAT_KINDS = ("latency", "dig", "credentials", "metadata")
+
+
+def _formats(raw, where: _Where) -> dict[str, object]:
+    """`formats:` checked and compiled here, before any evidence is read or kernel started:
+    a format name per kind, or for latency logs `{nginx: STRING}` / `{envoy: STRING}`."""
+    if not raw:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where('formats')}: expected a mapping of evidence kind to format, "
+                          "e.g. {latency: ingress-nginx}")
+    from analysis.ingest import base, custom  # pandas and pyarrow: only when a yaml names one
+
+    formats: dict[str, object] = {}
+    for kind, value in raw.items():
+        key = f"formats.{kind}"
+        if kind not in FORMAT_KINDS:
+            raise ConfigError(f"{where(key)}: unknown evidence kind; expected some of "
+                              f"{list(FORMAT_KINDS)}")
+        if isinstance(value, str):
+            if value not in base.REGISTRY.get(kind, {}):
+                raise ConfigError(f"{where(key)}: unknown {kind} format {value!r}; expected one "
+                                  f"of {', '.join(sorted(base.REGISTRY.get(kind, {})))}")
+            formats[kind] = value
+            continue
+        if not isinstance(value, dict) or kind != "latency":
+            raise ConfigError(f"{where(key)}: expected a format name" + (
+                ", or {nginx: FORMAT STRING} or {envoy: FORMAT STRING}" if kind == "latency"
+                else f"; format strings are for latency logs, got {value!r}"))
+        unknown = sorted(set(value) - set(custom.DIALECTS), key=str)
+        if unknown or len(value) != 1:
+            at = f"{key}.{unknown[0]}" if unknown else key
+            raise ConfigError(f"{where(at)}: expected exactly one of {list(custom.DIALECTS)} "
+                              f"with its format string, got {sorted(map(str, value))}")
+        ((dialect, template),) = value.items()
+        try:
+            formats[kind] = custom.compile_format(dialect, template)
+        except custom.FormatStringError as exc:
+            raise ConfigError(f"{where(f'{key}.{dialect}')}: {exc}") from None
+    return formats
+
+
 _TOP_KEYS = {"name", "sdk", "sdk_version", "credential_provider", "dns", "budget",
              "provider_settings", "aws_calls_per_request",
              "environments", "formats", "latency_unit"}
@@ -270,10 +314,7 @@ def load_config(folder: Path) -> ServiceConfig:
         if not check_env:
             raise ConfigError(f"{where(f'environments.{role}')}: expected a folder name, "
                               f"got {env!r}")
-    formats = raw.get("formats") or {}
-    if not isinstance(formats, dict) or not all(isinstance(v, str) for v in formats.values()):
-        raise ConfigError(f"{where('formats')}: expected a mapping of evidence kind to "
-                          "format name")
+    formats = _formats(raw.get("formats"), where)
     _check_choices(raw, where)
     if envs.get("baseline", "ec2") == envs.get("candidate", "k8s"):
         raise ConfigError(f"{where('environments')}: baseline and candidate are the same "
@@ -304,5 +345,5 @@ def load_config(folder: Path) -> ServiceConfig:
         provider_settings=settings,
         baseline=envs.get("baseline", "ec2"),
         candidate=envs.get("candidate", "k8s"),
-        formats=dict(formats),
+        formats=formats,
     )

@@ -50,3 +50,19 @@ def test_the_scheduling_examples_are_valid_commands():
         assert args.run is cli.cmd_fleet and args.gate
     for code in (fleet.EXIT_OK, fleet.EXIT_FAILED, fleet.EXIT_GATE):
         assert f"| {code} |" in text
+
+
+def test_the_custom_format_examples_load_and_read_their_sample_lines(tmp_path):
+    """Each service.yaml block of "Custom formats" compiles, and reads the sample after it."""
+    from analysis.service import load_config
+
+    section = FORMATS_DOC.split("### Custom formats")[1].split("\n## ")[0]
+    examples = re.findall(r"```yaml\n(.*?)```\n\n```\n(.*?)```", section, re.S)
+    assert [("nginx:" in y, "envoy:" in y) for y, _ in examples] == [(True, False),
+                                                                     (False, True)]
+    for yaml_text, sample in examples:
+        (tmp_path / "service.yaml").write_text(yaml_text)
+        fmt = load_config(tmp_path).formats["latency"]
+        (tmp_path / "access.log").write_text(sample)
+        parsed = fmt.parse(tmp_path / "access.log")
+        assert parsed.rejected.empty and len(parsed.table) == sample.count("\n")

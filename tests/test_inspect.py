@@ -3,6 +3,7 @@ import json
 from analysis.cli import main
 from analysis.inspect import inspect_path
 from tests.conftest import EXAMPLES
+from tests.ingest.test_custom import CUSTOM_YAML, custom_service
 
 
 def test_a_good_service_folder_is_ok_with_every_file_described():
@@ -58,3 +59,13 @@ def test_what_glibc_ignores_in_a_resolv_conf_is_shown(example_copy, capsys):
         capsys.readouterr().out
     entry = next(e for e in inspect_path(folder)["files"] if e["path"].endswith("k8s/resolv.conf"))
     assert entry["ignored"] == ["line 2: option 'retries:1' is ignored (unknown to glibc)"]
+
+
+def test_inspect_reads_a_service_with_the_format_string_of_its_service_yaml(tmp_path):
+    folder = custom_service(tmp_path)
+    assert not inspect_path(folder)["ok"]  # no built-in format reads these lines
+    (folder / "service.yaml").write_text(CUSTOM_YAML)
+    result = inspect_path(folder)
+    latency = [e for e in result["files"] if e["kind"] == "latency"]
+    assert result["ok"] and {e["format"] for e in latency} == {"custom-nginx"}
+    assert [e["parsed"] for e in latency] == [5, 5] and latency[1]["latency_ms_p50"] == 110.0

@@ -30,6 +30,17 @@ def test_example_service_yaml():
     ("environments: {baseline: ../ec2}\n", "environments.baseline"),
     ("- a\n- b\n", "expected a mapping"),
     ("sdk: [unclosed\n", "not valid YAML"),
+    # custom formats (docs/formats.md): compiled here, so a bad one fails before any kernel
+    ("name: x\nformats:\n  latency:\n    nginx: '$remote_addr $status $request_time'\n",
+     r"line 4: formats.latency.nginx: no time variable: add \$time_local"),
+    ("formats:\n  latency:\n    envoy: '[%START_TIME%] %RESPONSE_CODE%'\n",
+     r"line 3: formats.latency.envoy: no latency operator: add %RESP"),
+    ("formats:\n  latency:\n    apache: '%h %t'\n",
+     r"line 3: formats.latency.apache: expected exactly one of \['nginx', 'envoy'\]"),
+    ("formats: {latency: ingress-ngnix}\n", "line 1: formats.latency: unknown latency format"),
+    ("formats: {latncy: envoy}\n", "line 1: formats.latncy: unknown evidence kind"),
+    ("formats: {dig: {nginx: '$msec $request_time'}}\n",
+     "formats.dig: expected a format name; format strings are for latency logs"),
 ])
 def test_bad_service_yaml_names_file_and_key(tmp_path, text, message):
     (tmp_path / "service.yaml").write_text(text)
@@ -41,3 +52,12 @@ def test_bad_service_yaml_names_file_and_key(tmp_path, text, message):
 def test_service_yaml_is_optional(tmp_path):
     config = load_config(tmp_path)
     assert config.name == tmp_path.name and config.sdk is None
+
+
+def test_formats_take_a_name_or_a_format_string(tmp_path):
+    (tmp_path / "service.yaml").write_text("formats: {latency: envoy}\n")
+    assert load_config(tmp_path).formats == {"latency": "envoy"}
+    (tmp_path / "service.yaml").write_text(
+        "formats:\n  latency:\n    nginx: '[$time_local] $status $request_time'\n")
+    fmt = load_config(tmp_path).formats["latency"]
+    assert fmt.name == "custom-nginx" and fmt.template == "[$time_local] $status $request_time"

@@ -13,6 +13,7 @@ import os
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -30,12 +31,15 @@ from analysis.ingest import (  # noqa: F401 (athena, envoy and tabular register 
 from analysis.ingest.base import (
     REJECTION_COLUMNS,
     SKIPPED_COLUMNS,
+    Format,
     check_rejected_share,
     no_skipped,
     parse_file,
 )
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
-from analysis.service import ServiceConfig
+
+if TYPE_CHECKING:  # service.py compiles custom formats with ingest: no import back at runtime
+    from analysis.service import ServiceConfig
 
 #: Kinds read from a folder of files, with the module that defines their columns.
 FILE_KINDS = {"latency": latency, "dig": dig, "credentials": credentials, "metadata": metadata}
@@ -120,7 +124,7 @@ def evidence_files(folder: Path) -> list[Path]:
     return files
 
 
-def _read_kind(env: str, kind: str, folder: Path, forced: str | None, options: dict):
+def _read_kind(env: str, kind: str, folder: Path, forced: str | Format | None, options: dict):
     module = FILE_KINDS[kind]
     tables, rejected, skipped, formats, fields, lines = [], [], [], set(), set(), 0
     files = evidence_files(folder)

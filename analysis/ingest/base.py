@@ -155,13 +155,16 @@ def sample_lines(path: Path, limit: int = SAMPLE_LINES) -> list[str]:
     return lines
 
 
-def detect(kind: str, path: Path, forced: str | None = None) -> Format:
-    """The registered format of `kind` that best matches the file's first lines."""
+def detect(kind: str, path: Path, forced: str | Format | None = None) -> Format:
+    """The registered format of `kind` that best matches the file's first lines; `forced`
+    names one, or is a format compiled from a format string in service.yaml (custom.py)."""
     formats = REGISTRY.get(kind, {})
     try:
         check_encoding(path)
     except (OSError, EOFError) as exc:
         raise EvidenceError(path, f"cannot be read: {exc}") from None
+    if forced is not None and not isinstance(forced, str):
+        return forced
     if forced:
         if forced not in formats:
             raise EvidenceError(path, f"format {forced!r} is not a {kind} format {sorted(formats)}")
@@ -346,7 +349,7 @@ def redact_table(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def parse_file(kind: str, path: Path, forced: str | None = None,
+def parse_file(kind: str, path: Path, forced: str | Format | None = None,
                options: dict | None = None) -> tuple[Format, Parsed]:
     """Detect a file's format and parse it; every text that comes out is redacted."""
     fmt = detect(kind, path, forced)

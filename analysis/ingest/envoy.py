@@ -70,6 +70,12 @@ class Envoy(_EnvoyText):
     """
 
     name = "envoy"
+    #: Envoy's default format (docs, configuration/observability/access_log/usage.rst)
+    log_format = (
+        '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" '
+        "%RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "
+        '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" '
+        '"%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"\n')
     field_count = 13
     time_field, status_field, duration_field, upstream_field = 0, 2, 6, 7
     fields = {0: ("start time", _ENVOY_TIME), 2: ("response code", r"^\d+$"),

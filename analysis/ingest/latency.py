@@ -441,6 +441,13 @@ class IngressNginx(FieldLogFormat):
 
     name = "ingress-nginx"
     latency_field = "$upstream_response_time (s)"
+    #: kubernetes/ingress-nginx internal/ingress/controller/config/config.go, logFormatUpstream
+    #: (the default since commit 9af574a2, 2019-09-12); custom.py compiles the same parser
+    log_format = (
+        '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] '
+        "[$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length "
+        "$upstream_response_time $upstream_status $req_id")
     field_count = 19
     fields = {
         1: ("separator", r"^-$"),

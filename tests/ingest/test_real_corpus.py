@@ -12,6 +12,7 @@ import pytest
 
 from analysis.errors import LatencyGapError
 from analysis.ingest.base import check_rejected_share, parse_file
+from analysis.ingest.custom import compile_format
 from analysis.ingest.resolv import parse_resolv_conf
 from tests.conftest import FIXTURES
 
@@ -33,12 +34,26 @@ NOT_YET = {
 }
 
 
-def _read(row: dict) -> int:
+#: file -> the format string it was written with, for samples only a custom format reads
+#: (service.yaml `formats: {latency: {DIALECT: STRING}}`, docs/formats.md "Custom formats")
+WITH_FORMAT_STRING = {
+    # ingress-nginx 0.x: logFormatUpstream `%v - [$the_real_ip] - $remote_user ...` with %v
+    # filled in by BuildLogFormatUpstream (kubernetes/ingress-nginx config.go at commit
+    # 17d99c4a, the default from 2018-04-28, 51cf184c, until 2019-06-28, 8b208cac)
+    "latency/ingress-nginx-old-format-contrib-2923-with-klog.log": (
+        "nginx", '$the_real_ip - [$the_real_ip] - $remote_user [$time_local] "$request" '
+                 '$status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length '
+                 "$request_time [$proxy_upstream_name] $upstream_addr $upstream_response_length "
+                 "$upstream_response_time $upstream_status $req_id"),
+}
+
+
+def _read(row: dict, forced=None) -> int:
     path = REAL / row["file"]
     if row["kind"] == "resolv":
         parse_resolv_conf(path)
         return 1
-    fmt, parsed = parse_file(row["kind"], path)
+    fmt, parsed = parse_file(row["kind"], path, forced)
     # the canaries SOURCES.md put in place of real secrets never leave the parser
     assert "CANARY-REAL" not in parsed.table.to_csv() + parsed.rejected.to_csv()
     try:
@@ -71,3 +86,9 @@ def test_each_real_sample_is_read_with_its_count_or_refused(row):
             _read(row)
     else:
         assert _read(row) == int(row["expected_records"])
+
+
+@pytest.mark.parametrize("file", sorted(WITH_FORMAT_STRING))
+def test_samples_in_another_log_format_are_read_through_their_format_string(file):
+    row = next(r for r in MANIFEST if r["file"] == file)
+    assert _read(row, compile_format(*WITH_FORMAT_STRING[file])) == int(row["expected_records"])

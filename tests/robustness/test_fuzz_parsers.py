@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from analysis.errors import LatencyGapError
 from analysis.ingest.base import REGISTRY
+from analysis.ingest.custom import compile_format
+from analysis.ingest.latency import FieldLogFormat, IngressNginx
 from analysis.ingest.resolv import parse_resolv_conf
 from tests.conftest import FIXTURES
 from tests.robustness.conftest import TALLY
@@ -90,11 +92,36 @@ def test_every_format_survives_random_and_mutated_lines(name, seed_file):
     fmt = next(f for kind in REGISTRY.values() for n, f in kind.items() if n == name)
     seed = (FIXTURES / seed_file).read_text().splitlines()
     header = seed[0] if name in ("csv", "metadata-calls", "aws-alb-athena-csv") else None
-    body = seed[1:] if header else seed
+    _fuzz(fmt, seed[1:] if header else seed, header)
+
+
+#: parsers compiled from service.yaml format strings: the fast path and the regex path
+CUSTOM_SEEDS = {
+    "nginx, fields": ("nginx", IngressNginx.log_format,
+                      (FIXTURES / "ingress-nginx.log").read_text().splitlines()),
+    "envoy, fields": ("envoy", "%START_TIME(%Y-%m-%d %H:%M:%S%z)% %RESPONSE_CODE% %DURATION% "
+                               '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(USER-AGENT)%"',
+                      ['2026-11-24 10:00:00+0000 200 25 23 "okhttp/4.12.0"',
+                       '2026-11-24 10:00:01+0100 503 1002 - "curl 8"']),
+    "nginx, regex": ("nginx", 'ts=$msec urt="$upstream_response_time" rt=$request_time $status',
+                     ['ts=1795514400.123 urt="0.020" rt=0.022 200',
+                      'ts=1795514401.5 urt="0.050, -" rt=0.081 502']),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CUSTOM_SEEDS))
+def test_compiled_custom_formats_survive_random_and_mutated_lines(case):
+    dialect, template, lines = CUSTOM_SEEDS[case]
+    fmt = compile_format(dialect, template)
+    assert isinstance(fmt, FieldLogFormat) == case.endswith("fields")
+    _fuzz(fmt, lines)
+
+
+def _fuzz(fmt, body: list[str], header: str | None = None) -> None:
     counted = fmt.kind == "latency"  # one line, one row or one rejection
 
     @FUZZ
-    @given(st.lists(mutated(body, tuple(DIG_LINES) if name == "dig" else ()), min_size=1,
+    @given(st.lists(mutated(body, tuple(DIG_LINES) if fmt.name == "dig" else ()), min_size=1,
                     max_size=30))
     def check(lines):
         TALLY["cases"] += 1
@@ -109,7 +136,7 @@ def test_every_format_survives_random_and_mutated_lines(name, seed_file):
             assert sorted(numbers) == list(range(1 + bool(header), parsed.lines + 1))
             assert parsed.lines == path.read_bytes().count(b"\n")
         assert set(parsed.rejected.columns) >= {"line", "reason", "text"}
-        if name == "dig":  # a line is a row's, rejected or skipped, never two of them
+        if fmt.name == "dig":  # a line is a row's, rejected or skipped, never two of them
             buckets = [set(parsed.table["line"]), set(parsed.rejected["line"]),
                        set(parsed.skipped["line"])]
             assert sum(map(len, buckets)) == len(set().union(*buckets))

@@ -48,6 +48,12 @@ CASES = {
     "not a number": ("budget:\n  p50_ms: .nan\n", "line 2: budget.p50_ms: expected a number"),
     "infinite": ("budget:\n  p99_ms: .inf\n", "line 2: budget.p99_ms: expected a number"),
     "NUL byte": ("name: x\nsdk: bo\x00tocore\n", "line 2: a NUL byte"),
+    "format string without a time": (
+        "name: x\nformats:\n  latency:\n    nginx: >-\n      $remote_addr \"$request\" "
+        "$status\n      $request_time\n", "line 4: formats.latency.nginx: no time variable"),
+    "format string without a latency": (
+        "formats: {latency: {envoy: '[%START_TIME%] %RESPONSE_CODE% %BYTES_SENT%'}}\n",
+        "line 1: formats.latency.envoy: no latency operator"),
 }
 
 

@@ -69,3 +69,4 @@ def test_inspect_reads_a_service_with_the_format_string_of_its_service_yaml(tmp_
     latency = [e for e in result["files"] if e["kind"] == "latency"]
     assert result["ok"] and {e["format"] for e in latency} == {"custom-nginx"}
     assert [e["parsed"] for e in latency] == [5, 5] and latency[1]["latency_ms_p50"] == 110.0
+    assert {e["latency_from"] for e in latency} == {"$upstream_response_time (s)"}

@@ -69,6 +69,14 @@ class _Custom:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.dialect}: {self.template!r})"
 
+    @property
+    def latency_field(self) -> str:
+        """The variable the backend time is read from, with its unit (shown by inspect)."""
+        var = self.vars.get("upstream") or self.vars["total"]
+        unit = {1000.0: "s", 1.0: "ms"}.get(var.unit_ms, f"x{var.unit_ms:g} ms")
+        said = f"{var.text} ({unit})"
+        return said if "upstream" in self.vars else f"{said}, the proxy's total: no backend time"
+
     def columns(self, groups: pa.StructArray) -> dict:
         """The regex path: one named group per variable read."""
         values = {role: groups.field(role) for role in self.vars}

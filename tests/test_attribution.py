@@ -41,7 +41,7 @@ def _evidence(missing=()) -> Evidence:
                             "lines": 1, "rejected": 0, "formats": ""}
                            for e in ("ec2", "k8s") for k in ("latency", "dig", "credentials")])
     empty = pd.DataFrame()
-    return Evidence(empty, empty, empty, empty, empty, inputs, empty)
+    return Evidence(empty, empty, empty, empty, empty, inputs, empty, empty)
 
 
 CONFIG = ServiceConfig(name="s", sdk="aws-java-sdk-v1")

@@ -25,7 +25,7 @@ def _check(latency: pd.DataFrame, refresh: dict, credentials: pd.DataFrame | Non
                         refresh=refresh)
     empty = pd.DataFrame()
     evidence = Evidence(latency, empty, empty if credentials is None else credentials, empty,
-                        empty, empty, empty)
+                        empty, empty, empty, empty)
     return {f["id"]: f for f in model_checks(analysis, evidence, policy(sdk) if sdk else None)}
 
 
@@ -98,7 +98,7 @@ def _judged(gaps: dict, n: int, refresh_ms: float = 80.0) -> Analysis:
                            for k in ("latency", "dig", "credentials")])
     empty = pd.DataFrame()
     analysis.verdict = verdict(analysis, JAVA_V1, Evidence(empty, empty, empty, empty, empty,
-                                                           inputs, empty))
+                                                           inputs, empty, empty))
     return analysis
 
 

@@ -41,10 +41,6 @@ NOT_YET = {
     "the banner",
     "dig/dig-short-timeout-openshift.txt": "5: +short that timed out",
     "dig/nslookup-bind-timeouts-root-prompt.txt": "4/5: nslookup timeouts in a transcript",
-    "credentials/smithy-rs-ecs-container-credentials-roleArn.json": "6: a container document "
-    "without LastUpdated",
-    "credentials/smithy-rs-lowercase-keys-failure.json": "6: a failure document with "
-    "lower-case keys",
     "resolv/jc-dhclient-rotate-timeout-retries.conf": "9: glibc ignores an unknown option",
 }
 

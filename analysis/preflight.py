@@ -125,9 +125,9 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
         except Exception:  # noqa: BLE001 - preflight must work without complete evidence
             evidence = None
         if evidence is not None:
-            docs = evidence.credentials[evidence.credentials["env"] == config.candidate]
-            if not docs.empty:
-                lifetime = float(docs["lifetime_s"].median())
+            lifetimes = cred_model.served(evidence.credentials, config.candidate)["lifetime_s"]
+            if lifetimes.notna().any():  # failed fetches and container documents have none
+                lifetime = float(lifetimes.median())
             times = evidence.dig.loc[evidence.dig["env"] == config.candidate, "query_time_ms"]
             if times.notna().any():
                 query_ms, measured = float(np.nanmedian(times)), True

@@ -53,3 +53,15 @@ def test_a_folder_without_latency_logs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "credential-refresh-every-request" in out and "dns-search-expansion" in out
     assert main(["preflight", "--sdk", "aws-java-sdk-v2", "--provider", "irsa"]) == 0
+
+
+def test_failed_credential_fetches_leave_the_lifetime_to_the_provider_default(example_copy):
+    folder = example_copy("search-api")
+    for old in (folder / "k8s" / "credentials").iterdir():
+        old.unlink()
+    (folder / "k8s" / "credentials" / "pod.txt").write_text(
+        "$ curl -X PUT http://169.254.169.254/latest/api/token -m 1\n"
+        "curl: (28) Operation timed out after 1000 milliseconds with 0 bytes received\n")
+    result = preflight.preflight_folder(folder)
+    assert result.lifetime_s == preflight.DEFAULT_LIFETIME_S["kiam"]
+    assert any(f["id"] == "credential-refresh-every-request" for f in result.findings)

@@ -47,3 +47,16 @@ def test_an_unrecognised_file_names_the_closest_format_and_shows_lines(tmp_path)
     entry = inspect_path(path)["files"][0]
     assert "looks most like ingress-nginx (20% of its first lines match)" in entry["error"]
     assert "'junk <b>'" in entry["error"]
+
+
+def test_failed_credential_fetches_are_counted_by_code(tmp_path, fixture_path):
+    from analysis.inspect import inspect_file
+
+    path = tmp_path / "credentials" / "pod.txt"
+    path.parent.mkdir()
+    path.write_text(fixture_path("credentials-transcript.txt").read_text())
+    entry = inspect_file(path)
+    assert "error" not in entry and entry["documents"] == 1 and entry["failed_fetches"] == 5
+    assert entry["failed_fetch_codes"] == {"TokenPutTimeout": 2, "RoleNotFound": 1,
+                                           "RoleListing": 1, "ProviderError": 1}
+    assert entry["lifetime_s_median"] == 900.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -9,11 +11,13 @@ from analysis import stats
 from analysis.attribution import Analysis
 from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
 from analysis.ingest import Evidence
+from analysis.ingest.curl_transcript import LISTING, TIMEOUT
 from analysis.ingest.other_lines import UPSTREAM_TIMEOUT
 from analysis.models.credentials import (
     POLICIES,
     RefreshPolicy,
     credential_fix,
+    failed_fetches,
     policy,
     refresh_moments,
 )
@@ -89,6 +93,43 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
         f"{est.share_of_requests:.2%} of requests wait for it ({cost}).",
         "Nothing needed unless the tail matters; an SDK that refreshes in the background "
         "removes it.", analysis, "credential_refresh")]
+
+
+#: (id, severity, which failed fetches, what they did, why, the fix)
+FETCH_FAILURES = [
+    ("imds-hop-limit", "warning", lambda codes: codes == TIMEOUT, "timed out on the token PUT",
+     "IMDS's answer to the IMDSv2 PUT does not travel the extra hop into the pod.",
+     "Set the instance metadata HttpPutResponseHopLimit to 2 (aws ec2 modify-instance-metadata-"
+     "options --http-put-response-hop-limit 2) or use IRSA/Pod Identity."),
+    ("credential-fetch-failures", "warning", lambda codes: ~codes.isin([TIMEOUT, LISTING]),
+     "got no credential", "The provider or the role refused them.", "Read the provider's log "
+     "for these requests; check the pod's iam.amazonaws.com/role annotation and the namespace's "
+     "permitted roles (kube2iam, KIAM) or the service account's role (IRSA, Pod Identity), and "
+     "that the role trusts whoever assumes it."),
+    ("credential-role-listing", "info", lambda codes: codes == LISTING, "returned the role "
+     "listing", "A role name is no credential document.", "Capture "
+     ".../security-credentials/<role> (the name the listing gives), not the listing."),
+]
+
+
+def credential_fetch_findings(analysis: Analysis, evidence: Evidence) -> list[dict]:
+    """The candidate's credential fetches that got no credential, by what they show, each
+    located by the file and line of the first."""
+    if evidence.credentials.empty:
+        return []
+    fetches = int((evidence.credentials["env"] == analysis.candidate).sum())
+    failed = failed_fetches(evidence.credentials, analysis.candidate)
+    found = []
+    for id_, severity, which, did, why, fix in FETCH_FAILURES:
+        these = failed[which(failed["code"])].sort_values(["source_file", "line"])
+        if not these.empty:
+            codes = ", ".join(f"{n} {code}" for code, n in these["code"].value_counts().items())
+            first = these.iloc[0]
+            found.append(_finding(id_, severity, f"{len(these)} of {fetches} credential fetches "
+                                  f"{did} in {analysis.candidate} ({codes}; the first at "
+                                  f"{Path(first['source_file']).name} line {first['line']}). "
+                                  f"{why}", fix))
+    return found
 
 
 def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
@@ -305,6 +346,7 @@ def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> l
     order = {"blocker": 0, "warning": 1, "info": 2}
     found = decision_findings(analysis) + credential_findings(analysis, config) \
         + dns_findings(analysis, config, evidence) \
+        + credential_fetch_findings(analysis, evidence) \
         + evidence_findings(analysis, config, evidence) \
         + no_answer_findings(analysis, evidence) \
         + model_checks(analysis, evidence, policy(config.sdk))

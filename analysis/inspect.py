@@ -42,7 +42,9 @@ def _statistics(kind: str, table: pd.DataFrame) -> dict:
         return {"calls": len(table), "failed_calls": int((table["status"] >= 400).sum()),
                 "call_ms_median": float(calls.median()), "call_ms_max": float(calls.max())}
     lifetimes = table["lifetime_s"].dropna()
-    return {"documents": len(table), "failures": int((table["code"] != "Success").sum()),
+    failed = table.loc[table["code"] != "Success", "code"]
+    return {"documents": len(table) - len(failed), "failed_fetches": len(failed),
+            "failed_fetch_codes": failed.value_counts().to_dict(),
             "distinct_keys": int(table["key_id"].nunique()),
             "lifetime_s_min": float(lifetimes.min()) if len(lifetimes) else None,
             "lifetime_s_median": float(lifetimes.median()) if len(lifetimes) else None,

@@ -128,9 +128,8 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
         except Exception:  # noqa: BLE001 - preflight must work without complete evidence
             evidence = None
         if evidence is not None:
-            docs = evidence.credentials[evidence.credentials["env"] == config.candidate]
-            docs = docs[docs["code"] == "Success"]
-            if not docs.empty:
+            docs = cred_model.served(evidence.credentials, config.candidate)
+            if docs["lifetime_s"].notna().any():  # failed fetches, container documents: none
                 lifetime = float(docs["lifetime_s"].median())
                 floor = cred_model.served_floor(docs)  # the documents beat the settings
             times = dns_model.lookup_costs(evidence.dig, config.candidate)

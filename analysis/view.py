@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 
 import pandas as pd
 from IPython.display import HTML
@@ -114,6 +115,17 @@ def time_ranges(evidence: Evidence, analysis: Analysis) -> HTML:
 def _duration(delta: pd.Timedelta) -> str:
     minutes = delta.total_seconds() / 60
     return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
+
+
+def failed_fetches_table(evidence: Evidence) -> HTML:
+    """Every credential fetch that got no credential, per environment, with where it is."""
+    failed = evidence.credentials[evidence.credentials["code"] != "Success"]
+    fetched = pd.to_datetime(failed["fetched_at"], utc=True)
+    frame = pd.DataFrame({"environment": failed["env"], "why": failed["code"],
+                          "file": [Path(f).name for f in failed["source_file"]],
+                          "line": failed["line"],
+                          "fetched at": fetched.dt.strftime("%Y-%m-%d %H:%M:%S UTC")})
+    return table(frame, "every credential fetch got a credential")
 
 
 def dns_table(analysis: Analysis, evidence: Evidence) -> HTML:

@@ -173,3 +173,43 @@ def test_the_dns_finding_says_how_many_dig_lookups_timed_out():
                            Evidence(empty, empty, empty, empty, empty, empty, empty, empty))
     assert "(3 dig lookups, 1 of them timed out (each costs tries x timeout))" in \
         found["evidence"]
+
+
+def test_credential_fetch_failures_are_located_findings_of_the_candidate_only(
+        example_copy, fixture_path):
+    import shutil
+
+    from analysis import attribution, findings
+    from analysis.ingest import load_evidence
+    from analysis.service import load_config
+
+    folder = example_copy("payments-api")
+    for env in ("ec2", "k8s"):  # failures in the baseline are not the candidate's problem
+        shutil.copy(fixture_path("credentials-transcript.txt"), folder / env / "credentials")
+    config = load_config(folder)
+    evidence = load_evidence(folder, config)
+    found = {f["id"]: f for f in findings.findings(attribution.analyse(evidence, config),
+                                                   config, evidence)}
+    fetches = int((evidence.credentials["env"] == "k8s").sum())
+    hop = found["imds-hop-limit"]
+    assert hop["severity"] == "warning" and hop["evidence"].startswith(
+        f"2 of {fetches} credential fetches timed out on the token PUT in k8s")
+    assert "credentials-transcript.txt line 12" in hop["evidence"]
+    assert "--http-put-response-hop-limit 2" in hop["fix"] and "IRSA/Pod Identity" in hop["fix"]
+    failures = found["credential-fetch-failures"]
+    assert failures["severity"] == "warning"
+    assert "(1 RoleNotFound, 1 ProviderError; the first at credentials-transcript.txt line 20)" \
+        in failures["evidence"]
+    assert found["credential-role-listing"]["severity"] == "info"
+    assert all("ec2" not in found[i]["evidence"] for i in ("imds-hop-limit",
+                                                            "credential-role-listing"))
+
+
+def test_no_failed_fetch_no_finding():
+    from analysis.findings import credential_fetch_findings
+
+    analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0})
+    served = _hourly_go_credentials().assign(source_file="c.json", line=1)
+    empty = pd.DataFrame()
+    evidence = Evidence(empty, empty, served, empty, empty, empty, empty, empty)
+    assert credential_fetch_findings(analysis, evidence) == []

@@ -70,3 +70,16 @@ def test_inspect_reads_a_service_with_the_format_string_of_its_service_yaml(tmp_
     assert result["ok"] and {e["format"] for e in latency} == {"custom-nginx"}
     assert [e["parsed"] for e in latency] == [5, 5] and latency[1]["latency_ms_p50"] == 110.0
     assert {e["latency_from"] for e in latency} == {"$upstream_response_time (s)"}
+
+
+def test_failed_credential_fetches_are_counted_by_code(tmp_path, fixture_path):
+    from analysis.inspect import inspect_file
+
+    path = tmp_path / "credentials" / "pod.txt"
+    path.parent.mkdir()
+    path.write_text(fixture_path("credentials-transcript.txt").read_text())
+    entry = inspect_file(path)
+    assert "error" not in entry and entry["documents"] == 1 and entry["failed_fetches"] == 5
+    assert entry["failed_fetch_codes"] == {"TokenPutTimeout": 2, "RoleNotFound": 1,
+                                           "RoleListing": 1, "ProviderError": 1}
+    assert entry["lifetime_s_median"] == 900.0

@@ -3,6 +3,7 @@ import pytest
 from analysis import preflight
 from analysis.cli import main
 from analysis.ingest.resolv import parse_resolv_conf
+from analysis.models import credentials as cred_model
 from analysis.models.credentials import POLICIES
 from tests.conftest import EXAMPLES, FIXTURES
 
@@ -101,3 +102,15 @@ def test_measured_query_time_counts_timeouts_and_leaves_whole_lookups_out(exampl
     [finding] = [f for f in preflight.preflight_folder(folder).findings
                  if f["id"] == "dns-search-expansion"]
     assert "~3000.0 ms each (dig)" in finding["evidence"]
+
+
+def test_failed_credential_fetches_leave_the_lifetime_to_the_provider_default(example_copy):
+    folder = example_copy("search-api")
+    for old in (folder / "k8s" / "credentials").iterdir():
+        old.unlink()
+    (folder / "k8s" / "credentials" / "pod.txt").write_text(
+        "$ curl -X PUT http://169.254.169.254/latest/api/token -m 1\n"
+        "curl: (28) Operation timed out after 1000 milliseconds with 0 bytes received\n")
+    result = preflight.preflight_folder(folder)
+    assert result.lifetime_s == cred_model.served_lifetime_s("kiam")
+    assert any(f["id"] == "credential-refresh-every-request" for f in result.findings)

@@ -39,7 +39,7 @@ def test_every_section_in_order_with_its_figures(reports, name):
     assert len(alts) == FIGURES and all(len(alt) > 20 and "No description" not in alt
                                         for alt in alts), alts
     for piece in ("gap after fix", "queries per uncached lookup", "overlap for",
-                  "evidence fingerprint"):
+                  "evidence fingerprint", "every credential fetch got a credential"):
         assert piece in html, piece
 
 
@@ -132,3 +132,15 @@ def test_too_many_predicted_refreshes_are_counted_not_drawn():
               if line.get_linestyle() == "--" and len(set(line.get_xdata())) == 1]
     assert dashed == [] and "predicted refreshes (not drawn)" in fig.axes[-1].get_title()
     plots.plt.close("all")
+
+
+def test_failed_credential_fetches_are_listed_with_their_file_and_line(fixture_path):
+    from analysis.ingest.credentials import ImdsJson
+
+    table = ImdsJson().parse(fixture_path("credentials-transcript.txt")).table
+    evidence = ingest.Evidence(*[pd.DataFrame()] * 2, table.assign(env="k8s"),
+                               *[pd.DataFrame()] * 5)
+    html = view.failed_fetches_table(evidence).data
+    assert html.count("<tr>") == 5 and "Success" not in html  # the header row is styled
+    assert "TokenPutTimeout" in html and "credentials-transcript.txt" in html
+    assert "2026-11-24 10:00:00 UTC" in html  # the 404 reply's Date

@@ -136,6 +136,17 @@ def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.nd
     return np.full(n, est.cost_ms)
 
 
+def served(credentials: pd.DataFrame, env: str) -> pd.DataFrame:
+    """The credentials an environment was served: its Success documents, never the failed
+    fetches (an agent's error, a token PUT that timed out), which have no lifetime."""
+    return credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
+
+
+def failed_fetches(credentials: pd.DataFrame, env: str) -> pd.DataFrame:
+    """An environment's credential fetches that got no credential (code other than Success)."""
+    return credentials[(credentials["env"] == env) & (credentials["code"] != "Success")]
+
+
 def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPolicy,
                      rate_per_s: float, provider: str | None,
                      metadata_calls: pd.DataFrame | None = None,
@@ -147,8 +158,8 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
     instance profile; the candidate's comes from service.yaml). With timed metadata calls
     for the environment the cost is measured; otherwise it is the provider's estimate.
     """
-    docs = credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
-    if docs.empty:
+    docs = served(credentials, env).dropna(subset=["lifetime_s"])
+    if docs.empty:  # failed fetches and documents without LastUpdated: no lifetime known
         return None
     lifetime = float(docs["lifetime_s"].median())
     # evidence beats configuration: when the documents show how much life the provider
@@ -315,10 +326,11 @@ def refresh_moments(credentials: pd.DataFrame, env: str,
     age when that comes first. every_request: the credential was inside the window when issued,
     so while it is served every request refreshes.
     """
-    docs = credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
+    docs = served(credentials, env)
     # a table with no credential at all reads back untyped: its times must still be times
     docs = docs.assign(**{column: pd.to_datetime(docs[column], utc=True)
                           for column in ("last_updated", "expiration")})
+    docs = docs.dropna(subset=["last_updated", "expiration"])  # issue time unknown: no bar
     distinct = docs.groupby(["key_id", "expiration"], as_index=False)["last_updated"].min()
     window = distinct["expiration"] - pd.Timedelta(seconds=sdk_policy.refresh_before_expiry_s)
     refresh_at = window

@@ -27,10 +27,6 @@ NOT_YET = {
     "the 0.2x log format",
     "latency/ingress-nginx-old-format-contrib-2923-with-klog.log": "8: the 0.x log format",
     "latency/istio-1.2-mixer-format-with-tcp.log": "8/10: Istio 1.2 format, TCP entries",
-    "credentials/smithy-rs-ecs-container-credentials-roleArn.json": "6: a container document "
-    "without LastUpdated",
-    "credentials/smithy-rs-lowercase-keys-failure.json": "6: a failure document with "
-    "lower-case keys",
 }
 
 

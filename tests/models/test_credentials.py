@@ -74,3 +74,24 @@ def test_go_v2_refreshes_role_credentials_at_least_hourly():
     # ec2rolecreds caps Expires at now + 1 hour, whatever the document says
     est = refresh_estimate("k8s", _docs(6 * 3600), policy("aws-sdk-go-v2"), 1.0, "irsa")
     assert est.refresh_interval_s == 3600 and est.storm == 0
+
+
+def test_failed_fetches_and_unknown_lifetimes_never_enter_the_estimate():
+    # a token PUT that timed out and a container document without LastUpdated: no lifetime
+    docs = pd.concat([_docs(900), pd.DataFrame({
+        "env": ["k8s"] * 2, "code": ["TokenPutTimeout", "Success"],
+        "lifetime_s": [float("nan"), float("nan")]})], ignore_index=True)
+    est = refresh_estimate("k8s", docs, policy("aws-java-sdk-v1"), 0.5, "kiam")
+    assert est.lifetime_s == 900 and est.documents == 3
+    only_unknown = docs.iloc[3:]
+    assert refresh_estimate("k8s", only_unknown, policy("aws-java-sdk-v1"), 0.5, "kiam") is None
+
+
+def test_refresh_moments_leave_out_failures_and_documents_without_an_issue_time():
+    served = _served([15, 360])
+    failed = pd.DataFrame({"env": ["k8s"] * 2, "code": ["RoleNotFound", "Success"],
+                           "key_id": [None, "container"], "last_updated": [pd.NaT, pd.NaT],
+                           "expiration": [pd.NaT, pd.Timestamp("2026-11-24 11:00", tz="UTC")]})
+    moments = refresh_moments(pd.concat([served, failed], ignore_index=True), "k8s",
+                              policy("aws-java-sdk-v1"))
+    assert list(moments["key_id"]) == ["key0", "key1"]

@@ -19,7 +19,9 @@ from tests.robustness.conftest import TALLY
 SEEDS = {
     "ingress-nginx": "ingress-nginx.log", "aws-alb": "alb.log", "envoy": "envoy.log",
     "istio": "istio.log", "csv": "latency.csv", "json-lines": "latency-seconds.jsonl",
-    "dig": "dig-answers.txt", "imds-json": "credentials-concatenated.json",
+    "dig": "dig-answers.txt",
+    # documents, and the terminal around them: prompts, curl -v / -i, failed fetches
+    "imds-json": ("credentials-concatenated.json", "credentials-transcript.txt"),
     "metadata-calls": "metadata-calls.csv", "aws-alb-athena-csv": "alb-athena.csv",
 }
 #: more seeds for formats with more than one shape
@@ -90,7 +92,8 @@ def _file_of(lines: list[str], header: str | None = None) -> Path:
                          ids=[*sorted(SEEDS), *(f for _, f in MORE_SEEDS)])
 def test_every_format_survives_random_and_mutated_lines(name, seed_file):
     fmt = next(f for kind in REGISTRY.values() for n, f in kind.items() if n == name)
-    seed = (FIXTURES / seed_file).read_text().splitlines()
+    files = seed_file if isinstance(seed_file, tuple) else (seed_file,)
+    seed = [line for file in files for line in (FIXTURES / file).read_text().splitlines()]
     header = seed[0] if name in ("csv", "metadata-calls", "aws-alb-athena-csv") else None
     _fuzz(fmt, seed[1:] if header else seed, header)
 
@@ -172,6 +175,24 @@ def test_prefixed_logs_survive_detection_and_parsing(name):
         assert sorted(numbers) == list(range(1, parsed.lines + 1))
 
     check()
+
+
+@FUZZ
+@given(st.lists(mutated((FIXTURES / "credentials-transcript.txt").read_text().splitlines()),
+                min_size=1, max_size=30))
+def test_credential_transcripts_account_for_their_lines(lines):
+    """Prompts, curl -v / -i output and failed fetches, mutated: every row, rejection and
+    skipped line is a line of the file, and nothing but a Success document has a lifetime."""
+    TALLY["cases"] += 1
+    path = _file_of(lines)
+    try:
+        parsed = REGISTRY["credentials"]["imds-json"].parse(path)
+    except LatencyGapError:
+        return
+    numbers = [*parsed.table["line"], *parsed.rejected["line"], *parsed.skipped["line"]]
+    assert all(1 <= n <= parsed.lines for n in numbers)
+    failed = parsed.table[parsed.table["code"] != "Success"]
+    assert failed["lifetime_s"].isna().all()
 
 
 @FUZZ

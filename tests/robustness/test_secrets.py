@@ -17,7 +17,7 @@ from tests.conftest import EXAMPLES, FIXTURES, tree_digest
 from tests.robustness.conftest import TALLY
 
 CANARIES = {f"{kind}{n}": f"CANARY{kind.upper()}{n}x9Q7zK2mVb" for kind in ("secret", "token")
-            for n in range(7)}
+            for n in range(8)}
 #: secrets of the shapes real ones have, found by shape wherever they stand
 SHAPES = {"access-key-id": "AKIAZ7Q3CANARY5KEY2X",
           "secret-key": "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",
@@ -58,6 +58,18 @@ def plant(credentials: Path) -> None:
                    + KEYED["keyed1"] + '", "SecretAccessKey": "a\\"' + KEYED["keyed2"]
                    + '", "AccessKeyId": "' + SHAPES["access-key-id"] + '"')
     (credentials / "c7-spellings.jsonl").write_text("\n".join([good] * 40 + [broken_keys]) + "\n")
+    # a terminal transcript: the session token echoed and sent, failed fetches beside a document
+    token = CANARIES["token7"]
+    (credentials / "c8-transcript.txt").write_text(
+        '$ TOKEN=$(curl -s -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-'
+        f'token-ttl-seconds: 21600")\n$ echo $TOKEN\n{token}\n$ curl -v -H "X-aws-ec2-metadata-'
+        f'token: {token}" http://169.254.169.254/latest/meta-data/iam/security-credentials/r\n'
+        f"> GET /latest/meta-data/iam/security-credentials/r HTTP/1.1\n"
+        f"> X-aws-ec2-metadata-token: {token}\n< HTTP/1.1 200 OK\n<\n{_doc(7, None)}\n"
+        "$ curl -X PUT http://169.254.169.254/latest/api/token -m 1\n"
+        f"curl: (28) Operation timed out after 1000 milliseconds ({token})\n"
+        f"$ curl http://169.254.169.254/latest/meta-data/iam/security-credentials/\n"
+        f"Unable to find role for IP 10.2.3.4 {CANARIES['secret7']}\n")
 
 
 def plant_other_kinds(env: Path) -> None:

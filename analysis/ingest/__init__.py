@@ -19,12 +19,13 @@ import pandas as pd
 
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
-from analysis.ingest import (  # noqa: F401 (athena, envoy and tabular register formats)
+from analysis.ingest import (  # noqa: F401 (athena, envoy, legacy, tabular register formats)
     athena,
     credentials,
     dig,
     envoy,
     latency,
+    legacy,
     metadata,
     tabular,
 )

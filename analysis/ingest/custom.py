@@ -27,6 +27,7 @@ from analysis.ingest.format_string import (
 from analysis.ingest.latency import (
     FieldLogFormat,
     RegexLogFormat,
+    _gave_up,
     _seconds_list_sum_ms,
     parse_times,
 )
@@ -96,6 +97,8 @@ class _Custom:
             latency, attempts = _seconds_list_sum_ms(values["upstream"])
         else:
             latency, attempts = _answered_ms(values["upstream"], self.vars["upstream"].unit_ms)
+        if "upstream_status" in values:  # nginx gave up: no backend answer, as ALB's -1
+            latency = np.where(np.asarray(_gave_up(values["upstream_status"])), np.nan, latency)
         status = pc.cast(values["status"], pa.int16()).to_numpy(zero_copy_only=False) \
             if "status" in values else np.zeros(n, np.int16)
         return {"time": self._times(values["time"], time_format), "latency_ms": latency,

@@ -47,6 +47,8 @@ def _nginx(name: str, text: str) -> Var:
         "upstream_response_time": Var(text, "upstream", _SECONDS_LIST, rf"{_SECONDS}|-",
                                       unit_ms=1000.0),
         "status": Var(text, "status", r"\d{3}"),
+        # the last upstream's status tells nginx's own 502/504 (no answer) from a backend's
+        "upstream_status": Var(text, "upstream_status", _LIST, item=r"[^ ,]+"),
     }
     if name in known:
         return known[name]

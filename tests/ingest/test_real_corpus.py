@@ -23,10 +23,6 @@ MANIFEST = list(csv.DictReader((REAL / "manifest.csv").open()))
 NOT_YET = {
     "latency/envoy-elastic-integrations-mixed-wrappers.log": "3: Ambassador `ACCESS ` and "
     "Filebeat JSON wrappers mixed line by line in one file",
-    "latency/ingress-nginx-kubectl-logs-klog-and-proxy-protocol-400s.txt": "3/8: klog lines and "
-    "the 0.2x log format",
-    "latency/ingress-nginx-old-format-contrib-2923-with-klog.log": "8: the 0.x log format",
-    "latency/istio-1.2-mixer-format-with-tcp.log": "8/10: Istio 1.2 format, TCP entries",
 }
 
 

@@ -230,5 +230,22 @@ def test_resolv_conf_survives_mutated_directives(lines):
     assert all(1 <= int(note.split(":")[0][5:]) <= conf.lines for note in conf.ignored)
 
 
+#: the formats of earlier releases (analysis/ingest/legacy.py), seeded with real samples
+LEGACY_SEEDS = {
+    "ingress-nginx-0.x": "real/latency/ingress-nginx-old-format-contrib-2923-with-klog.log",
+    "ingress-nginx-0.2x":
+        "real/latency/ingress-nginx-kubectl-logs-klog-and-proxy-protocol-400s.txt",
+    "istio-1.1": "real/latency/istio-1.2-mixer-format-with-tcp.log",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY_SEEDS))
+def test_formats_of_earlier_releases_survive_random_and_mutated_lines(name):
+    _fuzz(REGISTRY["latency"][name], (FIXTURES / LEGACY_SEEDS[name]).read_text().splitlines())
+
+
 def test_every_registered_format_is_fuzzed():
-    assert set(SEEDS) == {name for kind in REGISTRY.values() for name in kind}
+    from analysis.ingest.legacy import LEGACY
+
+    # istio-1.2 and 1.3 are istio-1.1's string with one and two more fields
+    assert set(SEEDS) | set(LEGACY) == {name for kind in REGISTRY.values() for name in kind}

@@ -25,6 +25,15 @@ PREFIXES: list[tuple[str, str, str]] = [
     ("kubectl --timestamps", rf"^{_RFC3339} ", ""),
     ("docker compose logs", r"^[\w.-]+\s+\| ", ""),
     ("stern", r"^[\w.-]+ [\w.-]+ (\{)", r"\1"),  # only before a JSON line
+    ("Ambassador", r"^ACCESS (\[)", r"\1"),      # Ambassador's Envoy prefixes its lines
+]
+#: Docker's json-file driver (/var/lib/docker/containers/*/*-json.log): each line a JSON
+#: object whose `log` holds the line, quotes escaped; the JSON escapes of a log line's own
+#: characters (\\, \u0026...) beyond the quote are rare there and left as they are
+DOCKER_JSON = [
+    ("docker json-file log",
+     r'^\{"log":"(.*)\\n","stream":"(?:stdout|stderr)","time":"[^"]*"\}$', r"\1"),
+    ("docker json-file log", r'\\"', '"'),
 ]
 #: the prefixed lines needed among the sample's for a prefix to be taken
 MIN_SHARE = 0.5
@@ -32,13 +41,15 @@ MIN_SHARE = 0.5
 
 def _chains() -> list[list[tuple[str, str, str]]]:
     single = [[p] for p in PREFIXES]
-    return single + [[PREFIXES[0], p] for p in PREFIXES[1:3]]
+    return single + [[PREFIXES[0], p] for p in PREFIXES[1:3]] + [DOCKER_JSON]
 
 
 def strip(lines: pa.Array | pa.ChunkedArray, chain) -> pa.Array | pa.ChunkedArray:
-    """The lines with each prefix of the chain removed where it stands."""
+    """The lines with each prefix of the chain removed (or wrapper undone) where it stands."""
     for _, pattern, replacement in chain:
-        lines = pc.replace_substring_regex(lines, pattern, replacement, max_replacements=1)
+        lines = pc.replace_substring_regex(lines, pattern, replacement,
+                                           max_replacements=None if pattern.startswith("\\")
+                                           else 1)
     return lines
 
 
@@ -64,7 +75,8 @@ class Prefixed:
     def __init__(self, fmt: Format, chain):
         self.fmt, self.chain, self.kind = fmt, chain, fmt.kind
         self.latency_field = getattr(fmt, "latency_field", "")
-        self.name = f"{fmt.name} ({' + '.join(name for name, _, _ in chain)})"
+        names = dict.fromkeys(name for name, _, _ in chain)  # in order, each once
+        self.name = f"{fmt.name} ({' + '.join(names)})"
 
     def detect(self, sample: list[str]) -> float:
         return self.fmt.detect(strip(pa.array(sample, pa.string()), self.chain).to_pylist())

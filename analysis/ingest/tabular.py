@@ -195,8 +195,9 @@ class JsonLines:
     name = "json-lines"
 
     def detect(self, sample: list[str]) -> float:
+        # a Docker json-file line wraps another log's line: prefixes.py unwraps it
         return sum(s.lstrip().startswith("{") and s.rstrip().endswith("}")
-                   for s in sample) / len(sample)
+                   and not _DOCKER_WRAPPER.match(s) for s in sample) / len(sample)
 
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
         return parse_by_lines(self, path, options)
@@ -230,6 +231,9 @@ def _joined(lines: pa.Array | pa.ChunkedArray) -> pa.Buffer:
     whole = pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()),
                                           lines.cast(pa.large_string()))
     return pc.binary_join(whole, pa.scalar("\n", pa.large_string()))[0].as_buffer()
+
+
+_DOCKER_WRAPPER = re.compile(r'^\{"log":".*","stream":"(?:stdout|stderr)"')
 
 
 def _json_line_by_line(path: Path, texts: list[str], numbers: np.ndarray):

@@ -34,6 +34,26 @@ def test_prefixed_access_lines_are_read_like_plain_ones(tmp_path, fixture_path, 
     assert parsed.latency_field == "$upstream_response_time (s)"
 
 
+def test_docker_json_file_lines_and_ambassador_prefixes_are_unwrapped(tmp_path, fixture_path):
+    """/var/lib/docker/containers/*-json.log wraps each line in JSON with its quotes escaped;
+    Ambassador puts `ACCESS ` before Envoy's lines."""
+    nginx = fixture_path("ingress-nginx.log").read_text().splitlines()
+    path = tmp_path / "docker-json.log"
+    path.write_text("".join(json.dumps({"log": f"{line}\n", "stream": "stdout",
+                                        "time": "2026-11-24T10:00:00.1Z"},
+                                       separators=(",", ":")) + "\n" for line in nginx))
+    fmt, parsed = parse_file("latency", path)
+    _, plain = parse_file("latency", fixture_path("ingress-nginx.log"))
+    assert fmt.name == "ingress-nginx (docker json-file log)"
+    assert parsed.table.drop(columns="source_file").equals(
+        plain.table.drop(columns="source_file"))
+    envoy = fixture_path("envoy.log").read_text().splitlines()
+    path = tmp_path / "ambassador.log"
+    path.write_text("".join(f"ACCESS {line}\n" for line in envoy))
+    fmt, parsed = parse_file("latency", path)
+    assert fmt.name == "envoy (Ambassador)" and len(parsed.table) == len(envoy)
+
+
 def test_a_stern_prefix_before_json_and_kubectl_noise_are_handled(tmp_path):
     doc = {"start_time": "2024-06-21T01:32:10.407Z", "response_code": 200, "duration": 9,
            "x-envoy-upstream-service-time": "7"}

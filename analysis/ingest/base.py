@@ -88,9 +88,19 @@ def is_gzip(path: Path) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
+def open_raw(path: Path):
+    """Evidence as bytes, gunzipped when the content (not the name) says gzip."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
+def arrow_stream(path: Path):
+    """The same as an Arrow input stream, for pyarrow's readers."""
+    return pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+
+
 def open_text(path: Path) -> io.TextIOBase:
     """Open evidence as text, gunzipping when the content (not the name) says gzip."""
-    raw = gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+    raw = open_raw(path)
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None)
 
 
@@ -121,7 +131,7 @@ def check_encoding(path: Path, head: bytes | None = None) -> None:
     """UTF-16 and UTF-32 text (Windows tools and PowerShell's `>` write it) is named as such:
     read as UTF-8 it is a NUL between every letter, which no parser or redaction can read."""
     if head is None:
-        with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+        with open_raw(path) as fh:
             head = fh.read(4096)
     boms = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
             b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
@@ -209,7 +219,7 @@ def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
         odd.append((row.number, row.text))
         return "skip"
 
-    stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+    stream = arrow_stream(path)
     try:
         reader = pa_csv.open_csv(
             stream,
@@ -275,7 +285,7 @@ def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
     buffer = bytearray(16 << 20)
     view = np.frombuffer(buffer, dtype=np.uint8)
     line, run = 1, 0
-    with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+    with open_raw(path) as fh:
         while size := fh.readinto(buffer):
             breaks = np.flatnonzero(view[:size] == 10)
             if not len(breaks):

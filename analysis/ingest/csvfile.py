@@ -10,7 +10,6 @@ a row of empty fields by a numpy scan of the bytes.
 
 from __future__ import annotations
 
-import gzip
 from typing import NamedTuple
 
 import numpy as np
@@ -21,7 +20,7 @@ import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
 from analysis.ingest import other_lines
-from analysis.ingest.base import is_gzip, read_lines, rejections, skipped
+from analysis.ingest.base import arrow_stream, open_raw, read_lines, rejections, skipped
 from analysis.ingest.latency import count_lines, sorted_rejections
 
 #: one field: quoted (a quote inside doubled, as Athena and Excel write it) or bare
@@ -44,7 +43,7 @@ def read_csv(path, names: list[str], wanted: list[str]) -> CsvRows:
         odd.append((row.number, row.text))
         return "skip"
 
-    stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+    stream = arrow_stream(path)
     try:
         table = pa_csv.read_csv(
             stream,
@@ -111,7 +110,7 @@ def empty_lines(path, chunk_bytes: int = 16 << 20) -> np.ndarray:
     """The numbers of the lines with nothing on them (a carriage return before the newline
     aside), by a numpy scan of the file's bytes."""
     found, line, offset, previous, last = [], 1, 0, -1, 10
-    with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+    with open_raw(path) as fh:
         while chunk := fh.read(chunk_bytes):
             view = np.frombuffer(chunk, np.uint8)
             ends = np.flatnonzero(view == 10)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import ctypes
-import gzip
 import re
 import sys
 from collections import deque
@@ -35,9 +34,10 @@ from analysis.ingest.base import (
     BLOCK_BYTES,
     MAX_REJECTED_SHARE,
     Parsed,
+    arrow_stream,
     clip,
-    is_gzip,
     long_line_error,
+    open_raw,
     parse_by_lines,
     register,
     rejections,
@@ -256,8 +256,7 @@ class FieldLogFormat(RegexLogFormat):
             with ThreadPoolExecutor(max_workers=2) as worker, _quiet_undecodable_rows():
                 physical_lines = worker.submit(count_lines, path)
                 pending: deque = deque()
-                stream = pa.input_stream(str(path),
-                                         compression="gzip" if is_gzip(path) else None)
+                stream = arrow_stream(path)
                 for batch in _open_fields(stream, count, include, keep_aside):
                     pending.append(worker.submit(process, batch))
                     if len(pending) > 2:
@@ -371,7 +370,7 @@ def count_lines(path: Path) -> int:
     buffer = bytearray(16 << 20)
     view = np.frombuffer(buffer, dtype=np.uint8)
     lines, last = 0, 10
-    with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+    with open_raw(path) as fh:
         while size := fh.readinto(buffer):
             lines += int(np.count_nonzero(view[:size] == 10))
             last = int(view[size - 1])

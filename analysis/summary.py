@@ -23,6 +23,7 @@ def inputs(evidence: Evidence) -> dict:
             "files": int(row.files), "lines": int(row.lines), "rejected": int(row.rejected),
             "skipped": {w: int(n) for w, n in zip(mine["what"], mine["lines"], strict=True)},
             "formats": [f for f in row.formats.split(",") if f],
+            **({"latency_from": row.latency_from} if getattr(row, "latency_from", "") else {}),
         }
     return out
 

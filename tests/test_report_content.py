@@ -144,3 +144,15 @@ def test_failed_credential_fetches_are_listed_with_their_file_and_line(fixture_p
     assert html.count("<tr>") == 5 and "Success" not in html  # the header row is styled
     assert "TokenPutTimeout" in html and "credentials-transcript.txt" in html
     assert "2026-11-24 10:00:00 UTC" in html  # the 404 reply's Date
+
+
+def test_data_quality_says_where_each_backend_time_came_from(reports):
+    """Issue 13: inspect and the report say which field each file's latency came from; the
+    skipped lines are counted by what they are (none in the bundled examples)."""
+    summary = json.loads((reports["search-api"] / "search-api" / "summary.json").read_text())
+    inputs = summary["inputs"]
+    assert inputs["k8s"]["latency"]["latency_from"] == "$upstream_response_time (s)"
+    assert inputs["ec2"]["latency"]["latency_from"] == "target_processing_time (s)"
+    assert inputs["k8s"]["latency"]["skipped"] == {}
+    html = (reports["search-api"] / "search-api" / "report.html").read_text()
+    assert "latency_from" in html and "no skipped lines" in html

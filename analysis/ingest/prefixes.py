@@ -45,11 +45,12 @@ def _chains() -> list[list[tuple[str, str, str]]]:
 
 
 def strip(lines: pa.Array | pa.ChunkedArray, chain) -> pa.Array | pa.ChunkedArray:
-    """The lines with each prefix of the chain removed (or wrapper undone) where it stands."""
+    """The lines with each prefix of the chain removed (or wrapper undone) where it stands:
+    an anchored pattern (a prefix) once per line, any other (an escape) everywhere."""
     for _, pattern, replacement in chain:
         lines = pc.replace_substring_regex(lines, pattern, replacement,
-                                           max_replacements=None if pattern.startswith("\\")
-                                           else 1)
+                                           max_replacements=1 if pattern.startswith("^")
+                                           else None)
     return lines
 
 

@@ -17,7 +17,7 @@ from analysis.decision import FLOOR_REQUESTS, OVER, WITHIN, decide
 from analysis.ingest import Evidence
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
-from analysis.models import refresh_check
+from analysis.models import lock_queue, refresh_check
 from analysis.service import ServiceConfig
 from analysis.stats import QUANTILES, SEED, gap_intervals, quantiles
 
@@ -54,9 +54,17 @@ def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str
     out = {}
     refresh_c, refresh_b = analysis.refresh.get(cand), analysis.refresh.get(base)
     if refresh_c is not None:
-        paid = rng.random(n) < refresh_c.share_of_requests
+        drawn = rng.random(n)
+        paid = drawn < refresh_c.share_of_requests
         base_mean = refresh_b.share_of_requests * refresh_b.cost_ms if refresh_b else 0.0
-        out["credential_refresh"] = paid * cred_model.sample_cost(refresh_c, rng, n) - base_mean
+        fetch = cred_model.sample_cost(refresh_c, rng, n)
+        extra = paid * fetch
+        queue = lock_queue.storm_queue(refresh_c, analysis.rate_per_s[cand])
+        if queue is not None:  # in a storm a request waits for the lock, then fetches
+            horizon = analysis.latency_ms[cand]["n"] if queue.saturated else None
+            waits = lock_queue.sample_wait(queue.rate_per_s, fetch, rng, horizon)
+            extra = extra + (drawn < refresh_c.storm) * waits
+        out["credential_refresh"] = extra - base_mean
     dns_c, dns_b = analysis.dns.get(cand), analysis.dns.get(base)
     if dns_c is not None:
         base_mean = dns_model.sample_overhead(dns_b, rng, n).mean() if dns_b else 0.0

@@ -21,6 +21,7 @@ from analysis.models.credentials import (
     policy,
     refresh_moments,
 )
+from analysis.models.lock_queue import LockQueue, storm_queue
 from analysis.service import ServiceConfig
 
 
@@ -76,23 +77,36 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
             f"({est.floor_source}); {config.sdk} refreshes when less than "
             f"{policy.refresh_before_expiry_s:.0f} s remain")
     fix = credential_fix(config.credential_provider, config.sdk, policy.refresh_before_expiry_s)
+    queue = storm_queue(est, analysis.rate_per_s[analysis.candidate])
+    waited = f"; {queue.sentence()}" if queue else ""
     if est.storm >= 1.0:
         return [_finding(
             "credential-refresh-every-request", _severity(p50, p99, config, analysis),
-            f"{seen}, so every request waits for a refresh ({cost}).", fix, analysis,
-            "credential_refresh")]
+            f"{seen}, so every request waits for a refresh ({cost}){waited}.", fix, analysis,
+            "credential_refresh")] + saturated_lock_findings(analysis, queue, fix)
     if est.storm > 0:
         return [_finding(
             "credential-refresh-storms", _severity(p50, p99, config, analysis),
             f"{seen}; {config.credential_provider or 'the provider'} hands out credentials with "
             f"less than that left {est.storm:.0%} of the time, and then every request waits "
-            f"for a refresh ({cost}).", fix, analysis, "credential_refresh")]
+            f"for a refresh ({cost}){waited}.", fix, analysis, "credential_refresh")] \
+            + saturated_lock_findings(analysis, queue, fix)
     return [_finding(
         "credential-refresh-periodic", _severity(p50, p99, config, analysis),
         f"{seen}: a refresh every ~{est.refresh_interval_s / 60:.0f} min; "
         f"{est.share_of_requests:.2%} of requests wait for it ({cost}).",
         "Nothing needed unless the tail matters; an SDK that refreshes in the background "
         "removes it.", analysis, "credential_refresh")]
+
+
+def saturated_lock_findings(analysis: Analysis, queue: LockQueue | None, fix: str) -> list[dict]:
+    """A blocker naming the credential lock when requests arrive faster than it serves them;
+    a warning only beside a measured gap within budget (the evidence decides)."""
+    if queue is None or not queue.saturated:
+        return []
+    severity = "blocker" if analysis.attribution_ms and not analysis.verdict.get("ready") \
+        else "warning"
+    return [_finding("credential-lock-saturated", severity, f"{queue.sentence()}.", fix)]
 
 
 #: (id, severity, which failed fetches, what they did, why, the fix)

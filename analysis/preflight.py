@@ -16,6 +16,7 @@ from analysis.ingest import load_evidence
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
+from analysis.models.lock_queue import LockQueue
 from analysis.service import DEFAULT_CACHE_TTL_S, ProviderSettings, load_config
 
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
@@ -77,16 +78,25 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
         return []
     what = "every request refreshes" if storm >= 1 else \
         f"every request refreshes {storm:.0%} of the time"
-    return [{
+    queue = LockQueue(rate_per_s, cost) if policy.serialises_refreshes and storm > 0 else None
+    waited = f"; {queue.sentence()}" if queue else ""
+    if queue is not None:  # in a storm each request waits for the lock, then fetches
+        added += storm * queue.mean_wait_ms()
+    found = [{
         "id": "credential-refresh-every-request" if storm >= 1 else "credential-refresh-storms",
         "severity": "blocker" if added >= budget_ms else "warning",
         "added_ms_per_request": round(added, 1),
         "evidence": f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min "
                     f"and keep at least {durations.minutes(floor_s)} when served ({source}); "
                     f"{sdk} refreshes when less than {threshold_min:.0f} min are left: {what} "
-                    f"({policy.calls_per_refresh} metadata calls, ~{cost:.0f} ms, estimated).",
+                    f"({policy.calls_per_refresh} metadata calls, ~{cost:.0f} ms, estimated)"
+                    f"{waited}.",
         "fix": cred_model.credential_fix(provider, sdk, policy.refresh_before_expiry_s),
     }]
+    if queue is not None and queue.saturated:
+        found[0]["severity"] = "blocker"
+        found[0]["id"] = "credential-lock-saturated"
+    return found
 
 
 def dns_check(conf: ResolvConf, names: list[str], rate_per_s: float, cache_ttl_s: float,

@@ -36,6 +36,7 @@ class EnvScenario:
     credential_poll_s: float = 600        # how often the team curled the metadata endpoint
     renew_before_s: float = 300           # the provider renews this long before expiry
     refresh_every_request: bool = False   # does the SDK fetch credentials on each request
+    refresh_lock: bool = False            # do concurrent refreshes queue on one lock (Java v1)
     metadata_call_ms: float = 1.0         # one metadata HTTP call, median
     dig_style: str = "answers"            # "answers" or "grepped"
     extra_ms: float = 0.0                 # a slowdown neither cause explains (CPU limits, ...)
@@ -83,7 +84,8 @@ SCENARIOS = {
             k8s=EnvScenario(
                 _resolv("172.20.0.10", _k8s_search("search"), "ndots:5"), (20, 45),
                 names_tried=5, credential_lifetime_s=900, credential_poll_s=120,
-                refresh_every_request=True, metadata_call_ms=42.0, dig_style="grepped"),
+                refresh_every_request=True, refresh_lock=True, metadata_call_ms=42.0,
+                dig_style="grepped"),
         ),
         Scenario(
             name="listings-api", base_ms=25.0, seed=23,
@@ -136,6 +138,18 @@ def _dns_overhead(rng, arrivals_s: np.ndarray, env: EnvScenario, dns: dict) -> n
     return overhead
 
 
+def lock_waits(arrivals_s: np.ndarray, hold_ms: np.ndarray) -> np.ndarray:
+    """Discrete-event simulation of one lock: each request, in arrival order, waits until the
+    lock is free, then holds it for its fetch (FIFO); returns each request's wait in ms."""
+    waits = np.zeros(len(arrivals_s))
+    free_at = -np.inf
+    for i, (arrival, hold) in enumerate(zip(arrivals_s * 1000.0, hold_ms, strict=True)):
+        start = max(arrival, free_at)
+        waits[i] = start - arrival
+        free_at = start + hold
+    return waits
+
+
 def simulate_requests(scenario: Scenario, env_name: str) -> pd.DataFrame:
     """The requests one environment served: arrival, backend time, proxy total, status."""
     env: EnvScenario = getattr(scenario, env_name)
@@ -150,6 +164,8 @@ def simulate_requests(scenario: Scenario, env_name: str) -> pd.DataFrame:
     if env.refresh_every_request:  # two metadata calls: role listing + credentials
         credential = _lognormal(rng, env.metadata_call_ms, 0.25, n) + \
             _lognormal(rng, env.metadata_call_ms, 0.25, n)
+        if env.refresh_lock:
+            credential = credential + lock_waits(arrivals, credential)
     dns = _dns_overhead(rng, arrivals, env, scenario.service_yaml.get("dns", {}))
     backend = base + credential + dns + env.extra_ms
     proxy = rng.uniform(0.5, 3.0, n)

@@ -213,3 +213,23 @@ def test_no_failed_fetch_no_finding():
     empty = pd.DataFrame()
     evidence = Evidence(empty, empty, served, empty, empty, empty, empty, empty)
     assert credential_fetch_findings(analysis, evidence) == []
+
+
+@pytest.mark.parametrize("gaps, severity", [
+    ({"p50": (900, 850, 950), "p90": (2000, 1900, 2100), "p99": (4000, 3800, 4200)}, "blocker"),
+    ({"p50": (2, 1, 3), "p90": (5, 3, 7), "p99": (20, 10, 30)}, "warning"),  # ready: evidence
+])
+def test_a_saturated_credential_lock_is_named_and_blocks_unless_the_gap_is_within(gaps,
+                                                                                   severity):
+    from dataclasses import replace
+
+    analysis = _judged(gaps, 1000)
+    analysis.refresh["k8s"] = replace(STORM, serialised=True)
+    analysis.rate_per_s["k8s"] = 15.0  # above 1 / 86 ms
+    found = {f["id"]: f for f in credential_findings(analysis, JAVA_V1)}
+    assert "queue on the SDK's synchronized" in found["credential-refresh-every-request"][
+        "evidence"]
+    assert found["credential-lock-saturated"]["severity"] == severity
+    assert "saturated: the lock serves at most 1/S" in found["credential-lock-saturated"][
+        "evidence"]
+    assert (severity == "blocker") is (analysis.verdict["ready"] is False)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from analysis import preflight
@@ -13,8 +15,34 @@ def test_kiam_15_minutes_with_java_v1_is_a_blocker():
     assert result.lifetime_s == 900 and result.blocked
     finding = result.findings[0]
     assert finding["id"] == "credential-refresh-every-request"
-    assert finding["added_ms_per_request"] == pytest.approx(86.0)
+    # 86 ms of fetch plus the lock wait at 1 req/s: 1 x 0.086^2 / (2 x 0.914) s = 4 ms
+    assert finding["added_ms_per_request"] == pytest.approx(90.0, abs=0.2)
     assert "--session-refresh" in finding["fix"]
+
+
+def test_java_v1_requests_queue_on_the_credential_lock(capsys):
+    """Issue 14: Java v1's fetcher is synchronized; at 8 req/s the wait nearly doubles the
+    cost (M/D/1), at 15 req/s (above 1 / 86 ms) the lock saturates."""
+    assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam", "--rate", "8",
+                 "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["added_ms_per_request"] == pytest.approx(86 + 94.8, abs=1)
+    assert "mean wait of ~95 ms" in out["findings"][0]["evidence"]
+    assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam", "--rate", "15",
+                 "--json"]) == 1
+    (finding,) = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["severity"] == "blocker" and finding["id"] == "credential-lock-saturated"
+    assert "saturated: the lock serves at most 1/S = 11.6 req/s" in finding["evidence"]
+    assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam", "--rate", "15",
+                 "--session-duration", "60m", "--session-refresh", "20m", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
+def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
+    result = preflight.run("botocore", "kiam", None, None, [], rate_per_s=8,
+                           sdk_version="1.24.0")
+    assert result.findings[0]["added_ms_per_request"] == pytest.approx(3 * 43.0)
+    assert "lock" not in result.findings[0]["evidence"]
 
 
 @pytest.mark.parametrize("version, blocked, finding", [

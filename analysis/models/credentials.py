@@ -29,6 +29,8 @@ class RefreshPolicy:
     source: str
     #: from this version on, an expiry inside the window is pushed ahead instead of refreshed
     defers_short_expiry_from: tuple[int, ...] | None = None
+    #: concurrent refreshes queue on one lock, each fetching again (analysis/models/lock_queue.py)
+    serialises_refreshes: bool = False
 
     def defers_short_expiry(self, version: str | None) -> bool:
         """Unknown versions are taken to be current ones."""
@@ -41,7 +43,10 @@ class RefreshPolicy:
 POLICIES = {p.sdk: p for p in (
     RefreshPolicy("aws-java-sdk-v1", 15 * 60, 60 * 60, True, 2,
                   "aws/aws-sdk-java aws-java-sdk-core/.../auth/EC2CredentialsFetcher.java "
-                  "(EXPIRATION_THRESHOLD 15 min, REFRESH_THRESHOLD 60 min)"),
+                  "(EXPIRATION_THRESHOLD 15 min, REFRESH_THRESHOLD 60 min); "
+                  ".../auth/BaseCredentialsFetcher.java (fetchCredentials is synchronized and "
+                  "re-checks needsToLoadCredentials inside the lock; issue 2302)",
+                  serialises_refreshes=True),
     RefreshPolicy("aws-java-sdk-v2", 1, None, True, 3,
                   "aws/aws-sdk-java-v2 core/auth/.../InstanceProfileCredentialsProvider.java "
                   "(stale = expiry - 1 s; prefetch jittered ahead, one caller blocks)"),
@@ -127,6 +132,7 @@ class RefreshEstimate:
     floor_source: str = ""        # where floor_s came from: the documents or configuration
     overruled: str = ""           # why the evidence overruled the prediction (share set to 0)
     predicted_ms: float = 0.0     # what the configuration predicted per request, before that
+    serialised: bool = False      # concurrent refreshes queue on one lock (lock_queue.py)
 
 
 def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -178,7 +184,8 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
         METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
     return RefreshEstimate(env, lifetime, len(docs), interval, share,
                            sdk_policy.calls_per_refresh * call_ms, not len(calls),
-                           sdk_policy.calls_per_refresh, calls, storm, floor, source)
+                           sdk_policy.calls_per_refresh, calls, storm, floor, source,
+                           serialised=sdk_policy.serialises_refreshes)
 
 
 def min_served_remaining_s(provider: str | None, lifetime_s: float,

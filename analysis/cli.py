@@ -73,17 +73,20 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     if problem:
         raise LatencyGapError(f"preflight: {problem}")
     if args.path:
-        result = preflight.preflight_folder(Path(args.path), args.rate)
+        result = preflight.preflight_folder(Path(args.path), args.rate, args.dns_ms)
     else:
         result = preflight.run(
             args.sdk, args.provider, args.lifetime,
             parse_resolv_conf(Path(args.resolv)) if args.resolv else None,
             args.names.split(",") if args.names else [], args.rate, args.cache_ttl,
-            args.lookups_per_request, args.sdk_version, settings=settings)
+            args.lookups_per_request, args.sdk_version, settings=settings,
+            **({"query_ms": args.dns_ms, "query_source": "given"} if args.dns_ms else {}))
     if args.json:
         print(json.dumps({"sdk": result.sdk, "provider": result.provider,
                           "lifetime_s": result.lifetime_s, "blocked": result.blocked,
                           "added_ms_per_request": round(result.added_ms, 1),
+                          "dns_query_ms": result.query_ms, "dns_query_time": result.query_source,
+                          "names_queried": result.names_queried,
                           "findings": result.findings}, indent=2))
     else:
         print(preflight.render(result))
@@ -174,6 +177,9 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--lookups-per-request", type=float, default=1.0)
     pre.add_argument("--cache-ttl", type=lambda t: _duration(t, True), default=30.0,
                      help="application DNS cache in s (JVM default 30; 0: none)")
+    pre.add_argument("--dns-ms", type=_positive, metavar="MS",
+                     help="time of one resolver query in ms (default: the median of the dig "
+                     "samples in folder mode, else assumed 2)")
     pre.add_argument("--rate", type=_positive, default=1.0, help="requests per second (default 1)")
     pre.add_argument("--json", action="store_true", help="print the result as JSON")
     pre.set_defaults(run=cmd_preflight)

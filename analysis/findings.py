@@ -13,6 +13,7 @@ from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
 from analysis.ingest import Evidence
 from analysis.ingest.curl_transcript import LISTING, TIMEOUT
 from analysis.ingest.other_lines import UPSTREAM_TIMEOUT
+from analysis.models import search_list
 from analysis.models.credentials import (
     POLICIES,
     RefreshPolicy,
@@ -168,16 +169,17 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
               f"requests miss")
     if expanded and not conf.empty:
         row = conf.iloc[0]
-        names = ", ".join(f"{n} ({n.count('.')} dots) costs {k} names" for n, k in
-                          expanded.items())
+        search, ndots = row["search"].split(), int(row["ndots"])
+        where = {n: "in cluster" if search_list.in_cluster(n, search) else "outside"
+                 for n in expanded}
+        names = ", ".join(f"{n} ({n.count('.')} dots, resolves {where[n]}) costs {k} names"
+                          for n, k in expanded.items())
+        fixes = " ".join(f"{n}: {search_list.fix(n, search, ndots)}" for n in expanded)
         return [_finding(
             "dns-search-expansion", _severity(p50, p99, config, analysis),
-            f"resolv.conf has ndots:{row['ndots']} and {len(row['search'].split())} search "
-            f"domains: {names} per uncached lookup; {timing}.",
-            "Use the absolute name with a trailing dot (e.g. "
-            f"{next(iter(expanded))}.) or set the pod's dnsConfig options ndots:2; a "
-            "NodeLocal DNSCache cuts the per-query time; keep an application DNS cache.",
-            analysis, "dns")]
+            f"resolv.conf has ndots:{ndots} and {len(search)} search domains: {names} per "
+            f"uncached lookup; {timing}.",
+            f"{fixes} Keep an application DNS cache.", analysis, "dns")]
     if p50 >= 1.0 or p99 >= 1.0:
         return [_finding("dns-slow-resolver", _severity(p50, p99, config, analysis), f"{timing}.",
                          "Run NodeLocal DNSCache, or raise the application's DNS cache TTL.",

@@ -16,12 +16,17 @@ from analysis.ingest import load_evidence
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
+from analysis.models import search_list
 from analysis.models.lock_queue import LockQueue
 from analysis.service import DEFAULT_CACHE_TTL_S, ProviderSettings, load_config
 
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
 #: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
 DEFAULT_QUERY_MS = 2.0
+QUERY_SOURCES = {"assumed": "assumed: no dig evidence; give --dns-ms",
+                 "dig": "measured: median of the dig lookups", "given": "given with --dns-ms",
+                 "dig, not --dns-ms": "measured: median of the dig lookups; --dns-ms not "
+                 "used, the evidence decides"}
 
 
 @dataclass
@@ -31,6 +36,10 @@ class Preflight:
     lifetime_s: float | None
     rate_per_s: float
     findings: list[dict] = field(default_factory=list)
+    #: per host name, the names one uncached lookup queries (search_list.names_queried)
+    names_queried: dict[str, list[str]] = field(default_factory=dict)
+    query_ms: float = DEFAULT_QUERY_MS
+    query_source: str = "assumed"   # assumed | dig | given (--dns-ms)
 
     @property
     def blocked(self) -> bool:
@@ -100,38 +109,44 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
 
 
 def dns_check(conf: ResolvConf, names: list[str], rate_per_s: float, cache_ttl_s: float,
-              lookups_per_request: float, query_ms: float, measured: bool,
+              lookups_per_request: float, query_ms: float, query_source: str = "assumed",
               budget_ms: float = 10.0) -> list[dict]:
+    """One finding per name whose lookup queries more than one name. An in-cluster name is
+    at most a warning: walking the search list is how Kubernetes resolves a short service
+    name, and CoreDNS answers its NXDOMAINs from its own zone, never forwarded upstream."""
     found = []
     miss = dns_model.miss_rate(rate_per_s, cache_ttl_s)
+    search = list(conf.search)
     for name in names:
-        tried = dns_model.names_tried(name, list(conf.search), conf.ndots)
-        if tried <= 1:
+        queried = search_list.names_queried(name, search, conf.ndots)
+        if len(queried) <= 1:
             continue
         lookups = lookups_per_request if miss == 1.0 else 1.0
-        added = miss * lookups * tried * query_ms
+        added = miss * lookups * len(queried) * query_ms
+        local = search_list.in_cluster(name, search)
+        where = "resolves in the cluster" if local else "resolves outside the cluster"
         found.append({
-            "id": "dns-search-expansion",
-            "severity": "blocker" if added >= budget_ms else "warning",
+            "id": "dns-in-cluster-walk" if local else "dns-search-expansion",
+            "severity": "blocker" if added >= budget_ms and not local else "warning",
             "added_ms_per_request": round(added, 1),
-            "evidence": f"{name} has {name.count('.')} dots < ndots:{conf.ndots}: each uncached "
-                        f"lookup tries {tried} names ({len(conf.search)} search domains, then the "
-                        f"name) at ~{query_ms:.1f} ms each ({'dig' if measured else 'estimated'});"
-                        f" {miss:.0%} of requests miss a {cache_ttl_s:g} s cache at "
-                        f"{rate_per_s:g} req/s.",
-            "fix": f"Use {name.rstrip('.')}. (trailing dot) or set dnsConfig ndots:"
-                   f"{max(1, name.count('.'))} on the pod; NodeLocal DNSCache cuts each query.",
+            "evidence": f"{name} ({name.count('.')} dots, ndots:{conf.ndots}) {where}: each "
+                        f"uncached lookup queries {len(queried)} names ({', '.join(queried)}) "
+                        f"at ~{query_ms:.1f} ms each ({query_source}); {miss:.0%} of requests "
+                        f"miss a {cache_ttl_s:g} s cache at {rate_per_s:g} req/s.",
+            "fix": search_list.fix(name, search, conf.ndots),
         })
     return found
 
 
-def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
+def preflight_folder(folder: Path, rate_per_s: float = 1.0,
+                     dns_ms: float | None = None) -> Preflight:
     """Preflight from a service folder: service.yaml, the candidate's resolv.conf, and its
-    credential documents and dig samples when present (latency logs are not needed)."""
+    credential documents and dig samples when present (latency logs are not needed); dig
+    samples beat `dns_ms` (evidence beats configuration)."""
     config = load_config(folder)
     env = folder / config.candidate
     lifetime, floor = None, None
-    query_ms, measured = DEFAULT_QUERY_MS, False
+    query_ms, source = (DEFAULT_QUERY_MS, "assumed") if dns_ms is None else (dns_ms, "given")
     if (env / "latency").is_dir() or (env / "credentials").is_dir():
         try:
             evidence = load_evidence(folder, config)
@@ -144,11 +159,12 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0) -> Preflight:
                 floor = cred_model.served_floor(docs)  # the documents beat the settings
             times = dns_model.lookup_costs(evidence.dig, config.candidate)
             if not times.empty:  # as the DNS model counts them: a timeout costs its total
-                query_ms, measured = float(np.median(times)), True
+                query_ms, source = float(np.median(times)), \
+                    "dig" if dns_ms is None else "dig, not --dns-ms"
     return run(config.sdk, config.credential_provider, lifetime,
                env_resolv_conf(env, folder), list(config.dns.names),
                rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
-               config.sdk_version, query_ms, measured, config.budget.p50_ms,
+               config.sdk_version, query_ms, source, config.budget.p50_ms,
                config.provider_settings, floor)
 
 
@@ -156,18 +172,21 @@ def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
         resolv: ResolvConf | None, names: list[str], rate_per_s: float = 1.0,
         cache_ttl_s: float = DEFAULT_CACHE_TTL_S, lookups_per_request: float = 1.0,
         sdk_version: str | None = None, query_ms: float = DEFAULT_QUERY_MS,
-        measured: bool = False, budget_ms: float = 10.0,
+        query_source: str = "assumed", budget_ms: float = 10.0,
         settings: ProviderSettings | None = None,
         floor: tuple[float, str] | None = None) -> Preflight:
     """Every check that the configuration given allows."""
     lifetime = lifetime_s or cred_model.served_lifetime_s(provider, settings)
-    result = Preflight(sdk, provider, lifetime, rate_per_s)
+    result = Preflight(sdk, provider, lifetime, rate_per_s, query_ms=query_ms,
+                       query_source=query_source)
     if sdk and lifetime:
         result.findings += credential_check(sdk, provider, lifetime, rate_per_s, sdk_version,
                                             budget_ms, settings, floor)
     if resolv is not None and names:
         result.findings += dns_check(resolv, names, rate_per_s, cache_ttl_s,
-                                     lookups_per_request, query_ms, measured, budget_ms)
+                                     lookups_per_request, query_ms, query_source, budget_ms)
+        result.names_queried = {n: search_list.names_queried(n, list(resolv.search), resolv.ndots)
+                                for n in names}
     return result
 
 
@@ -177,6 +196,12 @@ def render(result: Preflight) -> str:
             if result.lifetime_s else f"preflight: sdk {result.sdk or '?'}, provider "
             f"{result.provider or '?'}, lifetime unknown")
     lines = [head]
+    if result.names_queried:
+        how = QUERY_SOURCES[result.query_source]
+        lines.append(f"  DNS query time: {result.query_ms:.1f} ms ({how}); names one uncached "
+                     "lookup queries:")
+        lines += [f"    {name}: {len(queried)} ({', '.join(queried)})"
+                  for name, queried in result.names_queried.items()]
     for f in result.findings:
         lines += [f"  [{f['severity']}] {f['id']}: +{f['added_ms_per_request']:.1f} ms per request",
                   f"      {f['evidence']}", f"      fix: {f['fix']}"]

@@ -233,3 +233,23 @@ def test_a_saturated_credential_lock_is_named_and_blocks_unless_the_gap_is_withi
     assert "saturated: the lock serves at most 1/S" in found["credential-lock-saturated"][
         "evidence"]
     assert (severity == "blocker") is (analysis.verdict["ready"] is False)
+
+
+def test_the_dns_fix_keeps_an_in_cluster_name_resolving():
+    """Issue 15: `es.search.` would not resolve; the fix names its full name instead."""
+    from analysis.findings import dns_findings
+    from analysis.models.dns import DnsEstimate
+
+    est = DnsEstimate("k8s", np.array([30.0]), {"es.search": 2, "elastic.example.com": 5},
+                      1.0, 1.0)
+    analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0},
+                        dns={"k8s": est})
+    empty = pd.DataFrame()
+    resolv = pd.DataFrame({"env": ["k8s"], "ndots": [5], "search": [
+        "shop.svc.cluster.local svc.cluster.local cluster.local eu-west-1.compute.internal"]})
+    [found] = dns_findings(analysis, ServiceConfig(name="s"),
+                           Evidence(empty, empty, empty, empty, resolv, empty, empty, empty))
+    assert "es.search (1 dots, resolves in cluster) costs 2 names" in found["evidence"]
+    assert "Use the full name es.search.svc.cluster.local. (trailing dot" in found["fix"]
+    assert "Use es.search. " not in found["fix"]
+    assert "Use elastic.example.com. (trailing dot)" in found["fix"]

@@ -66,8 +66,42 @@ def test_ndots_expansion_is_found_from_resolv_conf_and_names():
     result = preflight.run(None, None, None, conf, ["catalog.example.com", "db.local."],
                            cache_ttl_s=0)
     [finding] = result.findings
-    assert "tries 5 names" in finding["evidence"]
+    assert "queries 5 names" in finding["evidence"]
     assert finding["added_ms_per_request"] == pytest.approx(5 * preflight.DEFAULT_QUERY_MS)
+
+
+POD_CONF = ("search shop.svc.cluster.local svc.cluster.local cluster.local "
+            "eu-west-1.compute.internal\nnameserver 172.20.0.10\noptions ndots:5\n")
+
+
+@pytest.mark.parametrize("name, code, tried", [
+    ("es.search", 0, "es.search: 2 (es.search.shop.svc.cluster.local., "
+                     "es.search.svc.cluster.local.)"),
+    ("elastic.example.com.", 0, "elastic.example.com.: 1 (elastic.example.com.)"),
+    ("elastic.example.com", 1, "elastic.example.com: 5 (elastic.example.com.shop.svc"),
+])
+def test_issue_15_in_cluster_names_walk_to_their_answer(tmp_path, capsys, name, code, tried):
+    """Issue 15: an in-cluster name stops at the search entry that answers; an external one
+    walks the whole list and then the literal name; the names tried are listed."""
+    (tmp_path / "pod.conf").write_text(POD_CONF)
+    assert main(["preflight", "--resolv", str(tmp_path / "pod.conf"), "--names", name,
+                 "--cache-ttl", "0", "--dns-ms", "30"]) == code
+    out = capsys.readouterr().out
+    assert tried in out and "30.0 ms (given with --dns-ms)" in out
+    if code:
+        assert f"Use {name}. (trailing dot)" in out
+    elif name == "es.search":   # its fix keeps it resolving: never "es.search."
+        assert "es.search.svc.cluster.local. (trailing dot" in out and "Use es.search." not in out
+
+
+def test_the_query_time_says_where_it_comes_from(tmp_path, capsys, example_copy):
+    (tmp_path / "pod.conf").write_text(POD_CONF)
+    main(["preflight", "--resolv", str(tmp_path / "pod.conf"), "--names", "es.search"])
+    assert "2.0 ms (assumed: no dig evidence; give --dns-ms)" in capsys.readouterr().out
+    folder = example_copy("search-api")   # dig samples in k8s/dig: they decide
+    result = preflight.preflight_folder(folder, dns_ms=30.0)
+    assert result.query_source == "dig, not --dns-ms" and result.query_ms != 30.0
+    assert "--dns-ms not used" in preflight.render(result)
 
 
 def test_a_folder_without_latency_logs(tmp_path, capsys):

@@ -185,3 +185,20 @@ def test_never_a_blocker_beside_ready(cause, tmp_path):
     result = attribution.analyse(evidence, config)
     blockers = [f["id"] for f in findings(result, config, evidence) if f["severity"] == "blocker"]
     assert not (blockers and result.verdict["ready"]), blockers
+
+
+def test_an_in_cluster_name_pays_the_two_names_its_walk_queries(tmp_path):
+    """Issue 15: es.search from namespace listings (ndots:5) queries es.search.listings.svc...
+    (NXDOMAIN) then es.search.svc.cluster.local: 2 names, not the 5 an external name costs."""
+    yaml = dict(LISTINGS.service_yaml, name="in-cluster-api",
+                dns=dict(LISTINGS.service_yaml["dns"], names=["es.search"]))
+    scenario = replace(LISTINGS, name="in-cluster-api", service_yaml=yaml, seed=61,
+                       k8s=replace(LISTINGS.k8s, names_tried=2))
+    folder = write_service(scenario, tmp_path)
+    config = load_config(folder)
+    result = attribution.analyse(load_evidence(folder, config), config)
+    assert result.dns["k8s"].names_tried == {"es.search": 2}
+    truth = true_attribution(scenario)
+    for quantile in ("p50", "p99"):
+        estimate = result.attribution_ms[quantile]["dns"]
+        assert _close(estimate, truth[quantile]["dns"]), (quantile, estimate, truth[quantile])

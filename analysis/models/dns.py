@@ -7,24 +7,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.models.search_list import in_cluster, names_queried
+
 #: the SERVER of a lookup timed through the system resolver (collector/collect.py): search
 #: list expansion included, so it measures a whole lookup, not one query
 SYSTEM_RESOLVER = "getaddrinfo"
 
 
 def names_tried(name: str, search: list[str], ndots: int) -> int:
-    """Names glibc queries for one uncached lookup of `name` (man 5 resolv.conf).
-
-    A name ending in '.' is absolute: one name. A name with at least `ndots` dots is tried
-    as-is first (found: one name). Otherwise every search domain is tried first, then the
-    name itself, so a name that exists outside the cluster costs len(search) + 1 names.
-    glibc sends A and AAAA in parallel, so each name costs one resolver round trip.
-    """
-    if name.endswith("."):
-        return 1
-    if name.count(".") >= ndots:
-        return 1
-    return len(search) + 1
+    """Names glibc queries for one uncached lookup of `name`: the search-list walk up to the
+    first name that answers (search_list.names_queried). glibc sends A and AAAA in parallel,
+    so each name costs one resolver round trip."""
+    return len(names_queried(name, search, ndots))
 
 
 def miss_rate(rate_per_s: float, cache_ttl_s: float) -> float:
@@ -110,10 +104,12 @@ def lookup_table(estimates: dict[str, DnsEstimate | None], resolv: pd.DataFrame,
             continue
         conf = resolv[resolv["env"] == env] if not resolv.empty else resolv
         ndots = int(conf.iloc[0]["ndots"]) if not conf.empty else 1
-        search = len(conf.iloc[0]["search"].split()) if not conf.empty else 0
+        search = conf.iloc[0]["search"].split() if not conf.empty else []
         for name, tried in est.names_tried.items():
             rows.append({
-                "environment": env, "name": name, "ndots": ndots, "search domains": search,
+                "environment": env, "name": name, "ndots": ndots,
+                "search domains": len(search),
+                "resolves": "in cluster" if in_cluster(name, search) else "outside",
                 "queries per uncached lookup": tried,
                 "median query (ms)": round(float(np.median(est.query_ms)), 1),
                 "cache miss rate": round(est.miss_rate, 3),

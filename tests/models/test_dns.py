@@ -19,10 +19,29 @@ SEARCH = ["ns.svc.cluster.local", "svc.cluster.local", "cluster.local",
     ("elastic.example.com", 5, 5),    # 2 dots < 5: every search domain, then the name
     ("elastic.example.com.", 5, 1),   # absolute name
     ("elastic.example.com", 2, 1),    # enough dots: the name itself first
-    ("elastic", 1, 5),
+    ("es", 1, 1),                     # in-cluster service: answers at ns.svc.cluster.local
+    ("es.search", 5, 2),              # service es in namespace search: at svc.cluster.local
+    ("es.search.svc", 5, 3),          # at cluster.local
+    ("es.search.svc", 2, 4),          # as-is first (NXDOMAIN), then the walk to cluster.local
+    ("es.search.svc.cluster.local", 5, 5),   # 4 dots < 5: the whole list, then as written
+    ("es.search.svc.cluster.local.", 5, 1),
 ])
-def test_names_tried(name, ndots, expected):
+def test_names_tried_stops_at_the_first_name_that_answers(name, ndots, expected):
     assert names_tried(name, SEARCH, ndots) == expected
+
+
+def test_the_same_walk_in_the_model_and_the_report_table():
+    """dns_estimate and lookup_table (the report's DNS table) count the same walk."""
+    dig = pd.DataFrame({"env": ["k8s"], "status": ["NOERROR"], "query_time_ms": [30.0],
+                        "timeout_ms": [None], "total_ms": [30.0]})
+    resolv = pd.DataFrame({"env": ["k8s"], "ndots": [5], "search": [" ".join(SEARCH)]})
+    est = dns_estimate("k8s", dig, resolv, ("es.search", "elastic.example.com"), 1, 0, 1.0)
+    assert est.names_tried == {"es.search": 2, "elastic.example.com": 5}
+    table = lookup_table({"k8s": est}, resolv).set_index("name")
+    assert table.loc["es.search", "queries per uncached lookup"] == 2
+    assert table.loc["es.search", "resolves"] == "in cluster"
+    assert table.loc["elastic.example.com", "resolves"] == "outside"
+    assert table.loc["es.search", "predicted lookup (ms)"] == 60.0
 
 
 def test_miss_rate():

@@ -205,6 +205,15 @@ def clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+class SetAside(list):
+    """The rows pyarrow's CSV reader finds irregular, as (line number, text): its
+    `invalid_row_handler`, which skips them so the caller can account for each."""
+
+    def __call__(self, row) -> str:
+        self.append((row.number, row.text))
+        return "skip"
+
+
 def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
     """All lines of a (possibly gzipped) log as an Arrow string column, vectorized.
 
@@ -213,12 +222,7 @@ def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
     UTF-8 (found per block: only a block that fails Arrow's UTF-8 check is looked at row by
     row). A line longer than a block is an error that names it.
     """
-    odd: list[tuple[int, str]] = []
-
-    def keep_aside(row) -> str:
-        odd.append((row.number, row.text))
-        return "skip"
-
+    odd = SetAside()
     stream = arrow_stream(path)
     try:
         reader = pa_csv.open_csv(
@@ -227,7 +231,7 @@ def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
                                             block_size=BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(
                 delimiter="\x1f", quote_char=False, escape_char=False,
-                ignore_empty_lines=False, invalid_row_handler=keep_aside,
+                ignore_empty_lines=False, invalid_row_handler=odd,
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types={"line": pa.string()}, strings_can_be_null=False,

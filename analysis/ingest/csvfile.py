@@ -20,7 +20,14 @@ import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
 from analysis.ingest import other_lines
-from analysis.ingest.base import arrow_stream, open_raw, read_lines, rejections, skipped
+from analysis.ingest.base import (
+    SetAside,
+    arrow_stream,
+    open_raw,
+    read_lines,
+    rejections,
+    skipped,
+)
 from analysis.ingest.latency import count_lines, sorted_rejections
 
 #: one field: quoted (a quote inside doubled, as Athena and Excel write it) or bare
@@ -37,19 +44,14 @@ class CsvRows(NamedTuple):
 
 def read_csv(path, names: list[str], wanted: list[str]) -> CsvRows:
     """The `wanted` columns of a CSV file whose header is `names`."""
-    odd: list[tuple[int, str]] = []
-
-    def keep_aside(row) -> str:
-        odd.append((row.number, row.text))
-        return "skip"
-
+    odd = SetAside()
     stream = arrow_stream(path)
     try:
         table = pa_csv.read_csv(
             stream,
             read_options=pa_csv.ReadOptions(use_threads=False),
             parse_options=pa_csv.ParseOptions(ignore_empty_lines=False,
-                                              invalid_row_handler=keep_aside),
+                                              invalid_row_handler=odd),
             convert_options=pa_csv.ConvertOptions(
                 include_columns=wanted, column_types={c: pa.string() for c in wanted},
                 strings_can_be_null=True))

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
-from analysis.ingest import other_lines
+from analysis.ingest import other_lines, prefixes
 from analysis.ingest.base import (
     BLOCK_BYTES,
     MAX_REJECTED_SHARE,
@@ -82,10 +82,13 @@ class RegexLogFormat:
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """Rows (times naive UTC), rejections and skipped lines (blank, error-log lines...)
         for an Arrow column of lines and their numbers."""
-        groups = pc.extract_regex(lines, self.pattern)
-        if isinstance(groups, pa.ChunkedArray):
-            groups = groups.combine_chunks()
+        groups = _extract(lines, self.pattern)
         matched = np.asarray(groups.is_valid())
+        if not matched.all():  # a line wrapped by kubectl, Docker or an exporter, in a mix
+            unwrapped = pc.if_else(pa.array(~matched), prefixes.unwrap_each(lines), lines)
+            again = _extract(unwrapped, self.pattern)
+            if np.asarray(again.is_valid()).sum() > matched.sum():
+                lines, groups, matched = unwrapped, again, np.asarray(again.is_valid())
         not_request = np.zeros(len(matched), bool)
         if self.not_request:  # matched, but no HTTP request (an Envoy TCP proxy entry)
             not_request = np.asarray(pc.fill_null(pc.match_substring_regex(
@@ -113,6 +116,11 @@ class RegexLogFormat:
 
     def columns(self, groups: pa.StructArray) -> dict:
         raise NotImplementedError
+
+
+def _extract(lines: pa.Array | pa.ChunkedArray, pattern: str) -> pa.StructArray:
+    groups = pc.extract_regex(lines, pattern)
+    return groups.combine_chunks() if isinstance(groups, pa.ChunkedArray) else groups
 
 
 #: marks a row's reason as "skipped, not rejected" between the batch worker and the assembly

@@ -39,6 +39,22 @@ DOCKER_JSON = [
 MIN_SHARE = 0.5
 
 
+#: Filebeat / Elastic exports: the line is the JSON `message` (with other keys after it)
+FILEBEAT_JSON = [
+    ("JSON message", r'^\{"message":"((?:[^"\\]|\\.)*)",.*\}$', r"\1"),
+    ("JSON message", r'\\"', '"'),
+]
+
+
+def unwrap_each(lines: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Every known wrapper undone on the lines that have it, line by line: for files that mix
+    wrapped and plain lines (each pattern is anchored, or applies inside a wrapper only)."""
+    for chain in ([FILEBEAT_JSON[0]], [DOCKER_JSON[0]], [FILEBEAT_JSON[1]],
+                  [p for p in PREFIXES if p[0] not in ("stern", "docker compose logs")]):
+        lines = strip(lines, chain)
+    return lines
+
+
 def _chains() -> list[list[tuple[str, str, str]]]:
     single = [[p] for p in PREFIXES]
     return single + [[PREFIXES[0], p] for p in PREFIXES[1:3]] + [DOCKER_JSON]

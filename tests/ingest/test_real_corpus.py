@@ -20,10 +20,7 @@ REAL = FIXTURES / "real"
 MANIFEST = list(csv.DictReader((REAL / "manifest.csv").open()))
 
 #: file -> why it is not read right yet (issue 13's items)
-NOT_YET = {
-    "latency/envoy-elastic-integrations-mixed-wrappers.log": "3: Ambassador `ACCESS ` and "
-    "Filebeat JSON wrappers mixed line by line in one file",
-}
+NOT_YET: dict[str, str] = {}
 
 
 #: file -> the format string it was written with, for samples only a custom format reads

@@ -84,11 +84,18 @@ class RegexLogFormat:
         for an Arrow column of lines and their numbers."""
         groups = _extract(lines, self.pattern)
         matched = np.asarray(groups.is_valid())
-        if not matched.all():  # a line wrapped by kubectl, Docker or an exporter, in a mix
-            unwrapped = pc.if_else(pa.array(~matched), prefixes.unwrap_each(lines), lines)
-            again = _extract(unwrapped, self.pattern)
-            if np.asarray(again.is_valid()).sum() > matched.sum():
-                lines, groups, matched = unwrapped, again, np.asarray(again.is_valid())
+        if not matched.all():  # a line wrapped by kubectl, Docker or an exporter, in a mix:
+            # only the lines that did not match are unwrapped, and matched again if one changed
+            mask = pa.array(~matched)
+            if isinstance(lines, pa.ChunkedArray):
+                lines = lines.combine_chunks()
+            odd = lines.filter(mask)
+            unwrapped = prefixes.unwrap_each(odd)
+            if not pc.all(pc.equal(unwrapped, odd)).as_py():
+                retried = pc.replace_with_mask(lines, mask, unwrapped)
+                again = _extract(retried, self.pattern)
+                if np.asarray(again.is_valid()).sum() > matched.sum():
+                    lines, groups, matched = retried, again, np.asarray(again.is_valid())
         not_request = np.zeros(len(matched), bool)
         if self.not_request:  # matched, but no HTTP request (an Envoy TCP proxy entry)
             not_request = np.asarray(pc.fill_null(pc.match_substring_regex(

@@ -65,9 +65,7 @@ class Evidence:
     inputs: pd.DataFrame      # env, kind, files, lines, rejected, skipped, formats
     rejected: pd.DataFrame    # env, kind, source_file, line, reason, text
     # env, kind, source_file, line, what: lines that are neither records nor errors
-    skipped: pd.DataFrame = field(
-        default_factory=lambda: no_skipped().assign(env="", kind="")[["env", "kind",
-                                                                      *SKIPPED_COLUMNS]])
+    skipped: pd.DataFrame = field(default_factory=lambda: _skipped_of([]))
 
     def skipped_lines(self) -> pd.DataFrame:
         """How many lines of each kind were skipped per environment and evidence kind
@@ -211,9 +209,14 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
         inputs=pd.DataFrame(counts),
         rejected=pd.concat(rejected, ignore_index=True)[["env", "kind", *REJECTION_COLUMNS]]
         if rejected else pd.DataFrame(columns=["env", "kind", *REJECTION_COLUMNS]),
-        skipped=pd.concat([no_skipped().assign(env="", kind=""), *skipped],
-                          ignore_index=True)[["env", "kind", *SKIPPED_COLUMNS]],
+        skipped=_skipped_of(skipped),
     )
+
+
+def _skipped_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Skipped-line tables of many files as one, typed even when there are none."""
+    return pd.concat([no_skipped().assign(env="", kind=""), *parts],
+                     ignore_index=True)[["env", "kind", *SKIPPED_COLUMNS]]
 
 
 def write_tables(evidence: Evidence, folder: Path) -> None:

@@ -111,6 +111,25 @@ class ResolverOptions:
         return float(sum(self.try_waits_s))
 
 
+    def describe(self) -> str:
+        """One line: how names are sent and what a lost packet costs."""
+        if self.tcp:
+            how = "over TCP (use-vc): no race; a lost segment is sent again after ~1 s"
+        elif self.queries_per_name == 1:
+            how = "A only (no-aaaa): nothing to race"
+        elif self.serial:
+            flag = "single-request-reopen" if "single-request-reopen" in self.flags \
+                else "single-request"
+            how = f"A then AAAA ({flag}): no race, 2 round trips per name"
+        else:
+            how = "A and AAAA in parallel from one socket" + (
+                " (conntrack race possible through DNAT)" if self.race else "")
+        servers = max(len(self.nameservers), 1)
+        return (f"timeout {self.timeout_s} s, attempts {self.attempts}, {servers} "
+                f"nameserver{'s' if servers > 1 else ''}; {how}; a lost packet costs "
+                f"{self.stall_s:g} s, a name is given up after {self.give_up_s:g} s")
+
+
 def _link_local_or_loopback(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])

@@ -139,8 +139,8 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
         analysis.dns[env] = dns_model.dns_estimate(
             env, evidence.dig, evidence.resolv, config.dns.names,
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])
-        analysis.stalls[env] = dns_stalls.stall_rate(
-            evidence.dig, env, dns_model.SYSTEM_RESOLVER, _timeout_ms(evidence.resolv, env))
+        analysis.stalls[env] = dns_stalls.stall_rate(evidence.dig, env,
+                                                     dns_model.SYSTEM_RESOLVER)
     if policy:
         analysis.refresh[cand] = _checked(analysis.refresh[cand], evidence, config, policy)
     if enough:
@@ -150,13 +150,6 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
             samples[base], overheads, gap, rng)
     analysis.verdict = verdict(analysis, config, evidence)
     return analysis
-
-
-def _timeout_ms(resolv: pd.DataFrame, env: str) -> float:
-    """The environment's resolver timeout (resolv.conf, else glibc's 5 s)."""
-    conf = resolv[resolv["env"] == env] if not resolv.empty else resolv
-    return float(conf.iloc[0]["timeout_s"]) * 1000 if not conf.empty \
-        else dns_stalls.DEFAULT_STALL_MS
 
 
 def _checked(est, evidence: Evidence, config: ServiceConfig, policy):

@@ -17,10 +17,13 @@ import pandas as pd
 
 from analysis.models.resolver_options import ResolverOptions
 
-#: a lookup that took this share of the resolver's timeout or more waited out a timeout: the
-#: query time sits near a multiple of it (5 s, 10 s...), far above any answer
+#: a lookup that took this share of a 5 s timeout or more waited out a timeout: the query time
+#: sits near a multiple of it (5 s, 10 s...), far above any answer
 STALL_SHARE = 0.8
-#: glibc's default timeout (resolv/resolv.h RES_TIMEOUT), the one dig also uses by default
+#: glibc's default timeout (resolv/resolv.h RES_TIMEOUT) and dig's (BIND 9 bin/dig/dighost.c
+#: UDP_TIMEOUT). A stall dig saw as a timed-out try is found by that, whatever the pod's
+#: timeout; one behind the server (CoreDNS waiting on its upstream) runs on the server's timers,
+#: not on the pod's resolv.conf, so the share is taken of this one
 DEFAULT_STALL_MS = 5000.0
 #: the quantile a stall reaches once requests meet one more often than this
 P99 = 0.99
@@ -28,8 +31,8 @@ P99 = 0.99
 
 def stalled(rows: pd.DataFrame, timeout_ms: float = DEFAULT_STALL_MS) -> pd.Series:
     """Which dig lookups stalled: a try timed out (dig printed a timeout, or got no answer
-    after timed-out tries), or the lookup took STALL_SHARE of the resolver's timeout or more
-    (a query time of ~5000 msec: the stall happened behind the server dig asked)."""
+    after timed-out tries), or the lookup took STALL_SHARE of `timeout_ms` or more (a query
+    time of ~5000 msec: the stall happened behind the server dig asked)."""
     timed_out = rows["timeout_ms"].notna() if "timeout_ms" in rows else False
     slow = rows["total_ms"] >= STALL_SHARE * timeout_ms
     return (timed_out | slow) & rows["total_ms"].notna()
@@ -54,8 +57,7 @@ class StallRate:
                f"{length})"
 
 
-def stall_rate(dig: pd.DataFrame, env: str, system_resolver: str,
-               timeout_ms: float = DEFAULT_STALL_MS) -> StallRate | None:
+def stall_rate(dig: pd.DataFrame, env: str, system_resolver: str) -> StallRate | None:
     """Stalls among `env`'s dig lookups of one name (whole getaddrinfo lookups left out, as
     for the per-query cost); None without any."""
     if dig.empty:
@@ -65,7 +67,7 @@ def stall_rate(dig: pd.DataFrame, env: str, system_resolver: str,
         mine = mine[mine["server"] != system_resolver]
     if mine.empty:
         return None
-    stall = stalled(mine, timeout_ms)
+    stall = stalled(mine)  # as dns.lookup_costs leaves them out
     answered = float(np.median(mine.loc[~stall, "total_ms"])) if (~stall).any() else 0.0
     length = float(np.median(mine.loc[stall, "total_ms"])) - answered if stall.any() else 0.0
     return StallRate(env, int(stall.sum()), len(mine), max(length, 0.0))

@@ -13,7 +13,7 @@ from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
 from analysis.ingest import Evidence
 from analysis.ingest.curl_transcript import LISTING, TIMEOUT
 from analysis.ingest.other_lines import UPSTREAM_TIMEOUT
-from analysis.models import dns_stalls, resolver_options, search_list
+from analysis.models import search_list
 from analysis.models.credentials import (
     POLICIES,
     RefreshPolicy,
@@ -23,8 +23,8 @@ from analysis.models.credentials import (
     refresh_moments,
 )
 from analysis.models.lock_queue import LockQueue, storm_queue
-from analysis.models.resolver_options import ResolverOptions
 from analysis.service import ServiceConfig
+from analysis.stall_findings import dns_stall_findings
 
 
 def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysis | None = None,
@@ -186,42 +186,6 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
                          "Run NodeLocal DNSCache, or raise the application's DNS cache TTL.",
                          analysis, "dns")]
     return []
-
-
-def dns_stall_findings(analysis: Analysis, config: ServiceConfig,
-                       evidence: Evidence) -> list[dict]:
-    """Lookups that waited out a resolver timeout, with their rate per environment: a tail
-    cause of their own, never folded into the median query (analysis/models/dns_stalls.py)."""
-    base, cand = analysis.baseline, analysis.candidate
-    rates = {env: analysis.stalls.get(env) for env in (base, cand)}
-    if not any(r is not None and r.stalls for r in rates.values()):
-        return []
-    conf = evidence.resolv[evidence.resolv["env"] == cand] if not evidence.resolv.empty \
-        else evidence.resolv
-    options = ResolverOptions.from_row(conf.iloc[0]) if not conf.empty else ResolverOptions()
-    est, stall = analysis.dns.get(cand), rates[cand]
-    names = est.queries_per_request if est else config.dns.lookups_per_request
-    seen = stall if stall is not None and stall.stalls else None
-    predicted = dns_stalls.predict(options, names, stall_rate=seen.rate if seen else 0.0,
-                                   stall_ms=seen.stall_ms if seen else None)
-    decided = analysis.verdict.get("by_quantile", {}).get("p99", {})
-    level = dns_stalls.severity(stall, rates[base], predicted, config.budget.p99_ms,
-                                decided.get("decision") == WITHIN, bool(analysis.gap_ms))
-    said = "; ".join(r.describe() for r in (rates[cand], rates[base]) if r is not None)
-    how = "A and AAAA go out in parallel from one socket through DNAT, so the conntrack race " \
-        "can drop one" if options.race else "A and AAAA do not race here"
-    found = _finding(
-        "dns-timeout-stalls", level,
-        f"dig lookups that waited out a resolver timeout (timeout:{options.timeout_s} "
-        f"attempts:{options.attempts}): {said}. With {names:.2f} names queried per request, "
-        f"{predicted.stall_per_request:.1%} of {cand} requests meet a stall: "
-        f"+{predicted.expected_ms:.1f} ms per request on average, +{predicted.p99_ms:.0f} ms "
-        f"at p99 (budget {config.budget.p99_ms:g}); {how}. Stalls are left out of the median "
-        "query and added at their rate.", resolver_options.fix(options))
-    found["rates"] = {r.env: {"stalls": r.stalls, "lookups": r.lookups,
-                              "rate": round(r.rate, 4), "stall_ms": round(r.stall_ms, 0)}
-                      for r in rates.values() if r is not None}
-    return [found]
 
 
 def _collection_time(requests: int, rates: dict[str, float]) -> str:

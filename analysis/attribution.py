@@ -17,7 +17,7 @@ from analysis.decision import FLOOR_REQUESTS, OVER, WITHIN, decide
 from analysis.ingest import Evidence
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
-from analysis.models import lock_queue, refresh_check
+from analysis.models import dns_stalls, lock_queue, refresh_check
 from analysis.service import ServiceConfig
 from analysis.stats import QUANTILES, SEED, gap_intervals, quantiles
 
@@ -37,6 +37,7 @@ class Analysis:
     rate_per_s: dict
     refresh: dict = field(default_factory=dict)   # env -> RefreshEstimate | None
     dns: dict = field(default_factory=dict)       # env -> DnsEstimate | None
+    stalls: dict = field(default_factory=dict)    # env -> dns_stalls.StallRate | None
     verdict: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
 
@@ -69,6 +70,10 @@ def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str
     if dns_c is not None:
         base_mean = dns_model.sample_overhead(dns_b, rng, n).mean() if dns_b else 0.0
         out["dns"] = dns_model.sample_overhead(dns_c, rng, n) - base_mean
+        stall = analysis.stalls.get(cand)
+        if stall is not None and stall.stalls:  # timeout stalls, at their own rate
+            out["dns"] = out["dns"] + dns_stalls.sample_stalls(dns_c, stall, rng, n) \
+                - dns_stalls.mean_stall_ms(dns_b, analysis.stalls.get(base))
     return out
 
 
@@ -134,6 +139,8 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
         analysis.dns[env] = dns_model.dns_estimate(
             env, evidence.dig, evidence.resolv, config.dns.names,
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])
+        analysis.stalls[env] = dns_stalls.stall_rate(evidence.dig, env,
+                                                     dns_model.SYSTEM_RESOLVER)
     if policy:
         analysis.refresh[cand] = _checked(analysis.refresh[cand], evidence, config, policy)
     if enough:

@@ -24,6 +24,7 @@ from analysis.models.credentials import (
 )
 from analysis.models.lock_queue import LockQueue, storm_queue
 from analysis.service import ServiceConfig
+from analysis.stall_findings import dns_stall_findings
 
 
 def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysis | None = None,
@@ -362,6 +363,7 @@ def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> l
     order = {"blocker": 0, "warning": 1, "info": 2}
     found = decision_findings(analysis) + credential_findings(analysis, config) \
         + dns_findings(analysis, config, evidence) \
+        + dns_stall_findings(analysis, config, evidence) \
         + credential_fetch_findings(analysis, evidence) \
         + evidence_findings(analysis, config, evidence) \
         + no_answer_findings(analysis, evidence) \

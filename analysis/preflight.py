@@ -18,6 +18,7 @@ from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
 from analysis.models import search_list
 from analysis.models.lock_queue import LockQueue
+from analysis.models.resolver_options import ResolverOptions
 from analysis.service import DEFAULT_CACHE_TTL_S, ProviderSettings, load_config
 
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
@@ -40,6 +41,8 @@ class Preflight:
     names_queried: dict[str, list[str]] = field(default_factory=dict)
     query_ms: float = DEFAULT_QUERY_MS
     query_source: str = "assumed"   # assumed | dig | given (--dns-ms)
+    #: what resolv.conf's options make of a lost packet (models/resolver_options.py)
+    resolver: ResolverOptions | None = None
 
     @property
     def blocked(self) -> bool:
@@ -187,6 +190,7 @@ def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
                                      lookups_per_request, query_ms, query_source, budget_ms)
         result.names_queried = {n: search_list.names_queried(n, list(resolv.search), resolv.ndots)
                                 for n in names}
+        result.resolver = ResolverOptions.of(resolv)
     return result
 
 
@@ -202,6 +206,8 @@ def render(result: Preflight) -> str:
                      "lookup queries:")
         lines += [f"    {name}: {len(queried)} ({', '.join(queried)})"
                   for name, queried in result.names_queried.items()]
+        if result.resolver is not None:
+            lines.append(f"  resolver: {result.resolver.describe()}")
     for f in result.findings:
         lines += [f"  [{f['severity']}] {f['id']}: +{f['added_ms_per_request']:.1f} ms per request",
                   f"      {f['evidence']}", f"      fix: {f['fix']}"]

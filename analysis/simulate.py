@@ -40,6 +40,9 @@ class EnvScenario:
     metadata_call_ms: float = 1.0         # one metadata HTTP call, median
     dig_style: str = "answers"            # "answers" or "grepped"
     extra_ms: float = 0.0                 # a slowdown neither cause explains (CPU limits, ...)
+    dns_stall_rate: float = 0.0           # share of names queried that wait out a timeout
+    dns_stall_ms: float = 5000.0          # what a stall costs (glibc's 5 s timeout)
+    dig_samples: int = 120                # dig lookups in the evidence
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,9 @@ def _dns_overhead(rng, arrivals_s: np.ndarray, env: EnvScenario, dns: dict) -> n
             if misses:
                 filled = t
                 overhead[i] += rng.uniform(lo, hi, misses * env.names_tried).sum()
+                if env.dns_stall_rate:  # a lost A/AAAA reply: the lookup waits the timeout
+                    stalls = rng.binomial(misses * env.names_tried, env.dns_stall_rate)
+                    overhead[i] += stalls * env.dns_stall_ms
     return overhead
 
 
@@ -234,10 +240,14 @@ def _nginx_lines(requests: pd.DataFrame, service: str) -> list[str]:
     return lines
 
 
-def _dig_answer(name: str, ms: int, server: str, when: pd.Timestamp, qid: int) -> str:
+def _dig_answer(name: str, ms: int, server: str, when: pd.Timestamp, qid: int,
+                stalled: bool = False) -> str:
     fqdn = name.rstrip(".") + "."
+    # dig 9.16+ prints a try that timed out before the banner of the lookup it belongs to
+    timed_out = f";; communications error to {server}#53: timed out\n" if stalled else ""
     return (
-        f"\n; <<>> DiG {DIG_VERSION} <<>> {name}\n;; global options: +cmd\n;; Got answer:\n"
+        f"{timed_out}\n; <<>> DiG {DIG_VERSION} <<>> {name}\n;; global options: +cmd\n"
+        ";; Got answer:\n"
         f";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: {qid}\n"
         ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n\n"
         ";; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n"
@@ -253,16 +263,18 @@ def _dig_text(rng, scenario: Scenario, env: EnvScenario) -> str:
     server = env.resolv_conf.split("nameserver ")[1].split()[0]
     lo, hi = env.dns_query_ms
     parts = []
-    for i in range(120):  # a dig every 30 s for an hour
+    for i in range(env.dig_samples):  # a dig every 30 s
         name = names[i % len(names)]
         ms = int(round(rng.uniform(lo, hi)))
+        stalled = bool(env.dns_stall_rate) and rng.random() < env.dns_stall_rate
         if i == 0 and env.dns_first_query_ms is not None:
             ms = int(env.dns_first_query_ms)
-        if env.dig_style == "grepped":
-            parts.append(f";; Query time: {ms} msec\n")
+        if env.dig_style == "grepped":  # a stall behind the server shows in the query time
+            parts.append(f";; Query time: {ms + stalled * int(env.dns_stall_ms)} msec\n")
         else:
             when = START + pd.Timedelta(seconds=30 * i)
-            parts.append(_dig_answer(name, ms, server, when, int(rng.integers(1, 65535))))
+            parts.append(_dig_answer(name, ms, server, when, int(rng.integers(1, 65535)),
+                                     stalled))
     return "".join(parts)
 
 

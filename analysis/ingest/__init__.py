@@ -158,7 +158,8 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | Format | None, o
 def _resolv_row(env: str, conf: ResolvConf) -> dict:
     row = asdict(conf)
     row.update(env=env, nameservers=" ".join(conf.nameservers), search=" ".join(conf.search),
-               flags=" ".join(sorted(conf.flags)), ignored="\n".join(conf.ignored))
+               flags=" ".join(sorted(conf.flags)), ignored="\n".join(conf.ignored),
+               unknown_options=" ".join(conf.unknown_options))
     return row
 
 

@@ -28,9 +28,11 @@ MAXIMUM = {"ndots": (15, "RES_MAXNDOTS"), "timeout": (30, "RES_MAXRETRANS"),
            "attempts": (5, "RES_MAXRETRY")}
 #: res_send.c tries only the first MAXNS nameservers (resolv/bits/types/res_state.h)
 MAXNS = 3
-#: MAXDNSRCH (res_state.h): glibc before 2.26 used only 6 search domains; 2.26 lifted the
-#: limit (NEWS, bug 19569), and newer glibc uses them all
-MAXDNSRCH = 6
+#: MAXDNSRCH (res_state.h): glibc before 2.26 used only 6 search domains, and only as many as
+#: fit in res_state's 256-byte defdname (each with its NUL); 2.26 lifted both (NEWS, bug
+#: 19569): res_query.c walks the whole list (__resolv_context_search_list), and only the
+#: legacy _res copy is still truncated (resolv_conf.c)
+MAXDNSRCH, SEARCH_BYTES = 6, 256
 #: res_setoptions' flag table in its order: an option is the first name it starts with
 FLAG_OPTIONS = ("rotate", "edns0", "single-request-reopen", "single-request", "no_tld_query",
                 "no-tld-query", "no-reload", "use-vc", "trust-ad", "no-aaaa", "strict-error")
@@ -54,6 +56,8 @@ class ResolvConf:
     attempts: int = DEFAULT_ATTEMPTS
     flags: frozenset[str] = field(default_factory=frozenset)
     lines: int = 0
+    #: options glibc does not know, as written (a newer glibc's, musl's, a typo): kept to be seen
+    unknown_options: tuple[str, ...] = ()
     #: "line N: what glibc ignored or reads otherwise than it looks", in line order
     ignored: tuple[str, ...] = ()
 
@@ -65,6 +69,7 @@ class _Reading:
     numbers: dict[str, int] = field(default_factory=lambda: {
         "ndots": DEFAULT_NDOTS, "timeout": DEFAULT_TIMEOUT_S, "attempts": DEFAULT_ATTEMPTS})
     flags: set[str] = field(default_factory=set)
+    unknown: list[str] = field(default_factory=list)
     ignored: list[tuple[int, str]] = field(default_factory=list)
     foreign: list[int] = field(default_factory=list)  # lines that are no directive at all
 
@@ -93,10 +98,16 @@ def parse_resolv_conf(path: Path) -> ResolvConf:
     if len(search) > MAXDNSRCH:
         reading.note(line, f"{len(search)} search domains: glibc before 2.26 uses only the "
                      f"first {MAXDNSRCH} (MAXDNSRCH), later versions all of them")
+    size = sum(len(domain) + 1 for domain in search)
+    if size > SEARCH_BYTES:
+        reading.note(line, f"the search list takes {size} bytes: glibc before 2.26 uses only "
+                     f"the domains that fit in {SEARCH_BYTES} (res_state defdname), later "
+                     "versions all of them")
     numbers = reading.numbers
     return ResolvConf(str(path), tuple(a for _, a in reading.nameservers[:MAXNS]),
                       tuple(search), numbers["ndots"], numbers["timeout"],
                       numbers["attempts"], frozenset(reading.flags), len(lines),
+                      tuple(reading.unknown),
                       tuple(text for _, text in sorted(reading.ignored, key=lambda n: n[0])))
 
 
@@ -169,6 +180,7 @@ def _options(reading: _Reading, number: int, words: list[str]) -> None:
         if flag is None:
             removed = REMOVED_OPTIONS.get(bare)
             why = f"removed in glibc {removed}" if removed else "unknown to glibc"
+            reading.unknown.append(redact(clip(word, 40)))
             reading.note(number, f"option {clip(word, 40)!r} is ignored ({why})")
             continue
         if bare != flag:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.models import dns_stalls
 from analysis.models.search_list import in_cluster, names_queried
 
 #: the SERVER of a lookup timed through the system resolver (collector/collect.py): search
@@ -33,14 +34,16 @@ def miss_rate(rate_per_s: float, cache_ttl_s: float) -> float:
 
 
 def lookup_costs(dig: pd.DataFrame, env: str) -> pd.Series:
-    """What each dig lookup of one name in `env` cost (ms): its `total_ms`, so a timed-out
-    lookup costs every try's timeout and an answer after a timed-out try costs both. Lookups
-    timed through getaddrinfo (latency-gap collect) are whole lookups, search list included,
-    not queries of one name: left out."""
+    """What each dig lookup of one name in `env` cost (ms), its `total_ms`, stalls left out:
+    a lookup that waited out a resolver timeout is counted by analysis/models/dns_stalls.py at
+    its own rate, not folded into the per-query cost. Lookups timed through getaddrinfo
+    (latency-gap collect) are whole lookups, search list included, not queries of one name:
+    left out."""
     mine = dig[dig["env"] == env]
     if "server" in mine:
         mine = mine[mine["server"] != SYSTEM_RESOLVER]
-    return mine["total_ms"].dropna()
+    mine = mine[mine["total_ms"].notna()]
+    return mine.loc[~dns_stalls.stalled(mine), "total_ms"]
 
 
 @dataclass(frozen=True)

@@ -150,3 +150,40 @@ def test_the_resolv_table_keeps_what_glibc_ignored(example_copy):
     assert k8s["nameservers"] == "169.254.20.10 10.0.0.9" and k8s["flags"] == "no-reload"
     assert k8s["ignored"] == "line 2: text after nameserver 10.0.0.9 is ignored (glibc reads " \
         "one address per line)"
+
+
+def test_without_options_the_numbers_are_glibcs_defaults(tmp_path):
+    conf = _conf(tmp_path, "nameserver 10.0.0.1\n")
+    # RES_TIMEOUT 5, RES_DFLRETRY 2 (resolv/resolv.h); ndots 1 (res_init.c)
+    assert (conf.ndots, conf.timeout_s, conf.attempts, conf.flags) == (1, 5, 2, frozenset())
+
+
+def test_unknown_options_are_kept_as_written(tmp_path):
+    conf = _conf(tmp_path, "nameserver 10.0.0.1\noptions retries:1 ndots:2 inet6 "
+                 "AKIAIOSFODNN7EXAMPLE single-request-reopen\n")
+    assert conf.unknown_options[:2] == ("retries:1", "inet6")
+    assert "AKIAIOSFODNN7EXAMPLE" not in " ".join(conf.unknown_options)
+    assert (conf.ndots, conf.flags) == (2, {"single-request-reopen"})
+
+
+def test_a_search_list_longer_than_old_glibcs_256_bytes_is_named(tmp_path):
+    domains = [f"{'x' * 60}-{i}.example" for i in range(5)]
+    conf = _conf(tmp_path, f"search {' '.join(domains)}\nnameserver 10.0.0.1\n")
+    assert conf.search == tuple(domains)  # glibc 2.26+ walks every one
+    assert conf.ignored == ("line 1: the search list takes 355 bytes: glibc before 2.26 uses "
+                            "only the domains that fit in 256 (res_state defdname), later "
+                            "versions all of them",)
+
+
+def test_a_bad_value_is_named_by_its_file_and_line_in_the_resolv_table(example_copy):
+    folder = example_copy("payments-api")
+    (folder / "k8s" / "resolv.conf").write_text("nameserver 10.0.0.9\n\noptions timeout:soon "
+                                                "attempts:9 fast-path\n")
+    table = ingest.load_evidence(folder, service.load_config(folder)).resolv
+    k8s = table[table["env"] == "k8s"].iloc[0]
+    assert k8s["source_file"] == str(folder / "k8s" / "resolv.conf")
+    assert (k8s["timeout_s"], k8s["attempts"], k8s["unknown_options"]) == (1, 5, "fast-path")
+    assert k8s["ignored"].split("\n") == [
+        "line 3: timeout:soon is read by glibc as timeout:1 (res_send.c waits at least 1 s per "
+        "try)", "line 3: attempts:9 is read by glibc as attempts:5 (its maximum, RES_MAXRETRY)",
+        "line 3: option 'fast-path' is ignored (unknown to glibc)"]

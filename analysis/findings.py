@@ -166,7 +166,8 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
     timing = (f"the resolver answers in a median {np.median(cand.query_ms):.0f} ms "
               f"({len(cand.query_ms)} dig lookups{timed_out}) against {base_ms}; with {cache} at "
               f"{analysis.rate_per_s[analysis.candidate]:.2f} req/s, {cand.miss_rate:.0%} of "
-              f"requests miss")
+              f"requests miss; per-name cost ({cand.source}): "
+              + "; ".join(w.describe() for w in cand.walk_costs().values()))
     if expanded and not conf.empty:
         row = conf.iloc[0]
         search, ndots = row["search"].split(), int(row["ndots"])

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from analysis import attribution
+from analysis import attribution, summary
+from analysis.findings import findings
 from analysis.ingest import load_evidence
 from analysis.service import load_config
 from analysis.simulate import SCENARIOS, true_attribution, write_service
@@ -15,10 +16,12 @@ from tests.test_scenarios import _close
 LISTINGS = SCENARIOS["listings-api"]   # catalog.example.com, ndots:5, 4 search domains
 
 
-def _analyse(scenario, tmp_path):
+def _analyse(scenario, tmp_path, more=False):
     folder = write_service(scenario, tmp_path)
     config = load_config(folder)
-    return attribution.analyse(load_evidence(folder, config), config), true_attribution(scenario)
+    evidence = load_evidence(folder, config)
+    result = attribution.analyse(evidence, config)
+    return (result, true_attribution(scenario)) + ((config, evidence) if more else ())
 
 
 def test_mixed_cluster_local_and_forwarded_costs_measured_per_name(tmp_path):
@@ -28,9 +31,16 @@ def test_mixed_cluster_local_and_forwarded_costs_measured_per_name(tmp_path):
     k8s = replace(LISTINGS.k8s, dns_query_ms=(20, 45), dig_style="per-name")
     scenario = replace(LISTINGS, name="mixed-api", seed=71, k8s=k8s, duration_s=900,
                        service_yaml=dict(LISTINGS.service_yaml, name="mixed-api"))
-    result, truth = _analyse(scenario, tmp_path)
+    result, truth, config, evidence = _analyse(scenario, tmp_path, more=True)
     estimate = result.dns["k8s"]
     assert estimate.source == "measured per name"
+    # the finding and summary.json say which source the figures come from
+    [finding] = [f for f in findings(result, config, evidence) if f["id"].startswith("dns-")]
+    assert "per-name cost (measured per name): catalog.example.com: catalog.example.com." \
+        "listings.svc.cluster.local " in finding["evidence"]
+    cost = summary.dns_cost(result)["k8s"]
+    assert cost["source"] == "measured per name"
+    assert cost["names"]["catalog.example.com"]["answered_by_coredns"] == [True] * 3 + [False] * 2
     walk = estimate.walks["catalog.example.com"]
     assert walk.local == (True, True, True, False, False)
     assert max(walk.name_ms[:3]) <= 2 and min(walk.name_ms[3:]) >= 25

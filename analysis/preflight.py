@@ -159,7 +159,7 @@ def _logged_rate(latency, config, rate_per_s: float) -> tuple[float, str]:
 
     for env in (config.candidate, config.baseline):
         if not latency.empty and (latency["env"] == env).sum() > 1:
-            return request_rate(latency, env), f"logs ({env})"
+            return round(request_rate(latency, env), 3), f"logs ({env})"
     return rate_per_s, "given"
 
 
@@ -224,5 +224,5 @@ def render(result: Preflight) -> str:
         lines.append("  no pathological combination found")
     lines.append(f"expected added latency: {result.added_ms:.1f} ms per request; "
                  f"{'BLOCKED' if result.blocked else 'no blocker'}"
-                 f"{f' ({result.dns.failure()})' if result.dns and result.dns.failed else ''}")
+                 f"{f'; {result.dns.failure()}' if result.dns and result.dns.failed else ''}")
     return "\n".join(lines)

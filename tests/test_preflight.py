@@ -96,7 +96,7 @@ def test_issue_15_done_when(tmp_path, capsys, name, args, code, tried):
     assert tried in out
     if code:
         assert "p50 0.0 ms (budget 10 ms: within); p99 63.0 ms (budget 50 ms: OVER)" in out
-        assert "BLOCKED (DNS is over the p99 budget (63.0 ms > 50 ms))" in out
+        assert "BLOCKED; DNS is over the p99 budget (63.0 ms > 50 ms)" in out
         assert f"Use {name}. (trailing dot)" in out
     elif name == "es.search":   # its fix keeps it resolving: never "es.search."
         assert "30.0 ms per forwarded query (given with --dns-ms)" in out

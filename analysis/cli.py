@@ -72,21 +72,34 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     problem = services.check_provider_settings(settings)
     if problem:
         raise LatencyGapError(f"preflight: {problem}")
+    given = None
+    if args.budget_p50 is not None or args.budget_p99 is not None:
+        default = services.load_config(Path(args.path)).budget if args.path \
+            else services.Budget()
+        given = services.Budget(
+            default.p50_ms if args.budget_p50 is None else args.budget_p50,
+            default.p99_ms if args.budget_p99 is None else args.budget_p99)
     if args.path:
-        result = preflight.preflight_folder(Path(args.path), args.rate, args.dns_ms)
+        result = preflight.preflight_folder(Path(args.path), args.rate, args.dns_ms, given,
+                                            args.dns_local_ms)
     else:
+        budget = given or services.Budget()
         result = preflight.run(
             args.sdk, args.provider, args.lifetime,
             parse_resolv_conf(Path(args.resolv)) if args.resolv else None,
             args.names.split(",") if args.names else [], args.rate, args.cache_ttl,
             args.lookups_per_request, args.sdk_version, settings=settings,
+            budget_ms=budget.p50_ms, budget_p99_ms=budget.p99_ms,
+            local_ms=args.dns_local_ms,
             **({"query_ms": args.dns_ms, "query_source": "given"} if args.dns_ms else {}))
     if args.json:
         print(json.dumps({"sdk": result.sdk, "provider": result.provider,
                           "lifetime_s": result.lifetime_s, "blocked": result.blocked,
+                          "rate_per_s": result.rate_per_s, "rate_source": result.rate_source,
                           "added_ms_per_request": round(result.added_ms, 1),
                           "dns_query_ms": result.query_ms, "dns_query_time": result.query_source,
                           "names_queried": result.names_queried,
+                          "dns": result.dns.as_json() if result.dns else None,
                           "findings": result.findings}, indent=2))
     else:
         print(preflight.render(result))
@@ -178,9 +191,17 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--cache-ttl", type=lambda t: _duration(t, True), default=30.0,
                      help="application DNS cache in s (JVM default 30; 0: none)")
     pre.add_argument("--dns-ms", type=_positive, metavar="MS",
-                     help="time of one resolver query in ms (default: the median of the dig "
-                     "samples in folder mode, else assumed 2)")
-    pre.add_argument("--rate", type=_positive, default=1.0, help="requests per second (default 1)")
+                     help="time of one forwarded resolver query in ms (default: the median of "
+                     "the dig samples in folder mode, else assumed 2)")
+    pre.add_argument("--dns-local-ms", type=_positive, metavar="MS",
+                     help="time of one query CoreDNS answers itself (names under the cluster "
+                     "domain; default: dig samples of such names, else assumed 1)")
+    pre.add_argument("--budget-p50", type=_positive, metavar="MS",
+                     help="p50 budget in ms (default: service.yaml's, else 10)")
+    pre.add_argument("--budget-p99", type=_positive, metavar="MS",
+                     help="p99 budget in ms (default: service.yaml's, else 50)")
+    pre.add_argument("--rate", type=_positive, default=1.0,
+                     help="requests per second (default 1; folder mode: the logs' rate)")
     pre.add_argument("--json", action="store_true", help="print the result as JSON")
     pre.set_defaults(run=cmd_preflight)
 

@@ -162,12 +162,11 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
         f"no dig evidence from {analysis.baseline}"
     cache = "no application DNS cache" if config.dns.cache_ttl_s == 0 else \
         f"a {config.dns.cache_ttl_s:g} s application cache"
-    timed_out = f", {cand.timed_out} of them timed out (each costs tries x timeout)" \
-        if cand.timed_out else ""
     timing = (f"the resolver answers in a median {np.median(cand.query_ms):.0f} ms "
-              f"({len(cand.query_ms)} dig lookups{timed_out}) against {base_ms}; with {cache} at "
+              f"({len(cand.query_ms)} dig lookups) against {base_ms}; with {cache} at "
               f"{analysis.rate_per_s[analysis.candidate]:.2f} req/s, {cand.miss_rate:.0%} of "
-              f"requests miss")
+              f"requests miss; per-name cost ({cand.source}): "
+              + "; ".join(w.describe() for w in cand.walk_costs().values()))
     if expanded and not conf.empty:
         row = conf.iloc[0]
         search, ndots = row["search"].split(), int(row["ndots"])

@@ -16,10 +16,10 @@ from analysis.ingest import load_evidence
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
-from analysis.models import search_list
 from analysis.models.lock_queue import LockQueue
 from analysis.models.resolver_options import ResolverOptions
-from analysis.service import DEFAULT_CACHE_TTL_S, ProviderSettings, load_config
+from analysis.preflight_dns import DnsPrediction, dns_findings, predict, walks_for
+from analysis.service import DEFAULT_CACHE_TTL_S, Budget, ProviderSettings, load_config
 
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
 #: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
@@ -43,6 +43,9 @@ class Preflight:
     query_source: str = "assumed"   # assumed | dig | given (--dns-ms)
     #: what resolv.conf's options make of a lost packet (models/resolver_options.py)
     resolver: ResolverOptions | None = None
+    #: the p50 and p99 DNS adds per request, judged against the budgets
+    dns: DnsPrediction | None = None
+    rate_source: str = "given"      # given | logs (folder mode: requests in the latency logs)
 
     @property
     def blocked(self) -> bool:
@@ -56,12 +59,15 @@ class Preflight:
 def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per_s: float,
                      sdk_version: str | None = None, budget_ms: float = 10.0,
                      settings: ProviderSettings | None = None,
-                     floor: tuple[float, str] | None = None) -> list[dict]:
+                     floor: tuple[float, str] | None = None,
+                     call_ms: float | None = None) -> list[dict]:
     """`floor`: the least time left on served credentials and where that was read (the
-    documents, in folder mode); without it the provider's configuration says."""
+    documents, in folder mode); without it the provider's configuration says. `call_ms`: one
+    metadata call as the evidence timed it; without it the provider's estimate."""
     policy = cred_model.policy(sdk)
-    call_ms = cred_model.METADATA_CALL_MS_ESTIMATE.get(provider or "",
-                                                       cred_model.DEFAULT_METADATA_CALL_MS)
+    timed = call_ms is not None
+    call_ms = call_ms if timed else cred_model.METADATA_CALL_MS_ESTIMATE.get(
+        provider or "", cred_model.DEFAULT_METADATA_CALL_MS)
     cost = policy.calls_per_refresh * call_ms
     floor_s, source = floor or (cred_model.min_served_remaining_s(provider, lifetime_s, settings),
                                 cred_model.configured_floor(provider, settings))
@@ -101,7 +107,8 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
         "evidence": f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min "
                     f"and keep at least {durations.minutes(floor_s)} when served ({source}); "
                     f"{sdk} refreshes when less than {threshold_min:.0f} min are left: {what} "
-                    f"({policy.calls_per_refresh} metadata calls, ~{cost:.0f} ms, estimated)"
+                    f"({policy.calls_per_refresh} metadata calls, ~{cost:.0f} ms, "
+                    f"{'measured: the timed metadata calls' if timed else 'estimated'})"
                     f"{waited}.",
         "fix": cred_model.credential_fix(provider, sdk, policy.refresh_before_expiry_s),
     }]
@@ -111,46 +118,18 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
     return found
 
 
-def dns_check(conf: ResolvConf, names: list[str], rate_per_s: float, cache_ttl_s: float,
-              lookups_per_request: float, query_ms: float, query_source: str = "assumed",
-              budget_ms: float = 10.0) -> list[dict]:
-    """One finding per name whose lookup queries more than one name. An in-cluster name is
-    at most a warning: walking the search list is how Kubernetes resolves a short service
-    name, and CoreDNS answers its NXDOMAINs from its own zone, never forwarded upstream."""
-    found = []
-    miss = dns_model.miss_rate(rate_per_s, cache_ttl_s)
-    search = list(conf.search)
-    for name in names:
-        queried = search_list.names_queried(name, search, conf.ndots)
-        if len(queried) <= 1:
-            continue
-        lookups = lookups_per_request if miss == 1.0 else 1.0
-        added = miss * lookups * len(queried) * query_ms
-        local = search_list.in_cluster(name, search)
-        where = "resolves in the cluster" if local else "resolves outside the cluster"
-        found.append({
-            "id": "dns-in-cluster-walk" if local else "dns-search-expansion",
-            "severity": "blocker" if added >= budget_ms and not local else "warning",
-            "added_ms_per_request": round(added, 1),
-            "evidence": f"{name} ({name.count('.')} dots, ndots:{conf.ndots}) {where}: each "
-                        f"uncached lookup queries {len(queried)} names ({', '.join(queried)}) "
-                        f"at ~{query_ms:.1f} ms each ({query_source}); {miss:.0%} of requests "
-                        f"miss a {cache_ttl_s:g} s cache at {rate_per_s:g} req/s.",
-            "fix": search_list.fix(name, search, conf.ndots),
-        })
-    return found
-
-
-def preflight_folder(folder: Path, rate_per_s: float = 1.0,
-                     dns_ms: float | None = None) -> Preflight:
+def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None = None,
+                     budget: Budget | None = None, local_ms: float | None = None) -> Preflight:
     """Preflight from a service folder: service.yaml, the candidate's resolv.conf, and its
-    credential documents and dig samples when present (latency logs are not needed); dig
-    samples beat `dns_ms` (evidence beats configuration)."""
+    credential documents, dig samples, timed metadata calls and latency logs when present
+    (none is needed). Evidence beats configuration: dig samples beat `dns_ms`, the logs'
+    request rate beats `rate_per_s`, timed metadata calls beat the provider's estimate;
+    `budget` (the command line) beats service.yaml's."""
     config = load_config(folder)
     env = folder / config.candidate
-    lifetime, floor = None, None
+    lifetime, floor, dig, call_ms, rate_source = None, None, None, None, "given"
     query_ms, source = (DEFAULT_QUERY_MS, "assumed") if dns_ms is None else (dns_ms, "given")
-    if (env / "latency").is_dir() or (env / "credentials").is_dir():
+    if any((env / kind).is_dir() for kind in ("latency", "credentials", "dig", "metadata")):
         try:
             evidence = load_evidence(folder, config)
         except Exception:  # noqa: BLE001 - preflight must work without complete evidence
@@ -160,36 +139,64 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0,
             if docs["lifetime_s"].notna().any():  # failed fetches, container documents: none
                 lifetime = float(docs["lifetime_s"].median())
                 floor = cred_model.served_floor(docs)  # the documents beat the settings
+            dig = evidence.dig[evidence.dig["env"] == config.candidate]
             times = dns_model.lookup_costs(evidence.dig, config.candidate)
             if not times.empty:  # as the DNS model counts them: a timeout costs its total
                 query_ms, source = float(np.median(times)), \
                     "dig" if dns_ms is None else "dig, not --dns-ms"
+            rate_per_s, rate_source = _logged_rate(evidence.latency, config, rate_per_s)
+            call_ms = _timed_call_ms(evidence.metadata, config.candidate)
+    budget = budget or config.budget
     return run(config.sdk, config.credential_provider, lifetime,
                env_resolv_conf(env, folder), list(config.dns.names),
                rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
-               config.sdk_version, query_ms, source, config.budget.p50_ms,
-               config.provider_settings, floor)
+               config.sdk_version, query_ms, source, budget.p50_ms,
+               config.provider_settings, floor, budget_p99_ms=budget.p99_ms, dig=dig,
+               local_ms=local_ms, call_ms=call_ms, rate_source=rate_source)
+
+
+def _logged_rate(latency, config, rate_per_s: float) -> tuple[float, str]:
+    """Requests per second in the logs (the candidate's, else the baseline's), or the rate
+    given when there are no logs."""
+    from analysis.attribution import request_rate
+
+    for env in (config.candidate, config.baseline):
+        if not latency.empty and (latency["env"] == env).sum() > 1:
+            return round(request_rate(latency, env), 3), f"logs ({env})"
+    return rate_per_s, "given"
+
+
+def _timed_call_ms(metadata, env: str) -> float | None:
+    """The mean answered metadata call of `env` (ms), or None when none was timed."""
+    if metadata is None or metadata.empty:
+        return None
+    mine = metadata[(metadata["env"] == env) & metadata["status"].between(200, 399)]
+    return float(mine["duration_ms"].mean()) if len(mine) else None
 
 
 def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
         resolv: ResolvConf | None, names: list[str], rate_per_s: float = 1.0,
         cache_ttl_s: float = DEFAULT_CACHE_TTL_S, lookups_per_request: float = 1.0,
         sdk_version: str | None = None, query_ms: float = DEFAULT_QUERY_MS,
-        query_source: str = "assumed", budget_ms: float = 10.0,
+        query_source: str = "assumed", budget_ms: float = Budget.p50_ms,
         settings: ProviderSettings | None = None,
-        floor: tuple[float, str] | None = None) -> Preflight:
-    """Every check that the configuration given allows."""
+        floor: tuple[float, str] | None = None, *, budget_p99_ms: float = Budget.p99_ms,
+        dig=None, local_ms: float | None = None, call_ms: float | None = None,
+        rate_source: str = "given") -> Preflight:
+    """Every check that the configuration given allows. `budget_ms` is the p50 budget."""
     lifetime = lifetime_s or cred_model.served_lifetime_s(provider, settings)
     result = Preflight(sdk, provider, lifetime, rate_per_s, query_ms=query_ms,
-                       query_source=query_source)
+                       query_source=query_source, rate_source=rate_source)
     if sdk and lifetime:
         result.findings += credential_check(sdk, provider, lifetime, rate_per_s, sdk_version,
-                                            budget_ms, settings, floor)
+                                            budget_ms, settings, floor, call_ms)
     if resolv is not None and names:
-        result.findings += dns_check(resolv, names, rate_per_s, cache_ttl_s,
-                                     lookups_per_request, query_ms, query_source, budget_ms)
-        result.names_queried = {n: search_list.names_queried(n, list(resolv.search), resolv.ndots)
-                                for n in names}
+        walks = walks_for(resolv, names, dig, query_ms, local_ms)
+        result.dns = predict(walks, rate_per_s, cache_ttl_s, lookups_per_request, budget_ms,
+                             budget_p99_ms)
+        result.findings += dns_findings(resolv, result.dns, rate_per_s, cache_ttl_s,
+                                        QUERY_SOURCES[query_source])
+        result.names_queried = {n: list(w.queried) for n, w in walks.items()}
         result.resolver = ResolverOptions.of(resolv)
     return result
 
@@ -200,19 +207,28 @@ def render(result: Preflight) -> str:
             if result.lifetime_s else f"preflight: sdk {result.sdk or '?'}, provider "
             f"{result.provider or '?'}, lifetime unknown")
     lines = [head]
+    if result.rate_source != "given":
+        lines.append(f"  request rate: {result.rate_per_s:.2f} req/s, from the "
+                     f"{result.rate_source}")
     if result.names_queried:
         how = QUERY_SOURCES[result.query_source]
-        lines.append(f"  DNS query time: {result.query_ms:.1f} ms ({how}); names one uncached "
-                     "lookup queries:")
+        lines.append(f"  DNS query time: {result.query_ms:.1f} ms per forwarded query ({how}); "
+                     "names one uncached lookup queries:")
         lines += [f"    {name}: {len(queried)} ({', '.join(queried)})"
                   for name, queried in result.names_queried.items()]
         if result.resolver is not None:
             lines.append(f"  resolver: {result.resolver.describe()}")
+    if result.dns is not None:
+        lines.append(f"  per-name cost ({result.dns.source}):")
+        lines += [f"    {walk.describe()}" for walk in result.dns.walks.values()]
+        lines.append(f"  DNS added latency: {result.dns.sentence()}; "
+                     f"{result.dns.miss_rate:.1%} of requests miss the cache")
     for f in result.findings:
         lines += [f"  [{f['severity']}] {f['id']}: +{f['added_ms_per_request']:.1f} ms per request",
                   f"      {f['evidence']}", f"      fix: {f['fix']}"]
     if not result.findings:
         lines.append("  no pathological combination found")
     lines.append(f"expected added latency: {result.added_ms:.1f} ms per request; "
-                 f"{'BLOCKED' if result.blocked else 'no blocker'}")
+                 f"{'BLOCKED' if result.blocked else 'no blocker'}"
+                 f"{f'; {result.dns.failure()}' if result.dns and result.dns.failed else ''}")
     return "\n".join(lines)

@@ -32,17 +32,27 @@ class EnvScenario:
     dns_query_ms: tuple[float, float]     # per-query time range of the resolver (uniform)
     dns_first_query_ms: float | None = None   # a cold cache's first answer (EC2 local cache)
     names_tried: int = 1                  # search-list expansion: names queried per lookup
+    #: of those, how many CoreDNS answers itself (under the cluster domain: no upstream), and
+    #: what one of them costs (uniform); the others cost dns_query_ms
+    local_names: int = 0
+    dns_local_ms: tuple[float, float] = (0.5, 1.5)
     credential_lifetime_s: float = 6 * 3600
     credential_poll_s: float = 600        # how often the team curled the metadata endpoint
     renew_before_s: float = 300           # the provider renews this long before expiry
     refresh_every_request: bool = False   # does the SDK fetch credentials on each request
     refresh_lock: bool = False            # do concurrent refreshes queue on one lock (Java v1)
     metadata_call_ms: float = 1.0         # one metadata HTTP call, median
-    dig_style: str = "answers"            # "answers" or "grepped"
+    dig_style: str = "answers"            # "answers", "grepped" or "per-name" (each name of
+                                          # the walk queried, as latency-gap collect does)
     extra_ms: float = 0.0                 # a slowdown neither cause explains (CPU limits, ...)
     dns_stall_rate: float = 0.0           # share of names queried that wait out a timeout
     dns_stall_ms: float = 5000.0          # what a stall costs (glibc's 5 s timeout)
     dig_samples: int = 120                # dig lookups in the evidence
+
+    def __post_init__(self):
+        if not 0 <= self.local_names <= self.names_tried:
+            raise ValueError(f"local_names {self.local_names} must be within names_tried "
+                             f"{self.names_tried}")
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,7 @@ SCENARIOS = {
             ec2=EnvScenario(EC2_RESOLV, (0, 0), dns_first_query_ms=2),
             k8s=EnvScenario(
                 _resolv("172.20.0.10", _k8s_search("search"), "ndots:5"), (20, 45),
-                names_tried=5, credential_lifetime_s=900, credential_poll_s=120,
+                names_tried=5, local_names=3, credential_lifetime_s=900, credential_poll_s=120,
                 refresh_every_request=True, refresh_lock=True, metadata_call_ms=42.0,
                 dig_style="grepped"),
         ),
@@ -102,7 +112,8 @@ SCENARIOS = {
             ec2=EnvScenario(EC2_RESOLV, (0, 1), dig_style="grepped"),
             k8s=EnvScenario(
                 _resolv("172.20.0.10", _k8s_search("listings"), "ndots:5"), (6, 12),
-                names_tried=5, credential_lifetime_s=1800, credential_poll_s=300),
+                names_tried=5, local_names=3, credential_lifetime_s=1800,
+                credential_poll_s=300),
         ),
         Scenario(
             name="payments-api", base_ms=30.0, seed=37,
@@ -130,6 +141,7 @@ def _dns_overhead(rng, arrivals_s: np.ndarray, env: EnvScenario, dns: dict) -> n
     lookups = int(dns.get("lookups_per_request", 1))
     names = len(dns.get("names", [])) or 1
     lo, hi = env.dns_query_ms
+    forwarded = env.names_tried - env.local_names
     overhead = np.zeros(len(arrivals_s))
     for _ in range(names):
         filled = -np.inf
@@ -137,7 +149,10 @@ def _dns_overhead(rng, arrivals_s: np.ndarray, env: EnvScenario, dns: dict) -> n
             misses = lookups if ttl == 0 else int(t - filled >= ttl)
             if misses:
                 filled = t
-                overhead[i] += rng.uniform(lo, hi, misses * env.names_tried).sum()
+                overhead[i] += rng.uniform(lo, hi, misses * forwarded).sum()
+                if env.local_names:
+                    overhead[i] += rng.uniform(*env.dns_local_ms,
+                                               misses * env.local_names).sum()
                 if env.dns_stall_rate:  # a lost A/AAAA reply: the lookup waits the timeout
                     stalls = rng.binomial(misses * env.names_tried, env.dns_stall_rate)
                     overhead[i] += stalls * env.dns_stall_ms
@@ -241,14 +256,14 @@ def _nginx_lines(requests: pd.DataFrame, service: str) -> list[str]:
 
 
 def _dig_answer(name: str, ms: int, server: str, when: pd.Timestamp, qid: int,
-                stalled: bool = False) -> str:
+                stalled: bool = False, status: str = "NOERROR") -> str:
     fqdn = name.rstrip(".") + "."
     # dig 9.16+ prints a try that timed out before the banner of the lookup it belongs to
     timed_out = f";; communications error to {server}#53: timed out\n" if stalled else ""
     return (
         f"{timed_out}\n; <<>> DiG {DIG_VERSION} <<>> {name}\n;; global options: +cmd\n"
         ";; Got answer:\n"
-        f";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: {qid}\n"
+        f";; ->>HEADER<<- opcode: QUERY, status: {status}, id: {qid}\n"
         ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n\n"
         ";; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n"
         f";; QUESTION SECTION:\n;{fqdn}\t\tIN\tA\n\n;; ANSWER SECTION:\n"
@@ -263,6 +278,8 @@ def _dig_text(rng, scenario: Scenario, env: EnvScenario) -> str:
     server = env.resolv_conf.split("nameserver ")[1].split()[0]
     lo, hi = env.dns_query_ms
     parts = []
+    if env.dig_style == "per-name":
+        return _per_name_dig(rng, names, server, env)
     for i in range(env.dig_samples):  # a dig every 30 s
         name = names[i % len(names)]
         ms = int(round(rng.uniform(lo, hi)))
@@ -275,6 +292,30 @@ def _dig_text(rng, scenario: Scenario, env: EnvScenario) -> str:
             when = START + pd.Timedelta(seconds=30 * i)
             parts.append(_dig_answer(name, ms, server, when, int(rng.integers(1, 65535)),
                                      stalled))
+    return "".join(parts)
+
+
+def _per_name_dig(rng, names: list[str], server: str, env: EnvScenario) -> str:
+    """What latency-gap collect writes: every 30 s, each name glibc's walk queries, dug one by
+    one; names under the cluster domain cost dns_local_ms, the others dns_query_ms."""
+    from analysis.models.dns_cost import answered_locally
+    from analysis.models.search_list import names_queried
+
+    words = {line.split()[0]: line.split()[1:] for line in env.resolv_conf.splitlines()
+             if line.split()}
+    search = words.get("search", [])
+    ndots = next((int(o[6:]) for o in words.get("options", []) if o.startswith("ndots:")), 1)
+    parts = []
+    for i in range(120):
+        when = START + pd.Timedelta(seconds=30 * i)
+        for name in names:
+            walk = names_queried(name, search, ndots)
+            for k, queried in enumerate(walk):
+                local = answered_locally(queried, search)
+                ms = int(round(rng.uniform(*(env.dns_local_ms if local else env.dns_query_ms))))
+                status = "NOERROR" if k == len(walk) - 1 else "NXDOMAIN"
+                parts.append(_dig_answer(queried.rstrip("."), ms, server, when,
+                                         int(rng.integers(1, 65535)), status=status))
     return "".join(parts)
 
 

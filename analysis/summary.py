@@ -28,6 +28,17 @@ def inputs(evidence: Evidence) -> dict:
     return out
 
 
+def dns_cost(analysis: Analysis) -> dict:
+    """Per environment: where the DNS cost comes from (measured per name, whole lookup,
+    model) and, per host name, the names one uncached lookup queries and their median cost."""
+    return {env: {"source": est.source, "miss_rate": round(est.miss_rate, 4),
+                  "names": {n: {"queried": list(w.queried),
+                                "cost_ms": [round(x, 2) for x in w.name_ms],
+                                "answered_by_coredns": list(w.local), "source": w.source}
+                            for n, w in est.walk_costs().items()}}
+            for env, est in analysis.dns.items() if est is not None}
+
+
 def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
           files: dict[str, str] | None = None) -> dict:
     """The summary; `files` (fingerprint.evidence_files) adds the evidence fingerprint."""
@@ -39,6 +50,7 @@ def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
         "gap_ms": analysis.gap_ms,
         "attribution_ms": analysis.attribution_ms,
         "predicted_ms": analysis.predicted_ms,
+        "dns_cost": dns_cost(analysis),
         "verdict": analysis.verdict,
         "findings": findings,
         "inputs": inputs(evidence),

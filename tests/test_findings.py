@@ -160,21 +160,6 @@ def test_failures_alike_in_both_environments_are_information_and_none_are_nothin
     assert _no_answer(0, 0) is None
 
 
-def test_the_dns_finding_says_how_many_dig_lookups_timed_out():
-    from analysis.findings import dns_findings
-    from analysis.models.dns import DnsEstimate
-
-    est = DnsEstimate("k8s", np.array([20.0, 30.0, 15000.0]), {"a.example.com": 1}, 1.0, 1.0,
-                      timed_out=1)
-    analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0},
-                        dns={"k8s": est})
-    empty = pd.DataFrame()
-    [found] = dns_findings(analysis, ServiceConfig(name="s"),
-                           Evidence(empty, empty, empty, empty, empty, empty, empty, empty))
-    assert "(3 dig lookups, 1 of them timed out (each costs tries x timeout))" in \
-        found["evidence"]
-
-
 def test_credential_fetch_failures_are_located_findings_of_the_candidate_only(
         example_copy, fixture_path):
     import shutil

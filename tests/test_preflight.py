@@ -67,37 +67,82 @@ def test_ndots_expansion_is_found_from_resolv_conf_and_names():
                            cache_ttl_s=0)
     [finding] = result.findings
     assert "queries 5 names" in finding["evidence"]
-    assert finding["added_ms_per_request"] == pytest.approx(5 * preflight.DEFAULT_QUERY_MS)
+    # issue 15: 3 names CoreDNS answers itself (assumed 1 ms), 2 forwarded (assumed 2 ms)
+    assert finding["added_ms_per_request"] == \
+        pytest.approx(3 * 1.0 + 2 * preflight.DEFAULT_QUERY_MS)
 
 
-POD_CONF = ("search shop.svc.cluster.local svc.cluster.local cluster.local "
-            "eu-west-1.compute.internal\nnameserver 172.20.0.10\noptions ndots:5\n")
+POD_CONF = ("search shop.svc.cluster.local svc.cluster.local cluster.local ec2.internal\n"
+            "nameserver 10.100.0.10\noptions ndots:5\n")   # issue 15's pod.conf
 
 
-@pytest.mark.parametrize("name, code, tried", [
-    ("es.search", 0, "es.search: 2 (es.search.shop.svc.cluster.local., "
-                     "es.search.svc.cluster.local.)"),
-    ("elastic.example.com.", 0, "elastic.example.com.: 1 (elastic.example.com.)"),
-    ("elastic.example.com", 1, "elastic.example.com: 5 (elastic.example.com.shop.svc"),
+@pytest.mark.parametrize("name, args, code, tried", [
+    ("es.search", ["--cache-ttl", "0", "--dns-ms", "30"], 0,
+     "es.search: 2 (es.search.shop.svc.cluster.local., es.search.svc.cluster.local.)"),
+    ("elastic.example.com.", [], 0, "elastic.example.com.: 1 (elastic.example.com.)"),
+    ("elastic.example.com", ["--lookups-per-request", "2", "--cache-ttl", "10", "--rate", "0.5",
+                             "--dns-ms", "30", "--budget-p50", "10", "--budget-p99", "50"], 1,
+     "elastic.example.com: 5 (elastic.example.com.shop.svc"),
 ])
-def test_issue_15_in_cluster_names_walk_to_their_answer(tmp_path, capsys, name, code, tried):
-    """Issue 15: an in-cluster name stops at the search entry that answers; an external one
-    walks the whole list and then the literal name; the names tried are listed."""
+def test_issue_15_done_when(tmp_path, capsys, name, args, code, tried):
+    """Issue 15's done-when lines: an in-cluster name walks 2 names CoreDNS answers itself
+    (cheap: within budget even with no cache); the trailing dot queries one name; an external
+    name behind a 10 s cache misses 1 request in 6 at 0.5 req/s: nothing at p50, a whole
+    5-name walk (3 x 1 ms local + 2 x 30 ms forwarded) at p99, over its 50 ms budget."""
     (tmp_path / "pod.conf").write_text(POD_CONF)
     assert main(["preflight", "--resolv", str(tmp_path / "pod.conf"), "--names", name,
-                 "--cache-ttl", "0", "--dns-ms", "30"]) == code
+                 *args]) == code
     out = capsys.readouterr().out
-    assert tried in out and "30.0 ms (given with --dns-ms)" in out
+    assert tried in out
     if code:
+        assert "p50 0.0 ms (budget 10 ms: within); p99 63.0 ms (budget 50 ms: OVER)" in out
+        assert "BLOCKED; DNS is over the p99 budget (63.0 ms > 50 ms)" in out
         assert f"Use {name}. (trailing dot)" in out
     elif name == "es.search":   # its fix keeps it resolving: never "es.search."
+        assert "30.0 ms per forwarded query (given with --dns-ms)" in out
         assert "es.search.svc.cluster.local. (trailing dot" in out and "Use es.search." not in out
+
+
+def test_p50_and_p99_are_judged_each_against_its_budget_in_json(tmp_path, capsys):
+    (tmp_path / "pod.conf").write_text(POD_CONF)
+    base = ["preflight", "--resolv", str(tmp_path / "pod.conf"), "--names",
+            "elastic.example.com", "--dns-ms", "30", "--json"]
+    assert main([*base, "--cache-ttl", "10", "--rate", "0.5"]) == 1
+    dns = json.loads(capsys.readouterr().out)["dns"]
+    assert dns["failed_budgets"] == ["p99"] and dns["source"] == "model"
+    assert dns["p99"] == {"predicted_ms": 63.0, "budget_ms": 50.0, "verdict": "over budget"}
+    assert dns["p50"]["verdict"] == "within budget"
+    assert dns["names"]["elastic.example.com"]["cost_ms"] == [1.0, 1.0, 1.0, 30.0, 30.0]
+    # a looser p99 budget passes; no cache puts every request over the p50 budget too
+    assert main([*base, "--cache-ttl", "10", "--rate", "0.5", "--budget-p99", "70"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--cache-ttl", "0"]) == 1
+    assert json.loads(capsys.readouterr().out)["dns"]["failed_budgets"] == ["p50", "p99"]
+    # a single forwarded query per request at 30 ms, no cache: over the p50 budget on its own
+    assert main([*base[:4], "elastic.example.com.", *base[5:], "--cache-ttl", "0"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert [f["id"] for f in out["findings"]] == ["dns-slow-resolver"]
+
+
+def test_folder_mode_takes_budgets_from_service_yaml_and_the_rate_from_the_logs(example_copy):
+    folder = example_copy("search-api")   # 10/50 ms budgets, 30 s cache, 2 lookups
+    result = preflight.preflight_folder(folder)
+    assert result.rate_source == "logs (k8s)" and result.rate_per_s == pytest.approx(0.5, abs=0.05)
+    [cred] = [f for f in result.findings if f["id"] == "credential-refresh-every-request"]
+    assert "~88 ms, measured: the timed metadata calls" in cred["evidence"]
+    assert result.dns.budget_ms == {"p50": 10, "p99": 50}
+    (folder / "service.yaml").write_text((folder / "service.yaml").read_text()
+                                         .replace("p99_ms: 50", "p99_ms: 500"))
+    assert preflight.preflight_folder(folder).dns.budget_ms["p99"] == 500
+    loose = preflight.preflight_folder(folder, budget=preflight.Budget(10, 900))
+    assert loose.dns.budget_ms["p99"] == 900
 
 
 def test_the_query_time_says_where_it_comes_from(tmp_path, capsys, example_copy):
     (tmp_path / "pod.conf").write_text(POD_CONF)
     main(["preflight", "--resolv", str(tmp_path / "pod.conf"), "--names", "es.search"])
-    assert "2.0 ms (assumed: no dig evidence; give --dns-ms)" in capsys.readouterr().out
+    assert "2.0 ms per forwarded query (assumed: no dig evidence; give --dns-ms)" \
+        in capsys.readouterr().out
     folder = example_copy("search-api")   # dig samples in k8s/dig: they decide
     result = preflight.preflight_folder(folder, dns_ms=30.0)
     assert result.query_source == "dig, not --dns-ms" and result.query_ms != 30.0
@@ -163,7 +208,8 @@ def test_measured_query_time_leaves_timeout_stalls_and_whole_lookups_out(example
         + answer("x.example", 500, "getaddrinfo", "latency-gap-collect") * 4)
     [finding] = [f for f in preflight.preflight_folder(folder).findings
                  if f["id"] == "dns-search-expansion"]
-    assert "~10.0 ms each (dig)" in finding["evidence"]
+    assert "catalog.example.com 10.0 ms forwarded" in finding["evidence"]
+    assert "forwarded query time measured: median of the dig lookups" in finding["evidence"]
 
 
 def test_failed_credential_fetches_leave_the_lifetime_to_the_provider_default(example_copy):

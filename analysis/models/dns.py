@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.models import dns_stalls
+from analysis.models.dns_cost import MODEL, SYSTEM_RESOLVER, WalkCost, sources, walk_cost
 from analysis.models.search_list import in_cluster, names_queried
 
-#: the SERVER of a lookup timed through the system resolver (collector/collect.py): search
-#: list expansion included, so it measures a whole lookup, not one query
-SYSTEM_RESOLVER = "getaddrinfo"
+__all__ = ["SYSTEM_RESOLVER", "DnsEstimate", "dns_estimate", "lookup_costs", "lookup_table",
+           "miss_rate", "names_tried", "sample_overhead"]
 
 
 def names_tried(name: str, search: list[str], ndots: int) -> int:
@@ -53,7 +53,32 @@ class DnsEstimate:
     names_tried: dict[str, int]   # per configured host name
     lookups_per_request: float
     miss_rate: float
-    timed_out: int = 0            # of those lookups, how many got no answer
+    #: per host name, what one uncached lookup costs name by name (dns_cost.walk_cost); None:
+    #: every name queried costs a draw from query_ms
+    walks: dict[str, WalkCost] | None = None
+
+    def walk_costs(self) -> dict[str, WalkCost]:
+        if self.walks is not None:
+            return self.walks
+        return {n: WalkCost(n, (n,) * k, (False,) * k, MODEL, (self.query_ms,) * k)
+                for n, k in self.names_tried.items()}
+
+    @property
+    def source(self) -> str:
+        """Where the per-name costs come from: measured per name, whole lookup, model."""
+        return sources(self.walk_costs())
+
+    @property
+    def lookups_per_miss(self) -> int:
+        """Lookups of each name a missing request pays: all of them without a cache, else
+        one (the first refills the cache for the rest)."""
+        return int(round(self.lookups_per_request)) if self.miss_rate == 1.0 else 1
+
+    @property
+    def mean_ms(self) -> float:
+        """Mean DNS time per request (ms)."""
+        per_miss = sum(w.mean_ms for w in self.walk_costs().values())
+        return per_miss * self.lookups_per_miss * self.miss_rate
 
     @property
     def queries_per_request(self) -> float:
@@ -74,24 +99,25 @@ def dns_estimate(env: str, dig: pd.DataFrame, resolv: pd.DataFrame, names: tuple
         search, ndots = [], 1  # no resolv.conf: glibc defaults, no search list
     else:
         search, ndots = conf.iloc[0]["search"].split(), int(conf.iloc[0]["ndots"])
+    mine = dig[dig["env"] == env]
     return DnsEstimate(
         env=env,
         query_ms=cost.to_numpy(dtype=float),
         names_tried={n: names_tried(n, search, ndots) for n in names},
         lookups_per_request=lookups_per_request,
         miss_rate=miss_rate(rate_per_s, cache_ttl_s),
-        timed_out=int((dig.loc[cost.index, "status"] == "TIMEOUT").sum()),
+        walks={n: walk_cost(n, search, ndots, mine) for n in names},
     )
 
 
 def sample_overhead(est: DnsEstimate, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Per-request DNS time (ms) for n simulated requests."""
+    """Per-request DNS time (ms) for n simulated requests: each host name's cache misses with
+    est.miss_rate, and a miss pays its walk (per name, dns_cost.WalkCost) per lookup."""
     total = np.zeros(n)
-    lookups = int(round(est.lookups_per_request)) if est.miss_rate == 1.0 else 1
-    for tried in est.names_tried.values():
+    for walk in est.walk_costs().values():
         misses = rng.random(n) < est.miss_rate
-        queries = tried * lookups
-        total += misses * rng.choice(est.query_ms, size=(n, queries)).sum(axis=1)
+        for _ in range(est.lookups_per_miss):
+            total += misses * walk.sample(rng, n)
     return total
 
 
@@ -108,7 +134,9 @@ def lookup_table(estimates: dict[str, DnsEstimate | None], resolv: pd.DataFrame,
         conf = resolv[resolv["env"] == env] if not resolv.empty else resolv
         ndots = int(conf.iloc[0]["ndots"]) if not conf.empty else 1
         search = conf.iloc[0]["search"].split() if not conf.empty else []
+        walks = est.walk_costs()
         for name, tried in est.names_tried.items():
+            walk = walks[name]
             rows.append({
                 "environment": env, "name": name, "ndots": ndots,
                 "search domains": len(search),
@@ -118,7 +146,9 @@ def lookup_table(estimates: dict[str, DnsEstimate | None], resolv: pd.DataFrame,
                 "cache miss rate": round(est.miss_rate, 3),
                 "queries per request": round(tried * est.queries_per_request
                                              / max(sum(est.names_tried.values()), 1), 2),
-                "predicted lookup (ms)": round(tried * float(np.median(est.query_ms)), 1),
+                "cost per name (ms)": ", ".join(f"{ms:.1f}" for ms in walk.name_ms),
+                "cost source": walk.source,
+                "predicted lookup (ms)": round(walk.lookup_ms, 1),
                 "measured lookup (ms)": round(float(measured[(env, name)]), 1)
                 if (env, name) in measured.index else None,
             })

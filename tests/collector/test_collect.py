@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analysis import cli, config, ingest
@@ -195,3 +196,22 @@ def test_the_endpoint_comes_from_the_sdks_environment_variable(tmp_path, dnsmasq
                          "--resolv-conf", str(pod_resolv), "--resolver", host,
                          "--resolver-port", str(port), "--quiet"]) == 0
     assert emulator.counts["credentials"] == 1
+
+
+def test_per_name_times_the_collector_records_feed_the_dns_model(collected):
+    """Issue 15: collect, ingest, estimate: each name of the walk costs its own collected
+    times (source `measured per name`), the names CoreDNS would answer told apart."""
+    from analysis.models import dns as dns_model
+
+    evidence = ingest.load_evidence(collected, services.load_config(collected))
+    est = dns_model.dns_estimate("k8s", evidence.dig, evidence.resolv, (NAME,), 1, 0, 1.0)
+    walk = est.walks[NAME]
+    assert est.source == walk.source == "measured per name"
+    assert walk.queried == tuple(f"{NAME}.{d}." for d in SEARCH) + (f"{NAME}.",)
+    assert walk.local == (True, True, False)   # under cluster.local: CoreDNS's own zone
+    dig = evidence.dig[(evidence.dig["env"] == "k8s")
+                       & (evidence.dig["server"] != collect.SYSTEM_RESOLVER)]
+    for queried, times in zip(walk.queried, walk.parts, strict=True):
+        written = dig.loc[dig["name"].str.rstrip(".") == queried.rstrip("."), "total_ms"]
+        assert sorted(times) == sorted(written) and len(times) >= 2
+    assert walk.lookup_ms == pytest.approx(sum(float(np.median(t)) for t in walk.parts))

@@ -41,7 +41,11 @@ def test_the_same_walk_in_the_model_and_the_report_table():
     assert table.loc["es.search", "queries per uncached lookup"] == 2
     assert table.loc["es.search", "resolves"] == "in cluster"
     assert table.loc["elastic.example.com", "resolves"] == "outside"
-    assert table.loc["es.search", "predicted lookup (ms)"] == 60.0
+    # issue 15: CoreDNS answers es.search's names itself (assumed 1 ms each, not the 30 ms
+    # the forwarded dig took); elastic.example.com: 3 local names + 2 forwarded
+    assert table.loc["es.search", "predicted lookup (ms)"] == 2.0
+    assert table.loc["elastic.example.com", "predicted lookup (ms)"] == 63.0
+    assert set(table["cost source"]) == {"model"}
 
 
 def test_miss_rate():
@@ -92,4 +96,26 @@ def test_lookups_timed_through_getaddrinfo_are_measured_lookups_not_queries():
     est = dns_estimate("k8s", dig, resolv, ("elastic.example.com",), 1, 0, 1.0)
     assert list(est.query_ms) == [30.0, 30.0]
     row = lookup_table({"k8s": est}, resolv, dig).iloc[0]
-    assert row["predicted lookup (ms)"] == 90.0 and row["measured lookup (ms)"] == 160.0
+    # the per-name times miss elastic.example.com.a.local.: the whole lookups decide
+    assert row["cost source"] == "whole lookup" == est.source
+    assert row["predicted lookup (ms)"] == 160.0 == row["measured lookup (ms)"]
+
+
+def _walk_dig(rows):
+    return pd.DataFrame([{"env": "k8s", "name": n, "server": s, "status": "NOERROR",
+                          "query_time_ms": ms, "timeout_ms": None, "total_ms": ms}
+                         for n, s, ms in rows])
+
+
+def test_per_name_times_beat_whole_lookups_and_each_name_keeps_its_own_cost():
+    """Issue 15: when every name of the walk was queried (latency-gap collect), each name
+    costs its own times: cluster-local ones little, forwarded ones the upstream's."""
+    walk = [f"elastic.example.com.{d}." for d in SEARCH] + ["elastic.example.com."]
+    rows = [(n, "10.100.0.10", ms) for n, ms in zip(walk, (1, 1, 1, 20, 30), strict=True)]
+    dig = _walk_dig(rows * 2 + [("elastic.example.com", "getaddrinfo", 200.0)])
+    resolv = pd.DataFrame({"env": ["k8s"], "ndots": [5], "search": [" ".join(SEARCH)]})
+    est = dns_estimate("k8s", dig, resolv, ("elastic.example.com",), 1, 0, 1.0)
+    walk_cost = est.walks["elastic.example.com"]
+    assert est.source == "measured per name" and walk_cost.name_ms == (1, 1, 1, 20, 30)
+    assert walk_cost.local == (True, True, True, False, False)
+    assert sample_overhead(est, np.random.default_rng(0), 10).tolist() == [53.0] * 10

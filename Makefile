@@ -76,7 +76,7 @@ test: lint
 
 ## Check style with ruff
 lint: $(STAMP)
-	$(BIN)/ruff check analysis collector tests bench
+	$(BIN)/ruff check analysis collector tests bench conformance
 
 ## Open JupyterLab on the notebooks with the project's kernel
 lab: $(STAMP)

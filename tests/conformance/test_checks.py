@@ -104,3 +104,10 @@ def test_make_conformance_fails_and_names_the_disagreement(tmp_path, monkeypatch
     assert "conformance: 1 SDKs checked, 0 agree with the table" in out
     assert "aws-sdk-go, threshold, above: second get refreshes: the table says no, " \
            "the SDK did yes" in out
+
+
+def test_a_client_that_could_not_be_installed_is_named_and_not_counted():
+    skipped = checks.SdkResult("aws-sdk-go", skipped="no Go toolchain")
+    lines, agree = checks.summary([skipped], [])
+    assert agree and lines == ["aws-sdk-go: skipped: no Go toolchain",
+                               "conformance: 0 SDKs checked, 0 agree with the table"]

@@ -56,6 +56,12 @@ elif [ ! -f node/node_modules/.package-lock.json ] ||
   }
 fi
 
+if command -v node >/dev/null &&
+   [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  # @aws-sdk/credential-provider-node's package.json: "engines": {"node": ">=20.0.0"}
+  skip aws-sdk-js-v3 "needs Node >= 20, this is $(node --version) (Debian 12's nodejs is 18)"
+fi
+
 # the Go SDKs: Debian ships their source; GOPATH mode builds them with no network at all
 gocode=/usr/share/gocode
 debian golang-go golang-github-aws-aws-sdk-go-dev golang-github-aws-aws-sdk-go-v2-dev

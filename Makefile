@@ -35,7 +35,8 @@ override FLEET_FLAGS := $(strip $(if $(DATA_DIR),--data-dir "$$DATA_DIR") \
                         $(if $(filter 1 yes true,$(GATE)),--gate) \
                         $(if $(filter 1 yes true,$(FORCE)),--force))
 
-.PHONY: help setup report fleet services test lint lab simulate bench clean distclean
+.PHONY: help setup report fleet services test lint lab simulate bench conformance clean \
+        distclean
 
 ## List the targets
 help:
@@ -75,7 +76,7 @@ test: lint
 
 ## Check style with ruff
 lint: $(STAMP)
-	$(BIN)/ruff check analysis collector tests bench
+	$(BIN)/ruff check analysis collector tests bench conformance
 
 ## Open JupyterLab on the notebooks with the project's kernel
 lab: $(STAMP)
@@ -88,6 +89,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/fleet.py
 
+## Check the SDK refresh table against real SDK clients (installs botocore, npm and Debian Go SDKs)
+conformance: $(STAMP)
+	@conformance/install.sh "$$VENV"/bin/python
+	$(BIN)/python -m analysis.conformance
+
 ## Rewrite the bundled example services in data/ with the simulator
 simulate: $(STAMP)
 	$(BIN)/latency-gap simulate --force
@@ -99,4 +105,4 @@ clean:
 
 ## Remove reports, caches and .venv
 distclean: clean
-	rm -rf "$$VENV" *.egg-info
+	rm -rf "$$VENV" *.egg-info conformance/node/node_modules conformance/.build

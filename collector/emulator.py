@@ -107,10 +107,13 @@ class ImdsEmulator:
             def log_message(self, *args) -> None:  # quiet: tests and demos read counts
                 pass
 
-            def _send(self, status: int, body: str = "", kind: str = "text/plain") -> None:
+            def _send(self, status: int, body: str = "", kind: str = "text/plain",
+                      headers: dict[str, str] | None = None) -> None:
                 data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -137,7 +140,9 @@ class ImdsEmulator:
                     return self._send(400, "Bad Request: TTL out of range")
                 token = secrets.token_urlsafe(32)
                 emulator._tokens[token] = _now() + timedelta(seconds=ttl)
-                return self._send(200, token)
+                # the real service echoes the TTL; aws-sdk-go's token provider needs it to
+                # cache the token (without it, it asks again on every call)
+                return self._send(200, token, headers={TTL_HEADER: str(ttl)})
 
             def do_GET(self) -> None:  # noqa: N802
                 if self.path == "/_emulator/stats":

@@ -31,13 +31,31 @@ class RefreshPolicy:
     defers_short_expiry_from: tuple[int, ...] | None = None
     #: concurrent refreshes queue on one lock, each fetching again (analysis/models/lock_queue.py)
     serialises_refreshes: bool = False
+    #: (low, high) s from now a deferred expiry is pushed to; None: botocore's (below)
+    short_expiry_extension_s: tuple[int, int] | None = None
+    #: from this version on, a refresh inside the window runs in the background: a caller
+    #: waits only for credentials that have already expired
+    background_refresh_from: tuple[int, ...] | None = None
 
     def defers_short_expiry(self, version: str | None) -> bool:
         """Unknown versions are taken to be current ones."""
-        if self.defers_short_expiry_from is None:
-            return False
-        parsed = tuple(int(p) for p in (version or "").split(".")[:3] if p.isdigit())
-        return not parsed or parsed >= self.defers_short_expiry_from
+        return _from_version(self.defers_short_expiry_from, version)
+
+    def extension_s(self) -> tuple[int, int]:
+        """Where a deferred expiry goes: this many seconds from now, uniformly."""
+        return self.short_expiry_extension_s or BOTOCORE_EXTENSION_S
+
+    def waits_for_refresh(self, version: str | None) -> bool:
+        """Does a request wait for a refresh inside the window (unknown version: current)?"""
+        return self.in_request_path and not _from_version(self.background_refresh_from, version)
+
+
+def _from_version(first: tuple[int, ...] | None, version: str | None) -> bool:
+    """Is `version` at or after `first`? Unknown versions are taken to be current ones."""
+    if first is None:
+        return False
+    parsed = tuple(int(p) for p in (version or "").split(".")[:3] if p.isdigit())
+    return not parsed or parsed >= first
 
 
 POLICIES = {p.sdk: p for p in (
@@ -62,10 +80,16 @@ POLICIES = {p.sdk: p for p in (
                   "ExpiryWindow for EC2 role credentials); credentials/ec2rolecreds/provider.go "
                   "(Retrieve caps Expires at now + 1 hour)"),
     RefreshPolicy("aws-sdk-js", 15, None, True, 3,
-                  "aws/aws-sdk-js lib/credentials.js (expiryWindow 15 s)"),
+                  "aws/aws-sdk-js lib/credentials.js (expiryWindow 15 s); "
+                  "lib/credentials/ec2_metadata_credentials.js (extendExpirationIfExpired, "
+                  ">= 2.1090.0: an expiry within the window becomes now + 15 min + U[0, 5 min); "
+                  "found by make conformance)", (2, 1090), short_expiry_extension_s=(900, 1199)),
     RefreshPolicy("aws-sdk-js-v3", 5 * 60, None, True, 3,
                   "aws/aws-sdk-js-v3 packages/credential-provider-node/src/defaultProvider.ts "
-                  "(memoize: refresh when < 300 000 ms left)"),
+                  "(memoize: refresh when < 300 000 ms left); src/runtime/memoize-chain.ts "
+                  "(@aws-sdk/credential-provider-node >= 3.920.0: inside the window the refresh "
+                  "runs in the background, a caller waits only once expired; found by make "
+                  "conformance)", background_refresh_from=(3, 920)),
     RefreshPolicy("aws-sdk-net", 0, 2 * 60, False, 2,
                   "aws/aws-sdk-net .../DefaultInstanceProfileAWSCredentials.cs "
                   "(background timer every 2 min)"),
@@ -256,7 +280,7 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
     a short expiry ahead instead (botocore >= 1.25) have no storm; deferral=False asks what
     the SDK would do without that rule.
     """
-    if not sdk_policy.in_request_path:
+    if not sdk_policy.waits_for_refresh(sdk_version):
         return 0.0, sdk_policy.max_age_s or 0.0, 0.0
     floor = floor_s if floor_s is not None else \
         min_served_remaining_s(provider, lifetime_s, settings)
@@ -274,7 +298,7 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
     if deferral and sdk_policy.defers_short_expiry(sdk_version) and storm > 0:
         # botocore >= 1.25: inside the window a fetch pushes the expiry ahead instead, so
         # what would be a storm is a refresh every `cycle` seconds of `fetches` fetches
-        fetches, cycle = botocore_deferral_cycle(threshold)
+        fetches, cycle = botocore_deferral_cycle(threshold, sdk_policy.extension_s())
         deferred = min(1.0, fetches / max(rate_per_s * cycle, 1e-9))
         return 0.0, (cycle if storm >= 1.0 else interval), \
             storm * deferred + (1.0 - storm) * calm
@@ -291,7 +315,8 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
 BOTOCORE_EXTENSION_S = (900 + 120, 900 + 600)
 
 
-def botocore_deferral_cycle(threshold_s: float) -> tuple[float, float]:
+def botocore_deferral_cycle(threshold_s: float, extension_s: tuple[int, int] = BOTOCORE_EXTENSION_S
+                            ) -> tuple[float, float]:
     """(fetches per refresh, seconds between refreshes) while botocore is served credentials
     with less than its threshold left.
 
@@ -300,7 +325,7 @@ def botocore_deferral_cycle(threshold_s: float) -> tuple[float, float]:
     fetches per refresh are geometric, 1 / P(extension > threshold). The good draw lasts
     (extension - threshold) seconds before the next refresh.
     """
-    low, high = BOTOCORE_EXTENSION_S
+    low, high = extension_s
     good = [e - threshold_s for e in range(int(low), int(high) + 1) if e > threshold_s]
     if not good:
         return float("inf"), 0.0

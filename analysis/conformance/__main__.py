@@ -1,0 +1,3 @@
+from analysis.conformance.run import main
+
+raise SystemExit(main())

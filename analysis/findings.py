@@ -229,6 +229,8 @@ def decision_findings(analysis: Analysis) -> list[dict]:
 def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
     found = []
     for env, kind in evidence.missing():
+        if provider_findings.nothing_to_capture(analysis, config, env, kind):
+            continue
         found.append(_finding(
             f"missing-{kind.replace('.', '-')}-{env}", "warning",
             f"no {kind} evidence for {env}: the analysis of this cause is incomplete.",

@@ -55,12 +55,12 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
                      sdk_version: str | None = None, budget_ms: float = 10.0,
                      settings: ProviderSettings | None = None,
                      floor: tuple[float, str] | None = None,
-                     timed_out_puts: pd.Series | None = None) -> list[dict]:
+                     timed_out_puts: tuple[pd.Series, int] | None = None) -> list[dict]:
     """`floor`: the least time left on served credentials and where that was read (the
     documents, in folder mode); without it the provider's configuration says.
-    `timed_out_puts`: recorded token PUTs that got no answer (folder mode; empty when only
-    failed fetches show them, without a duration): the hop-limit symptom seen, whatever
-    `settings.hop_limit` says, and their measured wait."""
+    `timed_out_puts`: (waits of timed token PUTs that got no answer, fetches recorded as
+    timing out on the PUT), folder mode: the hop-limit symptom seen, whatever
+    `settings.hop_limit` says (analysis/models/imds.py hop_limit_cost)."""
     policy = cred_model.policy(sdk, provider)
     call_ms = providers.call_ms(provider)
     gets, puts = policy.calls_per_refresh, 0
@@ -70,7 +70,7 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
     hop = None
     if policy.provider == "imds" and (timed_out_puts is not None or imds.hop_limit_blocks(
             provider, getattr(settings, "hop_limit", None))):
-        hop, puts = imds.hop_limit_cost(sdk, timed_out_puts), 0
+        hop, puts = imds.hop_limit_cost(sdk, *(timed_out_puts or (None, 0))), 0
     cost = gets * call_ms + puts * imds.TOKEN_PUT_MS
     floor_s, source = floor or (cred_model.min_served_remaining_s(provider, lifetime_s, settings),
                                 cred_model.configured_floor(provider, settings))
@@ -134,8 +134,8 @@ def hop_check(hop: imds.HopLimitCost | None, share: float, budget_ms: float) -> 
     return [{
         "id": "imds-hop-limit", "severity": "blocker" if added >= budget_ms else "warning",
         "added_ms_per_request": round(added, 1),
-        "evidence": f"the pod reads the node's IMDS with a hop limit of 1: its IMDSv2 token PUTs "
-                    f"get no answer ({hop.source}); ~{hop.per_refresh_ms:.0f} ms per refresh, "
+        "evidence": f"the pod's IMDSv2 token PUTs to the node's IMDS get no answer (a hop limit "
+                    f"of 1; {hop.source}); ~{hop.per_refresh_ms:.0f} ms per refresh, "
                     f"{share:.2%} of requests refresh{once}.",
         "fix": imds.HOP_LIMIT_FIX,
     }]
@@ -201,8 +201,9 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0,
                 floor = cred_model.served_floor(docs)  # the documents beat the settings
             failed = cred_model.failed_fetches(evidence.credentials, config.candidate)
             puts = imds.timed_out_puts(evidence.metadata, config.candidate)
-            if len(puts) or (failed["code"] == imds.TOKEN_PUT_TIMEOUT).any():
-                timed_out = puts  # the hop-limit symptom, recorded: evidence beats hop_limit
+            recorded = int((failed["code"] == imds.TOKEN_PUT_TIMEOUT).sum())
+            if len(puts) or recorded:  # the hop-limit symptom: evidence beats hop_limit
+                timed_out = (puts, recorded)
             times = dns_model.lookup_costs(evidence.dig, config.candidate)
             if not times.empty:  # as the DNS model counts them: a timeout costs its total
                 query_ms, source = float(np.median(times)), \
@@ -221,7 +222,7 @@ def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
         query_source: str = "assumed", budget_ms: float = 10.0,
         settings: ProviderSettings | None = None,
         floor: tuple[float, str] | None = None,
-        timed_out_puts: pd.Series | None = None) -> Preflight:
+        timed_out_puts: tuple[pd.Series, int] | None = None) -> Preflight:
     """Every check that the configuration given allows."""
     lifetime = lifetime_s or cred_model.served_lifetime_s(provider, settings)
     result = Preflight(sdk, provider, lifetime, rate_per_s, query_ms=query_ms,

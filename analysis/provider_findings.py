@@ -47,6 +47,13 @@ def periodic_fix(policy: RefreshPolicy) -> str:
             "removes it.")
 
 
+def nothing_to_capture(analysis: Analysis, config: ServiceConfig, env: str, kind: str) -> bool:
+    """IRSA leaves nothing at a metadata address to capture: no credential documents in the
+    candidate is then no gap in the evidence (its configured lifetime stands in)."""
+    return kind == "credentials" and env == analysis.candidate and \
+        config.credential_provider == "irsa"
+
+
 def for_candidate(analysis: Analysis, config: ServiceConfig, fetches: list[dict],
                   finding: Callable[..., dict]) -> list[dict]:
     """The hop-limit cost (added to a recorded `imds-hop-limit`, or a finding of its own when
@@ -62,7 +69,7 @@ def for_candidate(analysis: Analysis, config: ServiceConfig, fetches: list[dict]
                 "a refresh")
         recorded = next((f for f in fetches if f["id"] == "imds-hop-limit"), None)
         if recorded is not None:
-            recorded["evidence"] += f" The evidence decides its cost: {cost}."
+            recorded["evidence"] += f" Its cost: {cost}."
         else:
             hops = config.provider_settings.hop_limit
             found.append(finding(

@@ -169,14 +169,16 @@ def hop_limit(sdk: str, credentials: pd.DataFrame, metadata_calls: pd.DataFrame 
 
     Evidence beats configuration: recorded token PUTs that timed out (timed metadata calls,
     or fetches the credentials evidence shows as TokenPutTimeout) show the symptom whatever
-    the configured hop limit says, and their measured wait is used; without them the
-    configured hop limit (1, from a pod reaching the node's IMDS) predicts it."""
+    the configured hop limit says; without them the configured hop limit (1, from a pod
+    reaching the node's IMDS) predicts it. The SDK's own timeout says how long
+    (imds.hop_limit_cost)."""
     measured = imds.timed_out_puts(metadata_calls, env)
     failed = failed_fetches(credentials, env)
-    seen = len(measured) or (failed["code"] == imds.TOKEN_PUT_TIMEOUT).any()
-    if not seen and not imds.hop_limit_blocks(provider, _setting(settings, "hop_limit")):
+    recorded = int((failed["code"] == imds.TOKEN_PUT_TIMEOUT).sum())
+    if not (len(measured) or recorded) and \
+            not imds.hop_limit_blocks(provider, _setting(settings, "hop_limit")):
         return None
-    return imds.hop_limit_cost(sdk, measured)
+    return imds.hop_limit_cost(sdk, measured, recorded)
 
 
 def min_served_remaining_s(provider: str | None, lifetime_s: float,
@@ -227,7 +229,7 @@ def served_floor(docs: pd.DataFrame) -> tuple[float, str] | None:
     was issued, how long the previous one still had (its Expiration against the new one's
     LastUpdated: the provider renews then), the median over renewals; without a renewal, the
     least time left at a fetch (an upper bound). None when the documents cannot show it."""
-    if not {"key_id", "last_updated", "expiration"} <= set(docs.columns):
+    if docs.empty or not {"key_id", "last_updated", "expiration"} <= set(docs.columns):
         return None
     keys = docs.dropna(subset=["key_id"]).groupby("key_id").agg(
         issued=("last_updated", "min"), expires=("expiration", "max")).sort_values("issued")

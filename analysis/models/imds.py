@@ -122,28 +122,36 @@ class HopLimitCost:
     source: str                # what decided it: measured PUTs or the SDK's timeout
 
 
-def hop_limit_cost(sdk: str, measured_ms: pd.Series | None = None) -> HopLimitCost:
-    """What the hop-limit symptom adds per refresh. Recorded timed-out PUTs beat the model: each
-    PUT the SDK tries costs their median wait; otherwise the SDK's own timeout x attempts."""
+def hop_limit_cost(sdk: str, measured_ms: pd.Series | None = None,
+                   recorded: int = 0) -> HopLimitCost:
+    """What unanswered token PUTs add per refresh.
+
+    Whether the PUTs go unanswered is the evidence's to say (`recorded` fetches that timed out
+    on the PUT, `measured_ms` the waits of timed-out PUTs the collector timed): it beats the
+    configured hop limit. How long the SDK waits for each is its own timeout, which the
+    table knows for most SDKs: a recorded wait is the recording client's timeout (curl -m,
+    `latency-gap collect --timeout`), so it stands in only where the table does not know it.
+    """
     client = CLIENTS.get(sdk)
+    seen = len(measured_ms) if measured_ms is not None else 0
+    said = ""
+    if seen or recorded:
+        parts = [f"{seen} timed token PUTs (a median {float(measured_ms.median()):.0f} ms "
+                 "each, the recording client's timeout)" if seen else "",
+                 f"{recorded} captured fetches" if recorded else ""]
+        said = f"evidence: {' and '.join(p for p in parts if p)} got no answer to the PUT; "
     if client is None or client.put_attempts == 0:
-        return HopLimitCost(0.0, 0.0, f"{sdk}: IMDSv2 fallback not modelled")
-    if measured_ms is not None and len(measured_ms):
-        wait = float(measured_ms.median())
-        tries = client.puts_when_failing * client.put_attempts
-        per, once = (0.0, wait * client.put_attempts) if client.remembers_failure \
-            else (tries * wait, 0.0)
-        return HopLimitCost(per, once, f"measured: {len(measured_ms)} recorded token PUTs got "
-                            f"no answer, a median {wait:.0f} ms each, x {tries} per refresh "
-                            f"for {sdk}" if not client.remembers_failure else
-                            f"measured: {len(measured_ms)} recorded token PUTs got no answer "
-                            f"(median {wait:.0f} ms); {sdk} remembers the failure: once")
+        if seen:
+            wait = float(measured_ms.median())
+            return HopLimitCost(wait, 0.0, f"{said}measured: {sdk}'s own timeout is not in "
+                                f"the table, so the recorded wait, {wait:.0f} ms per refresh")
+        return HopLimitCost(0.0, 0.0, f"{said}{sdk}: IMDSv2 fallback not modelled")
     how = (f"{sdk} remembers the failed PUT and uses IMDSv1 from then on: "
            f"~{client.one_time_s():g} s once" if client.remembers_failure else
            f"{sdk} waits {client.puts_when_failing} x {client.put_attempts} x "
            f"{client.put_timeout_s:g} s per refresh, then IMDSv1")
     return HopLimitCost(client.penalty_s() * 1000, client.one_time_s() * 1000,
-                        f"model: {how} ({client.source.split(' (')[0]})")
+                        f"{said}model: {how} ({client.source.split(' (')[0]})")
 
 
 #: what to change so the token PUT's answer reaches the pod

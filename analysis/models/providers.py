@@ -145,7 +145,7 @@ CONTAINER = {p.sdk: p for p in (
                   "(memoize: refresh when < 300 000 ms left) over fromContainerMetadata",
                   provider="pod-identity"),
     RefreshPolicy("aws-sdk-net", 15 * 60, None, True, 1,
-                  "aws/aws-sdk-net GenericContainerCredentials / ECSTaskCredentials "
+                  "aws/aws-sdk-net GenericContainerCredentials.cs / ECSTaskCredentials.cs "
                   "(RefreshingAWSCredentials, PreemptExpiryTime 15 min since Core 3.7.202; "
                   "not re-read)", provider="pod-identity"),
 )}

@@ -83,3 +83,18 @@ def test_java_v2_releases_that_returned_expired_credentials(version, flagged):
     ("instance-profile", "60 min or more")])
 def test_each_provider_gets_a_fix_it_can_apply(provider, words):
     assert words in providers.credential_fix(provider, "botocore", 900)
+
+
+def test_every_row_cites_a_source_file_that_docs_method_also_cites():
+    """Every number from an SDK carries its source file in the code and in docs/method.md."""
+    import re
+
+    from analysis import config
+
+    method = (config.PROJECT_ROOT / "docs" / "method.md").read_text()
+    rows = [*providers.POLICIES.values(), *providers.WEB_IDENTITY.values(),
+            *providers.CONTAINER.values()]
+    for row in rows:
+        files = re.findall(r"([A-Za-z_]\w*\.(?:java|py|go|js|ts|cs))\b", row.source)
+        assert files, row
+        assert any(name in method for name in files), (row.sdk, row.provider, files)

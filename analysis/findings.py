@@ -97,7 +97,7 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
         "credential-refresh-periodic", _severity(p50, p99, config, analysis),
         f"{seen}: a refresh every ~{est.refresh_interval_s / 60:.0f} min; "
         f"{est.share_of_requests:.2%} of requests wait for it ({cost}).",
-        provider_findings.periodic_fix(policy), analysis, "credential_refresh")]
+        provider_findings.periodic_fix(policy, est), analysis, "credential_refresh")]
 
 
 def saturated_lock_findings(analysis: Analysis, queue: LockQueue | None, fix: str) -> list[dict]:

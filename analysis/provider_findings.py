@@ -38,7 +38,10 @@ def how(policy: RefreshPolicy, provider: str | None) -> str:
     return f"refreshes{through}"
 
 
-def periodic_fix(policy: RefreshPolicy) -> str:
+def periodic_fix(policy: RefreshPolicy, est: RefreshEstimate) -> str:
+    if est.hop_ms:
+        return ("Most of each refresh is token PUTs waiting for no answer: " +
+                imds.HOP_LIMIT_FIX[0].lower() + imds.HOP_LIMIT_FIX[1:])
     if policy.prefetch_half_life:
         return ("Nothing needed unless the tail matters: one request per early refresh waits; "
                 "InstanceProfileCredentialsProvider.builder().asyncCredentialUpdateEnabled(true) "
@@ -68,13 +71,18 @@ def for_candidate(analysis: Analysis, config: ServiceConfig, fetches: list[dict]
         cost = (f"{per} ({est.hop_source}); {est.share_of_requests:.2%} of requests wait for "
                 "a refresh")
         recorded = next((f for f in fetches if f["id"] == "imds-hop-limit"), None)
+        hops = config.provider_settings.hop_limit
         if recorded is not None:
             recorded["evidence"] += f" Its cost: {cost}."
-        else:
-            hops = config.provider_settings.hop_limit
+        elif est.hop_source.startswith("evidence"):  # timed PUTs only, no captured fetch
             found.append(finding(
                 "imds-hop-limit", "warning",
-                f"configuration: hop_limit {hops:g} and the pod reads the node's IMDS "
+                f"{analysis.candidate}'s timed IMDSv2 token PUTs got no answer (the hop-limit "
+                f"symptom, whatever hop_limit says): {cost}.", imds.HOP_LIMIT_FIX))
+        else:
+            found.append(finding(
+                "imds-hop-limit", "warning",
+                f"configuration: hop_limit {hops or 1:g} and the pod reads the node's IMDS "
                 f"({config.credential_provider or 'no credential_provider named'}), so its "
                 f"IMDSv2 token PUTs get no answer (no failed fetch recorded): {cost}.",
                 imds.HOP_LIMIT_FIX))

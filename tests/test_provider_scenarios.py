@@ -91,3 +91,22 @@ def test_each_provider_gets_its_own_mechanism(analysed):
         assert est.hop_ms == 10_000 and est.token_puts == 0
         hop = ids["imds-hop-limit"]["evidence"]
         assert "evidence: " in hop and "model: aws-java-sdk-v1 waits 2 x 1 x 5 s" in hop
+        # the periodic refresh is mostly that wait: its fix is the hop limit's, not "nothing"
+        assert "HttpPutResponseHopLimit to 2" in ids["credential-refresh-periodic"]["fix"]
+
+
+def test_timed_puts_alone_show_the_hop_limit_whatever_service_yaml_says(tmp_path):
+    """No captured fetch, and service.yaml claims hop limit 2: the collector's timed token PUTs
+    that got no answer still decide, and the finding says the evidence did."""
+    scenario = CASES["hop-limit"]
+    scenario = replace(scenario, service_yaml={**scenario.service_yaml,
+                                               "provider_settings": {"hop_limit": 2}})
+    folder = write_service(scenario, tmp_path)
+    (folder / "k8s" / "credentials" / "token-put.txt").unlink()
+    config = load_config(folder)
+    evidence = load_evidence(folder, config)
+    result = attribution.analyse(evidence, config)
+    hop = {f["id"]: f for f in findings(result, config, evidence)}["imds-hop-limit"]
+    assert hop["evidence"].startswith("k8s's timed IMDSv2 token PUTs got no answer")
+    assert "evidence: 13 timed token PUTs" in hop["evidence"]
+    assert result.refresh["k8s"].hop_ms == 10_000

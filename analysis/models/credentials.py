@@ -24,10 +24,6 @@ if TYPE_CHECKING:  # service.py reads the SDK table from here: no import back at
     from analysis.service import ProviderSettings
 
 
-#: One call through each provider, in ms, when the evidence has no call timings
-#: (analysis/models/providers.py MECHANISMS says why).
-METADATA_CALL_MS_ESTIMATE = {name: m.call_ms for name, m in providers.MECHANISMS.items()}
-DEFAULT_METADATA_CALL_MS = providers.DEFAULT_CALL_MS
 #: kiam-server --session-refresh and --session-duration defaults (uswitch/kiam
 #: cmd/kiam/server.go); kube2iam --iam-role-session-ttl default (jtblin/kube2iam
 #: server/server.go), STS asked for twice that (iam/iam.go).

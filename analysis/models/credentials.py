@@ -1,7 +1,9 @@
 """Credential refresh: how often an SDK fetches credentials, given their lifetime.
 
-The policy table below comes from each SDK's own source (see docs/method.md for the table
-with file paths); ../shared/domain-facts.md holds the research these numbers were taken from.
+The refresh policies, one per (sdk, provider), live in analysis/models/providers.py, each row
+citing the SDK file it was read from (docs/method.md has the same tables); IMDSv2's token PUTs
+and the hop limit in analysis/models/imds.py. This module turns a policy, the credential
+documents and the request rate into who waits for a refresh and what it costs.
 """
 
 from __future__ import annotations

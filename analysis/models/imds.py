@@ -56,9 +56,10 @@ CLIENTS = {
     "aws-java-sdk-v2": ImdsClient(
         2, 1, 1, 1.0, 1, False,
         "aws/aws-sdk-java-v2 core/auth/.../InstanceProfileCredentialsProvider.java (a token "
-        "per refresh; a failed PUT is a non-fatal exception, IMDSv1 follows); the 1 s timeout "
-        "(AWS_METADATA_SERVICE_TIMEOUT) is Ec2MetadataServiceTimeoutResolver's default, not "
-        "re-read"),
+        "per refresh; 'Ignoring non-fatal exception while attempting to load metadata token', "
+        "IMDSv1 follows: issue 4071's log); .../internal/Ec2MetadataServiceTimeoutResolver.java "
+        "(AWS_METADATA_SERVICE_TIMEOUT, 1 s by default per Ec2MetadataServiceTimeoutResolverTest"
+        ".java)"),
     "botocore": ImdsClient(
         2, 1, 1, 1.0, 1, False,
         "boto/botocore botocore/utils.py (IMDSFetcher._fetch_metadata_token: ReadTimeoutError "

@@ -67,9 +67,10 @@ CLIENTS = {
         "1 attempt, AWS_METADATA_SERVICE_NUM_ATTEMPTS); a new token each refresh"),
     "aws-sdk-go": ImdsClient(
         2, 0, 2, 1.0, 3, False,
-        "aws/aws-sdk-go aws/ec2metadata/token_provider.go (token cached 6 h; disabled only on "
-        "403/404/405, so a timeout is tried again on every call), aws/ec2metadata/service.go "
-        "(1 s client timeout, MaxRetries 2); not re-read"),
+        "aws/aws-sdk-go aws/ec2metadata/token_provider.go (fetchTokenHandler: the token is "
+        "disabled only on 403/404/405, so after a timeout every call tries the PUT again; read "
+        "in the source), aws/ec2metadata/service.go (1 s client timeout and MaxRetries 2 in "
+        "current releases, 5 s in older ones, issue 2980; not re-read)"),
     "aws-sdk-go-v2": ImdsClient(
         2, 0, 1, 0.5, 3, True,
         "aws/aws-sdk-go-v2 feature/ec2/imds/token_provider.go (disabled after a send error or "

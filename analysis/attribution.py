@@ -129,20 +129,22 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
                     for env, v in samples.items()},
         gap_ms=gap, attribution_ms={}, predicted_ms={}, rate_per_s=rates,
     )
-    policy = cred_model.policy(config.sdk)
     providers = {base: "instance-profile", cand: config.credential_provider}
+    # the refresh policy depends on (sdk, provider): IMDS on EC2, the pod's own mechanism
+    policies = {env: cred_model.policy(config.sdk, providers[env]) for env in (base, cand)}
     for env in (base, cand):
         analysis.refresh[env] = cred_model.refresh_estimate(
-            env, evidence.credentials, policy, rates[env], providers[env],
+            env, evidence.credentials, policies[env], rates[env], providers[env],
             evidence.metadata, config.sdk_version,
-            config.provider_settings if env == cand else None) if policy else None
+            config.provider_settings if env == cand else None) if policies[env] else None
         analysis.dns[env] = dns_model.dns_estimate(
             env, evidence.dig, evidence.resolv, config.dns.names,
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])
         analysis.stalls[env] = dns_stalls.stall_rate(evidence.dig, env,
                                                      dns_model.SYSTEM_RESOLVER)
-    if policy:
-        analysis.refresh[cand] = _checked(analysis.refresh[cand], evidence, config, policy)
+    if policies[cand]:
+        analysis.refresh[cand] = _checked(analysis.refresh[cand], evidence, config,
+                                          policies[cand])
     if enough:
         rng = np.random.default_rng(SEED)
         overheads = _overheads(analysis, rng, MONTE_CARLO_N)

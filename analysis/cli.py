@@ -68,7 +68,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from analysis.ingest.resolv import parse_resolv_conf
 
     settings = services.ProviderSettings(args.session_duration, args.session_refresh,
-                                         args.session_ttl)
+                                         args.session_ttl, args.hop_limit, args.imds_v2)
     problem = services.check_provider_settings(settings)
     if problem:
         raise LatencyGapError(f"preflight: {problem}")
@@ -182,6 +182,11 @@ def parser() -> argparse.ArgumentParser:
                      help="kiam-server --session-refresh (default 5m)")
     pre.add_argument("--session-ttl", type=_duration, metavar="DURATION",
                      help="kube2iam --iam-role-session-ttl (default 15m)")
+    pre.add_argument("--hop-limit", type=int, metavar="N",
+                     help="the node's IMDS HttpPutResponseHopLimit (EC2 default 1; a pod "
+                     "reading the node's IMDS needs 2)")
+    pre.add_argument("--imds-v2", action=argparse.BooleanOptionalAction, default=None,
+                     help="the SDK gets an IMDSv2 token (Java v1: a PUT before every GET)")
     pre.add_argument("--lifetime", type=_lifetime, metavar="DURATION",
                      help="credential lifetime, e.g. 15m or 900s "
                      "(default: the provider's)")

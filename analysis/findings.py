@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import stats
+from analysis import provider_findings, stats
 from analysis.attribution import Analysis
 from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
 from analysis.ingest import Evidence
@@ -15,13 +15,13 @@ from analysis.ingest.curl_transcript import LISTING, TIMEOUT
 from analysis.ingest.other_lines import UPSTREAM_TIMEOUT
 from analysis.models import search_list
 from analysis.models.credentials import (
-    POLICIES,
     RefreshPolicy,
     credential_fix,
     failed_fetches,
-    policy,
     refresh_moments,
 )
+from analysis.models.credentials import policy as cred_policy
+from analysis.models.imds import HOP_LIMIT_FIX
 from analysis.models.lock_queue import LockQueue, storm_queue
 from analysis.service import ServiceConfig
 from analysis.stall_findings import dns_stall_findings
@@ -68,15 +68,16 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
             "documents again (latency-gap collect).")]
     if est is None or est.share_of_requests == 0:
         return []
-    policy = POLICIES[config.sdk]
+    policy = cred_policy(config.sdk, config.credential_provider)
     attr = analysis.attribution_ms
     p50, p99 = (attr["p50"]["credential_refresh"], attr["p99"]["credential_refresh"]) if attr \
         else (est.share_of_requests * est.cost_ms,) * 2
-    cost = f"{policy.calls_per_refresh} metadata calls, ~{est.cost_ms:.0f} ms" + \
-        (", estimated" if est.cost_is_estimate else ", measured")
-    seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s (median of "
-            f"{est.documents} documents) and keep at least {est.floor_s:.0f} s when served "
-            f"({est.floor_source}); {config.sdk} refreshes when less than "
+    cost = provider_findings.cost_words(est)
+    lived = f"(median of {est.documents} documents)" if est.documents else \
+        "(configured: no document shows a lifetime)"
+    seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s {lived} and keep "
+            f"at least {est.floor_s:.0f} s when served ({est.floor_source}); {config.sdk} "
+            f"{provider_findings.how(policy, config.credential_provider)} when less than "
             f"{policy.refresh_before_expiry_s:.0f} s remain")
     fix = credential_fix(config.credential_provider, config.sdk, policy.refresh_before_expiry_s)
     queue = storm_queue(est, analysis.rate_per_s[analysis.candidate])
@@ -97,8 +98,7 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
         "credential-refresh-periodic", _severity(p50, p99, config, analysis),
         f"{seen}: a refresh every ~{est.refresh_interval_s / 60:.0f} min; "
         f"{est.share_of_requests:.2%} of requests wait for it ({cost}).",
-        "Nothing needed unless the tail matters; an SDK that refreshes in the background "
-        "removes it.", analysis, "credential_refresh")]
+        provider_findings.periodic_fix(policy, est), analysis, "credential_refresh")]
 
 
 def saturated_lock_findings(analysis: Analysis, queue: LockQueue | None, fix: str) -> list[dict]:
@@ -115,8 +115,7 @@ def saturated_lock_findings(analysis: Analysis, queue: LockQueue | None, fix: st
 FETCH_FAILURES = [
     ("imds-hop-limit", "warning", lambda codes: codes == TIMEOUT, "timed out on the token PUT",
      "IMDS's answer to the IMDSv2 PUT does not travel the extra hop into the pod.",
-     "Set the instance metadata HttpPutResponseHopLimit to 2 (aws ec2 modify-instance-metadata-"
-     "options --http-put-response-hop-limit 2) or use IRSA/Pod Identity."),
+     HOP_LIMIT_FIX),
     ("credential-fetch-failures", "warning", lambda codes: ~codes.isin([TIMEOUT, LISTING]),
      "got no credential", "The provider or the role refused them.", "Read the provider's log "
      "for these requests; check the pod's iam.amazonaws.com/role annotation and the namespace's "
@@ -230,6 +229,8 @@ def decision_findings(analysis: Analysis) -> list[dict]:
 def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
     found = []
     for env, kind in evidence.missing():
+        if provider_findings.nothing_to_capture(analysis, config, env, kind):
+            continue
         found.append(_finding(
             f"missing-{kind.replace('.', '-')}-{env}", "warning",
             f"no {kind} evidence for {env}: the analysis of this cause is incomplete.",
@@ -360,11 +361,12 @@ def model_checks(analysis: Analysis, evidence: Evidence,
 def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
     """All findings, blockers first."""
     order = {"blocker": 0, "warning": 1, "info": 2}
+    fetches = credential_fetch_findings(analysis, evidence)
     found = decision_findings(analysis) + credential_findings(analysis, config) \
         + dns_findings(analysis, config, evidence) \
-        + dns_stall_findings(analysis, config, evidence) \
-        + credential_fetch_findings(analysis, evidence) \
+        + dns_stall_findings(analysis, config, evidence) + fetches \
+        + provider_findings.for_candidate(analysis, config, fetches, _finding) \
         + evidence_findings(analysis, config, evidence) \
         + no_answer_findings(analysis, evidence) \
-        + model_checks(analysis, evidence, policy(config.sdk))
+        + model_checks(analysis, evidence, cred_policy(config.sdk, config.credential_provider))
     return sorted(found, key=lambda f: order[f["severity"]])

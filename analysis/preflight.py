@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from analysis import durations
 from analysis.ingest import load_evidence
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.models import credentials as cred_model
 from analysis.models import dns as dns_model
+from analysis.models import imds, providers
 from analysis.models.lock_queue import LockQueue
 from analysis.models.resolver_options import ResolverOptions
 from analysis.preflight_dns import DnsPrediction, dns_findings, predict, walks_for
@@ -60,26 +62,40 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
                      sdk_version: str | None = None, budget_ms: float = 10.0,
                      settings: ProviderSettings | None = None,
                      floor: tuple[float, str] | None = None,
-                     call_ms: float | None = None) -> list[dict]:
+                     call_ms: float | None = None,
+                     timed_out_puts: tuple[pd.Series, int] | None = None) -> list[dict]:
     """`floor`: the least time left on served credentials and where that was read (the
     documents, in folder mode); without it the provider's configuration says. `call_ms`: one
-    metadata call as the evidence timed it; without it the provider's estimate."""
-    policy = cred_model.policy(sdk)
+    metadata call as the evidence timed it; without it the provider's estimate.
+    `timed_out_puts`: (waits of timed token PUTs that got no answer, fetches recorded as
+    timing out on the PUT), folder mode: the hop-limit symptom seen, whatever
+    `settings.hop_limit` says (analysis/models/imds.py hop_limit_cost)."""
+    policy = cred_model.policy(sdk, provider)
     timed = call_ms is not None
-    call_ms = call_ms if timed else cred_model.METADATA_CALL_MS_ESTIMATE.get(
-        provider or "", cred_model.DEFAULT_METADATA_CALL_MS)
-    cost = policy.calls_per_refresh * call_ms
+    call_ms = call_ms if timed else providers.call_ms(provider)
+    gets, puts = policy.calls_per_refresh, 0
+    if policy.provider == "imds":
+        gets, puts = imds.calls_per_refresh(sdk, getattr(settings, "imds_v2", None),
+                                            policy.calls_per_refresh)
+    hop = None
+    if policy.provider == "imds" and (timed_out_puts is not None or imds.hop_limit_blocks(
+            provider, getattr(settings, "hop_limit", None))):
+        hop, puts = imds.hop_limit_cost(sdk, *(timed_out_puts or (None, 0))), 0
+    cost = gets * call_ms + puts * imds.TOKEN_PUT_MS
     floor_s, source = floor or (cred_model.min_served_remaining_s(provider, lifetime_s, settings),
                                 cred_model.configured_floor(provider, settings))
     storm, interval, share = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
                                                       deferral=False, floor_s=floor_s)
+    found = expired_check(sdk, sdk_version, provider) + hop_check(hop, share, budget_ms)
     threshold_min = policy.refresh_before_expiry_s / 60
+    calls = f"{gets} {providers.call_word(provider)}{'s' if gets != 1 else ''}" + \
+        (f" + {puts} token PUT{'s' if puts != 1 else ''}" if puts else "")
     if storm > 0 and policy.defers_short_expiry(sdk_version):
         said = f"{sdk} {sdk_version}" if sdk_version else f"{sdk} (version not given)"
-        low, high = (e / 60 for e in cred_model.BOTOCORE_EXTENSION_S)
+        low, high = (e / 60 for e in policy.extension_s())
         _, cycle, deferred = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
                                                       sdk_version, floor_s=floor_s)
-        return [{
+        return found + [{
             "id": "botocore-short-expiry", "severity": "warning",
             "added_ms_per_request": round(deferred * cost, 1),
             "evidence": f"{provider or 'the provider'} hands out credentials with less than "
@@ -93,29 +109,56 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
         }]
     added = share * cost
     if storm == 0 and added < 1.0:
-        return []
+        return found
     what = "every request refreshes" if storm >= 1 else \
-        f"every request refreshes {storm:.0%} of the time"
+        f"every request refreshes {storm:.0%} of the time" if storm > 0 else \
+        f"a refresh every ~{interval / 60:.0f} min, {share:.2%} of requests wait for it"
     queue = LockQueue(rate_per_s, cost) if policy.serialises_refreshes and storm > 0 else None
     waited = f"; {queue.sentence()}" if queue else ""
     if queue is not None:  # in a storm each request waits for the lock, then fetches
         added += storm * queue.mean_wait_ms()
-    found = [{
-        "id": "credential-refresh-every-request" if storm >= 1 else "credential-refresh-storms",
+    found.append({
+        "id": "credential-refresh-every-request" if storm >= 1 else
+              "credential-refresh-storms" if storm > 0 else "credential-refresh-periodic",
         "severity": "blocker" if added >= budget_ms else "warning",
         "added_ms_per_request": round(added, 1),
         "evidence": f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min "
                     f"and keep at least {durations.minutes(floor_s)} when served ({source}); "
-                    f"{sdk} refreshes when less than {threshold_min:.0f} min are left: {what} "
-                    f"({policy.calls_per_refresh} metadata calls, ~{cost:.0f} ms, "
+                    f"{sdk} refreshes when less than {threshold_min:.0f} min are left "
+                    f"({policy.source.split(' (')[0]}): {what} ({calls}, ~{cost:.0f} ms, "
                     f"{'measured: the timed metadata calls' if timed else 'estimated'})"
                     f"{waited}.",
         "fix": cred_model.credential_fix(provider, sdk, policy.refresh_before_expiry_s),
-    }]
+    })
     if queue is not None and queue.saturated:
-        found[0]["severity"] = "blocker"
-        found[0]["id"] = "credential-lock-saturated"
+        found[-1]["severity"] = "blocker"
+        found[-1]["id"] = "credential-lock-saturated"
     return found
+
+
+def hop_check(hop: imds.HopLimitCost | None, share: float, budget_ms: float) -> list[dict]:
+    """The hop-limit finding: what token PUTs without an answer add per request."""
+    if hop is None:
+        return []
+    added = share * hop.per_refresh_ms
+    once = f"; ~{hop.one_time_ms / 1000:g} s once" if hop.one_time_ms else ""
+    return [{
+        "id": "imds-hop-limit", "severity": "blocker" if added >= budget_ms else "warning",
+        "added_ms_per_request": round(added, 1),
+        "evidence": f"the pod's IMDSv2 token PUTs to the node's IMDS get no answer (a hop limit "
+                    f"of 1; {hop.source}); ~{hop.per_refresh_ms:.0f} ms per refresh, "
+                    f"{share:.2%} of requests refresh{once}.",
+        "fix": imds.HOP_LIMIT_FIX,
+    }]
+
+
+def expired_check(sdk: str, version: str | None, provider: str | None) -> list[dict]:
+    """aws-sdk-java-v2 2.17.159-2.17.163 hand out expired IMDS credentials."""
+    if not providers.java_v2_returns_expired(sdk, version, provider):
+        return []
+    evidence, fix = providers.java_v2_finding(version or "")
+    return [{"id": "java-v2-expired-credentials", "severity": "warning",
+             "added_ms_per_request": 0.0, "evidence": evidence, "fix": fix}]
 
 
 def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None = None,
@@ -127,7 +170,7 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
     `budget` (the command line) beats service.yaml's."""
     config = load_config(folder)
     env = folder / config.candidate
-    lifetime, floor, dig, call_ms, rate_source = None, None, None, None, "given"
+    lifetime, floor, dig, call_ms, rate_source, timed_out = None, None, None, None, "given", None
     query_ms, source = (DEFAULT_QUERY_MS, "assumed") if dns_ms is None else (dns_ms, "given")
     if any((env / kind).is_dir() for kind in ("latency", "credentials", "dig", "metadata")):
         try:
@@ -140,6 +183,11 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
                 lifetime = float(docs["lifetime_s"].median())
                 floor = cred_model.served_floor(docs)  # the documents beat the settings
             dig = evidence.dig[evidence.dig["env"] == config.candidate]
+            failed = cred_model.failed_fetches(evidence.credentials, config.candidate)
+            puts = imds.timed_out_puts(evidence.metadata, config.candidate)
+            recorded = int((failed["code"] == imds.TOKEN_PUT_TIMEOUT).sum())
+            if len(puts) or recorded:  # the hop-limit symptom: evidence beats hop_limit
+                timed_out = (puts, recorded)
             times = dns_model.lookup_costs(evidence.dig, config.candidate)
             if not times.empty:  # as the DNS model counts them: a timeout costs its total
                 query_ms, source = float(np.median(times)), \
@@ -152,7 +200,8 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
                rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
                config.sdk_version, query_ms, source, budget.p50_ms,
                config.provider_settings, floor, budget_p99_ms=budget.p99_ms, dig=dig,
-               local_ms=local_ms, call_ms=call_ms, rate_source=rate_source)
+               local_ms=local_ms, call_ms=call_ms, rate_source=rate_source,
+               timed_out_puts=timed_out)
 
 
 def _logged_rate(latency, config, rate_per_s: float) -> tuple[float, str]:
@@ -182,14 +231,15 @@ def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
         settings: ProviderSettings | None = None,
         floor: tuple[float, str] | None = None, *, budget_p99_ms: float = Budget.p99_ms,
         dig=None, local_ms: float | None = None, call_ms: float | None = None,
-        rate_source: str = "given") -> Preflight:
+        rate_source: str = "given",
+        timed_out_puts: tuple[pd.Series, int] | None = None) -> Preflight:
     """Every check that the configuration given allows. `budget_ms` is the p50 budget."""
     lifetime = lifetime_s or cred_model.served_lifetime_s(provider, settings)
     result = Preflight(sdk, provider, lifetime, rate_per_s, query_ms=query_ms,
                        query_source=query_source, rate_source=rate_source)
     if sdk and lifetime:
         result.findings += credential_check(sdk, provider, lifetime, rate_per_s, sdk_version,
-                                            budget_ms, settings, floor, call_ms)
+                                            budget_ms, settings, floor, call_ms, timed_out_puts)
     if resolv is not None and names:
         walks = walks_for(resolv, names, dig, query_ms, local_ms)
         result.dns = predict(walks, rate_per_s, cache_ttl_s, lookups_per_request, budget_ms,

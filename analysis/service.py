@@ -36,11 +36,15 @@ class ProviderSettings:
     credentials live `session_duration` and are renewed `session_refresh` before they expire.
     kube2iam --iam-role-session-ttl (jtblin/kube2iam server/server.go): cached that long,
     asked of STS for twice that (iam/iam.go).
+    hop_limit: the instance's HttpPutResponseHopLimit (1 by default on EC2; a pod reaching the
+    node's IMDS needs 2); imds_v2: does the SDK get an IMDSv2 token (analysis/models/imds.py).
     """
 
     session_duration: float | None = None
     session_refresh: float | None = None
     session_ttl: float | None = None
+    hop_limit: float | None = None
+    imds_v2: bool | None = None
 
 
 #: kiam-server refuses a shorter --session-duration (uswitch/kiam cmd/kiam/server.go)
@@ -54,6 +58,9 @@ def check_provider_settings(settings: ProviderSettings) -> str | None:
         return "session_duration under 15m: kiam-server refuses it"
     if duration is not None and refresh is not None and refresh >= duration:
         return "session_refresh must be shorter than session_duration"
+    hops = settings.hop_limit
+    if hops is not None and (hops != int(hops) or not 1 <= hops <= 64):
+        return f"hop_limit must be a whole number from 1 to 64 (EC2's range), got {hops:g}"
     return None
 
 
@@ -206,6 +213,10 @@ def _section(cls, raw, where: _Where, section: str):
                 value = durations.seconds(value, allow_zero=DURATION_KEYS[key])
             except ValueError as exc:
                 raise ConfigError(f"{where(f'{section}.{key}')}: {exc}") from None
+        elif key in BOOLEAN_KEYS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where(f'{section}.{key}')}: expected true or false, "
+                                  f"got {value!r}")
         elif key == "names":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where(f'{section}.names')}: expected a list of host names")
@@ -237,6 +248,9 @@ def _check_choices(raw: dict, where: _Where) -> None:
 #: keys whose value is a duration (900, 900s, 15m, 1h); True: 0 is allowed (no cache)
 DURATION_KEYS = {"cache_ttl_s": True, "session_duration": False, "session_refresh": False,
                  "session_ttl": False}
+
+#: keys whose value is true or false
+BOOLEAN_KEYS = ("imds_v2",)
 
 #: evidence kinds a format can be forced for (analysis/ingest FILE_KINDS)
 FORMAT_KINDS = ("latency", "dig", "credentials", "metadata")

@@ -42,6 +42,14 @@ class EnvScenario:
     refresh_every_request: bool = False   # does the SDK fetch credentials on each request
     refresh_lock: bool = False            # do concurrent refreshes queue on one lock (Java v1)
     metadata_call_ms: float = 1.0         # one metadata HTTP call, median
+    #: periodic refreshes: every this many seconds (half of it in) the next request pays one
+    refresh_interval_s: float | None = None
+    calls_per_refresh: int = 2            # calls of a periodic refresh (STS, container: 1)
+    hop_timeout_ms: float = 0.0           # per refresh: token PUTs waiting for no answer
+    #: what the team captured: "imds" documents, "container" documents (Pod Identity: no
+    #: LastUpdated, the fetch time in FetchedAt), or "none" (IRSA: no endpoint to curl)
+    credential_style: str = "imds"
+    token_put_timeouts: bool = False      # the captures show token PUTs timing out
     dig_style: str = "answers"            # "answers", "grepped" or "per-name" (each name of
                                           # the walk queried, as latency-gap collect does)
     extra_ms: float = 0.0                 # a slowdown neither cause explains (CPU limits, ...)
@@ -187,6 +195,13 @@ def simulate_requests(scenario: Scenario, env_name: str) -> pd.DataFrame:
             _lognormal(rng, env.metadata_call_ms, 0.25, n)
         if env.refresh_lock:
             credential = credential + lock_waits(arrivals, credential)
+    elif env.refresh_interval_s:  # the first request after each refresh moment pays it
+        paid = np.random.default_rng([scenario.seed, 6 if env_name == "ec2" else 7])
+        due = np.arange(env.refresh_interval_s / 2, scenario.duration_s, env.refresh_interval_s)
+        for i in np.unique(np.searchsorted(arrivals, due)):
+            if i < n:
+                credential[i] = _lognormal(paid, env.metadata_call_ms, 0.25,
+                                           env.calls_per_refresh).sum() + env.hop_timeout_ms
     dns = _dns_overhead(rng, arrivals, env, scenario.service_yaml.get("dns", {}))
     backend = base + credential + dns + env.extra_ms
     proxy = rng.uniform(0.5, 3.0, n)
@@ -337,12 +352,22 @@ def _credential_docs(rng, env: EnvScenario) -> list[str]:
             key = "ASIA" + _secret(rng, 16).upper().replace("+", "X").replace("/", "Y")
             secret, token = _secret(rng, 40), _secret(rng, 320)
         expiration = issued + pd.Timedelta(seconds=env.credential_lifetime_s)
-        docs.append(json.dumps({
+        document = {
             "Code": "Success", "LastUpdated": f"{issued:%Y-%m-%dT%H:%M:%SZ}", "Type": "AWS-HMAC",
             "AccessKeyId": key, "SecretAccessKey": secret, "Token": token,
             "Expiration": f"{expiration:%Y-%m-%dT%H:%M:%SZ}",
-        }, indent=2, separators=(",", " : ")) + "\n")
+        } if env.credential_style == "imds" else {  # the container endpoint's answer
+            "AccessKeyId": key, "SecretAccessKey": secret, "Token": token,
+            "AccountId": "123456789012", "Expiration": f"{expiration:%Y-%m-%dT%H:%M:%SZ}",
+            "FetchedAt": f"{now:%Y-%m-%dT%H:%M:%SZ}"}
+        docs.append(json.dumps(document, indent=2, separators=(",", " : ")) + "\n")
     return docs
+
+
+#: a token PUT that got no answer, as a terminal shows it (the hop-limit symptom)
+TOKEN_PUT_TIMEOUT = ("$ curl -s -m 1 -X PUT http://169.254.169.254/latest/api/token -H "
+                     "'X-aws-ec2-metadata-token-ttl-seconds: 21600'\n"
+                     "curl: (28) Connection timed out after 1001 milliseconds\n")
 
 
 def _metadata_calls(scenario: Scenario, env_name: str) -> str:
@@ -353,6 +378,8 @@ def _metadata_calls(scenario: Scenario, env_name: str) -> str:
     rows = ["time,method,path,status,duration_ms"]
     for i in range(int(3600 // env.credential_poll_s) + 1):
         when = START + pd.Timedelta(seconds=i * env.credential_poll_s)
+        if env.token_put_timeouts:  # the collector's PUT waited its 1 s timeout
+            rows.append(f"{when:%Y-%m-%dT%H:%M:%SZ},PUT,/latest/api/token,0,1001.0")
         for path in (role, role + f"{scenario.name}-role"):
             ms = float(_lognormal(rng, env.metadata_call_ms, 0.25, 1)[0])
             rows.append(f"{when:%Y-%m-%dT%H:%M:%SZ},GET,{path},200,{ms:.1f}")
@@ -387,9 +414,14 @@ def write_service(scenario: Scenario, root: Path) -> Path:
             (folder / env_name / "latency" / "ingress-nginx.log").write_text(
                 "\n".join(_nginx_lines(requests, scenario.name)) + "\n")
         (folder / env_name / "dig" / "dig.txt").write_text(_dig_text(rng, scenario, env))
+        if env.credential_style == "none":  # IRSA: STS answers the SDK; nothing to curl
+            continue
         (folder / env_name / "metadata" / "calls.csv").write_text(
             _metadata_calls(scenario, env_name))
         docs = _credential_docs(rng, env)
+        if env.token_put_timeouts:
+            (folder / env_name / "credentials" / "token-put.txt").write_text(
+                TOKEN_PUT_TIMEOUT * 2)
         if env_name == "ec2":  # one `curl -o` file per poll
             for i, doc in enumerate(docs):
                 (folder / env_name / "credentials" / f"credentials-{i:02d}.json").write_text(doc)

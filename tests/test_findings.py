@@ -180,7 +180,13 @@ def test_credential_fetch_failures_are_located_findings_of_the_candidate_only(
     assert hop["severity"] == "warning" and hop["evidence"].startswith(
         f"2 of {fetches} credential fetches timed out on the token PUT in k8s")
     assert "credentials-transcript.txt line 12" in hop["evidence"]
-    assert "--http-put-response-hop-limit 2" in hop["fix"] and "IRSA/Pod Identity" in hop["fix"]
+    assert "--http-put-response-hop-limit 2" in hop["fix"] and \
+        "IRSA or EKS Pod Identity" in hop["fix"]
+    # issue 14: the recorded failures decide that the PUTs go unanswered, whatever hop_limit
+    # says; the SDK's own timeout says how long (Java v2: one PUT a refresh, 1 s)
+    assert "Its cost: each refresh waits ~1000 ms" in hop["evidence"]
+    assert "evidence: 2 captured fetches got no answer to the PUT; model: aws-java-sdk-v2 " \
+        "waits 1 x 1 x 1 s per refresh" in hop["evidence"]
     failures = found["credential-fetch-failures"]
     assert failures["severity"] == "warning"
     assert "(1 RoleNotFound, 1 ProviderError; the first at credentials-transcript.txt line 20)" \

@@ -41,7 +41,9 @@ def test_java_v1_requests_queue_on_the_credential_lock(capsys):
 def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
     result = preflight.run("botocore", "kiam", None, None, [], rate_per_s=8,
                            sdk_version="1.24.0")
-    assert result.findings[0]["added_ms_per_request"] == pytest.approx(3 * 43.0)
+    # two GETs through kiam (43 ms each) and the token PUT, which kiam's agent passes straight
+    # to the node's IMDS (~1 ms): no wait for a lock on top
+    assert result.findings[0]["added_ms_per_request"] == pytest.approx(2 * 43.0 + 1.0)
     assert "lock" not in result.findings[0]["evidence"]
 
 

@@ -1,7 +1,9 @@
 """Credential refresh: how often an SDK fetches credentials, given their lifetime.
 
-The policy table below comes from each SDK's own source (see docs/method.md for the table
-with file paths); ../shared/domain-facts.md holds the research these numbers were taken from.
+The refresh policies, one per (sdk, provider), live in analysis/models/providers.py, each row
+citing the SDK file it was read from (docs/method.md has the same tables); IMDSv2's token PUTs
+and the hop limit in analysis/models/imds.py. This module turns a policy, the credential
+documents and the request rate into who waits for a refresh and what it costs.
 """
 
 from __future__ import annotations
@@ -13,97 +15,18 @@ import numpy as np
 import pandas as pd
 
 from analysis import durations
-from analysis.errors import ConfigError
+from analysis.models import imds, providers
+from analysis.models.providers import (  # noqa: F401 - re-exported: the table's old home
+    BOTOCORE_EXTENSION_S,
+    POLICIES,
+    RefreshPolicy,
+    credential_fix,
+)
 
 if TYPE_CHECKING:  # service.py reads the SDK table from here: no import back at run time
     from analysis.service import ProviderSettings
 
 
-@dataclass(frozen=True)
-class RefreshPolicy:
-    sdk: str
-    refresh_before_expiry_s: float   # refresh when less than this is left
-    max_age_s: float | None          # refresh at least this often, whatever is left
-    in_request_path: bool            # does a request thread wait for the refresh
-    calls_per_refresh: int           # metadata HTTP calls one refresh makes (IMDSv1 paths)
-    source: str
-    #: from this version on, an expiry inside the window is pushed ahead instead of refreshed
-    defers_short_expiry_from: tuple[int, ...] | None = None
-    #: concurrent refreshes queue on one lock, each fetching again (analysis/models/lock_queue.py)
-    serialises_refreshes: bool = False
-    #: (low, high) s from now a deferred expiry is pushed to; None: botocore's (below)
-    short_expiry_extension_s: tuple[int, int] | None = None
-    #: from this version on, a refresh inside the window runs in the background: a caller
-    #: waits only for credentials that have already expired
-    background_refresh_from: tuple[int, ...] | None = None
-
-    def defers_short_expiry(self, version: str | None) -> bool:
-        """Unknown versions are taken to be current ones."""
-        return _from_version(self.defers_short_expiry_from, version)
-
-    def extension_s(self) -> tuple[int, int]:
-        """Where a deferred expiry goes: this many seconds from now, uniformly."""
-        return self.short_expiry_extension_s or BOTOCORE_EXTENSION_S
-
-    def waits_for_refresh(self, version: str | None) -> bool:
-        """Does a request wait for a refresh inside the window (unknown version: current)?"""
-        return self.in_request_path and not _from_version(self.background_refresh_from, version)
-
-
-def _from_version(first: tuple[int, ...] | None, version: str | None) -> bool:
-    """Is `version` at or after `first`? Unknown versions are taken to be current ones."""
-    if first is None:
-        return False
-    parsed = tuple(int(p) for p in (version or "").split(".")[:3] if p.isdigit())
-    return not parsed or parsed >= first
-
-
-POLICIES = {p.sdk: p for p in (
-    RefreshPolicy("aws-java-sdk-v1", 15 * 60, 60 * 60, True, 2,
-                  "aws/aws-sdk-java aws-java-sdk-core/.../auth/EC2CredentialsFetcher.java "
-                  "(EXPIRATION_THRESHOLD 15 min, REFRESH_THRESHOLD 60 min); "
-                  ".../auth/BaseCredentialsFetcher.java (fetchCredentials is synchronized and "
-                  "re-checks needsToLoadCredentials inside the lock; issue 2302)",
-                  serialises_refreshes=True),
-    RefreshPolicy("aws-java-sdk-v2", 1, None, True, 3,
-                  "aws/aws-sdk-java-v2 core/auth/.../InstanceProfileCredentialsProvider.java "
-                  "(stale = expiry - 1 s; prefetch jittered ahead, one caller blocks)"),
-    RefreshPolicy("botocore", 15 * 60, None, True, 3,
-                  "boto/botocore botocore/credentials.py "
-                  "(_DEFAULT_ADVISORY_REFRESH_TIMEOUT 15 min, mandatory 10 min); >= 1.25 "
-                  "rewrites an expiry within 10 + U[2, 10] min (PR #2664)", (1, 25)),
-    RefreshPolicy("aws-sdk-go", 5 * 60, None, True, 2,
-                  "aws/aws-sdk-go aws/credentials/ec2rolecreds/ec2_role_provider.go "
-                  "(ExpiryWindow 5 min set in aws/defaults/defaults.go)"),
-    RefreshPolicy("aws-sdk-go-v2", 0, 60 * 60, True, 2,
-                  "aws/aws-sdk-go-v2 config/resolve_credentials.go (CredentialsCache without "
-                  "ExpiryWindow for EC2 role credentials); credentials/ec2rolecreds/provider.go "
-                  "(Retrieve caps Expires at now + 1 hour)"),
-    RefreshPolicy("aws-sdk-js", 15, None, True, 3,
-                  "aws/aws-sdk-js lib/credentials.js (expiryWindow 15 s); "
-                  "lib/credentials/ec2_metadata_credentials.js (extendExpirationIfExpired, "
-                  ">= 2.1090.0: an expiry within the window becomes now + 15 min + U[0, 5 min); "
-                  "found by make conformance)", (2, 1090), short_expiry_extension_s=(900, 1199)),
-    RefreshPolicy("aws-sdk-js-v3", 5 * 60, None, True, 3,
-                  "aws/aws-sdk-js-v3 packages/credential-provider-node/src/defaultProvider.ts "
-                  "(memoize: refresh when < 300 000 ms left); src/runtime/memoize-chain.ts "
-                  "(@aws-sdk/credential-provider-node >= 3.920.0: inside the window the refresh "
-                  "runs in the background, a caller waits only once expired; found by make "
-                  "conformance)", background_refresh_from=(3, 920)),
-    RefreshPolicy("aws-sdk-net", 0, 2 * 60, False, 2,
-                  "aws/aws-sdk-net .../DefaultInstanceProfileAWSCredentials.cs "
-                  "(background timer every 2 min)"),
-)}
-
-#: One metadata call through each provider, in ms, when the evidence has no call timings.
-#: KIAM/kube2iam proxy the call agent -> server -> STS cache; the migration this tool was
-#: built for measured two calls at ~86 ms in total (../shared/DESIGN.md), so ~43 ms a call.
-#: On EC2 the IMDS answers on the host in about a millisecond.
-METADATA_CALL_MS_ESTIMATE = {
-    "kiam": 43.0, "kube2iam": 43.0, "instance-profile": 1.0, "irsa": 20.0,
-    "pod-identity": 2.0,
-}
-DEFAULT_METADATA_CALL_MS = 43.0
 #: kiam-server --session-refresh and --session-duration defaults (uswitch/kiam
 #: cmd/kiam/server.go); kube2iam --iam-role-session-ttl default (jtblin/kube2iam
 #: server/server.go), STS asked for twice that (iam/iam.go).
@@ -129,13 +52,10 @@ def served_lifetime_s(provider: str | None, settings: ProviderSettings | None = 
     return DEFAULT_LIFETIME_S.get(provider or "")
 
 
-def policy(sdk: str | None) -> RefreshPolicy | None:
-    """The refresh policy of an SDK key from service.yaml; None when no SDK was named."""
-    if sdk is None:
-        return None
-    if sdk not in POLICIES:
-        raise ConfigError(f"sdk {sdk!r} is not known; expected one of {sorted(POLICIES)}")
-    return POLICIES[sdk]
+def policy(sdk: str | None, provider: str | None = None) -> RefreshPolicy | None:
+    """The refresh policy of an SDK key from service.yaml with a provider (IMDS when none is
+    named); None when no SDK was named (analysis/models/providers.py)."""
+    return providers.refresh_policy(sdk, provider)
 
 
 @dataclass(frozen=True)
@@ -157,12 +77,18 @@ class RefreshEstimate:
     overruled: str = ""           # why the evidence overruled the prediction (share set to 0)
     predicted_ms: float = 0.0     # what the configuration predicted per request, before that
     serialised: bool = False      # concurrent refreshes queue on one lock (lock_queue.py)
+    token_puts: int = 0           # IMDSv2 token PUTs per refresh that get an answer
+    put_ms: float = 0.0           # one such PUT
+    hop_ms: float = 0.0           # per refresh: token PUTs that time out (models/imds.py)
+    hop_source: str = ""          # what decided hop_ms: recorded PUTs or the SDK's timeout
+    call_word: str = "metadata call"  # what one call is (STS call, container-endpoint call)
 
 
 def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.ndarray:
     """The cost of n refreshes: measured calls resampled, or the estimate for each."""
     if len(est.call_ms):
-        return rng.choice(est.call_ms, size=(n, est.calls_per_refresh)).sum(axis=1)
+        fixed = est.token_puts * est.put_ms + est.hop_ms
+        return rng.choice(est.call_ms, size=(n, est.calls_per_refresh)).sum(axis=1) + fixed
     return np.full(n, est.cost_ms)
 
 
@@ -186,30 +112,72 @@ def refresh_estimate(env: str, credentials: pd.DataFrame, sdk_policy: RefreshPol
 
     `provider` is what serves credentials in that environment (the baseline EC2 side is the
     instance profile; the candidate's comes from service.yaml). With timed metadata calls
-    for the environment the cost is measured; otherwise it is the provider's estimate.
+    for the environment the cost is measured; otherwise it is the provider's estimate. IRSA
+    and Pod Identity documents rarely show a lifetime (STS's answer is not captured; a
+    container document has no LastUpdated): their configured lifetime stands in.
     """
     docs = served(credentials, env).dropna(subset=["lifetime_s"])
-    if docs.empty:  # failed fetches and documents without LastUpdated: no lifetime known
+    lifetime = float(docs["lifetime_s"].median()) if len(docs) else \
+        (served_lifetime_s(provider, settings) if provider in providers.TABLES else None)
+    if lifetime is None:  # failed fetches and documents without LastUpdated: no lifetime known
         return None
-    lifetime = float(docs["lifetime_s"].median())
     # evidence beats configuration: when the documents show how much life the provider
     # leaves on what it serves, that decides; the configuration only when they cannot
-    read = served_floor(docs)
+    read = served_floor(served(credentials, env))
     floor, source = read if read else (min_served_remaining_s(provider, lifetime, settings),
                                        configured_floor(provider, settings))
     storm, interval, share = refresh_share(sdk_policy, lifetime, provider, rate_per_s,
                                            sdk_version, floor_s=floor)
-    calls = np.empty(0)
-    if metadata_calls is not None and not metadata_calls.empty:
-        answered = metadata_calls["status"].between(200, 399)  # 0: no answer in time
-        mine = metadata_calls[(metadata_calls["env"] == env) & answered]
-        calls = mine["duration_ms"].to_numpy(dtype=float)
-    call_ms = float(calls.mean()) if len(calls) else \
-        METADATA_CALL_MS_ESTIMATE.get(provider or "", DEFAULT_METADATA_CALL_MS)
+    calls, puts = _timed_calls(metadata_calls, env)
+    call_ms = float(calls.mean()) if len(calls) else providers.call_ms(provider)
+    gets, token_puts, put_ms, hop = sdk_policy.calls_per_refresh, 0, 0.0, None
+    if sdk_policy.provider == "imds":
+        gets, token_puts = imds.calls_per_refresh(sdk_policy.sdk, _setting(settings, "imds_v2"),
+                                                  sdk_policy.calls_per_refresh)
+        put_ms = float(puts.mean()) if len(puts) else imds.TOKEN_PUT_MS
+        hop = hop_limit(sdk_policy.sdk, credentials, metadata_calls, env, provider, settings)
+    if hop is not None:  # the PUTs get no answer: their wait instead of their cost
+        token_puts = 0
+    hop_ms = hop.per_refresh_ms if hop else 0.0
     return RefreshEstimate(env, lifetime, len(docs), interval, share,
-                           sdk_policy.calls_per_refresh * call_ms, not len(calls),
-                           sdk_policy.calls_per_refresh, calls, storm, floor, source,
-                           serialised=sdk_policy.serialises_refreshes)
+                           gets * call_ms + token_puts * put_ms + hop_ms, not len(calls),
+                           gets, calls, storm, floor, source,
+                           serialised=sdk_policy.serialises_refreshes, token_puts=token_puts,
+                           put_ms=put_ms, hop_ms=hop_ms, hop_source=hop.source if hop else "",
+                           call_word=providers.call_word(provider))
+
+
+def _timed_calls(metadata_calls: pd.DataFrame | None, env: str) -> tuple[np.ndarray, np.ndarray]:
+    """(answered credential calls, answered token PUTs) of an environment, in ms."""
+    if metadata_calls is None or metadata_calls.empty:
+        return np.empty(0), np.empty(0)
+    answered = metadata_calls[(metadata_calls["env"] == env)
+                              & metadata_calls["status"].between(200, 399)]  # 0: no answer
+    if "path" in answered.columns:
+        token = answered["path"].astype(str).str.contains(imds.TOKEN_PATH, regex=False)
+    else:
+        token = pd.Series(False, index=answered.index)
+    return (answered.loc[~token, "duration_ms"].to_numpy(dtype=float),
+            answered.loc[token, "duration_ms"].to_numpy(dtype=float))
+
+
+def hop_limit(sdk: str, credentials: pd.DataFrame, metadata_calls: pd.DataFrame | None,
+              env: str, provider: str | None, settings: ProviderSettings | None
+              ) -> imds.HopLimitCost | None:
+    """What token PUTs without an answer add per refresh, or None when they are answered.
+
+    Evidence beats configuration: recorded token PUTs that timed out (timed metadata calls,
+    or fetches the credentials evidence shows as TokenPutTimeout) show the symptom whatever
+    the configured hop limit says; without them the configured hop limit (1, from a pod
+    reaching the node's IMDS) predicts it. The SDK's own timeout says how long
+    (imds.hop_limit_cost)."""
+    measured = imds.timed_out_puts(metadata_calls, env)
+    failed = failed_fetches(credentials, env)
+    recorded = int((failed["code"] == imds.TOKEN_PUT_TIMEOUT).sum())
+    if not (len(measured) or recorded) and \
+            not imds.hop_limit_blocks(provider, _setting(settings, "hop_limit")):
+        return None
+    return imds.hop_limit_cost(sdk, measured, recorded)
 
 
 def min_served_remaining_s(provider: str | None, lifetime_s: float,
@@ -221,7 +189,9 @@ def min_served_remaining_s(provider: str | None, lifetime_s: float,
     5 min) before expiry (uswitch/kiam cmd/kiam/server.go, pkg/aws/sts/cache.go); kube2iam
     caches for --iam-role-session-ttl and asks STS for twice that (jtblin/kube2iam iam/iam.go),
     so lifetime - ttl is always left; EC2's IMDS rotates instance-profile credentials about
-    hourly. IRSA and Pod Identity credentials reach the SDK fresh: the whole lifetime is left.
+    hourly; eks-pod-identity-agent renews after min(lifetime, 3 h) and drops credentials with
+    less than 15 s left (providers.POD_IDENTITY_RENEWAL_S). IRSA credentials come from STS to
+    the SDK itself: the whole lifetime is left.
     """
     ttl = _setting(settings, "session_ttl")
     if provider == "kiam":
@@ -230,6 +200,8 @@ def min_served_remaining_s(provider: str | None, lifetime_s: float,
         return max(0.0, lifetime_s - ttl) if ttl else lifetime_s / 2
     if provider in (None, "instance-profile"):
         return max(0.0, lifetime_s - 3600)
+    if provider == "pod-identity":
+        return max(15.0, lifetime_s - providers.POD_IDENTITY_RENEWAL_S)
     return lifetime_s
 
 
@@ -243,6 +215,11 @@ def configured_floor(provider: str | None, settings: ProviderSettings | None) ->
         ttl = _setting(settings, "session_ttl")
         return "configuration: kube2iam --iam-role-session-ttl" + \
             (f" {durations.minutes(ttl)}" if ttl else " default of 15 min")
+    if provider == "pod-identity":
+        return ("configuration: eks-pod-identity-agent renews after its "
+                "--max-credential-retention-before-renewal of 3h")
+    if provider == "irsa":
+        return "configuration: IRSA credentials come from STS whole"
     return f"configuration: {provider or 'instance-profile'}"
 
 
@@ -251,7 +228,7 @@ def served_floor(docs: pd.DataFrame) -> tuple[float, str] | None:
     was issued, how long the previous one still had (its Expiration against the new one's
     LastUpdated: the provider renews then), the median over renewals; without a renewal, the
     least time left at a fetch (an upper bound). None when the documents cannot show it."""
-    if not {"key_id", "last_updated", "expiration"} <= set(docs.columns):
+    if docs.empty or not {"key_id", "last_updated", "expiration"} <= set(docs.columns):
         return None
     keys = docs.dropna(subset=["key_id"]).groupby("key_id").agg(
         issued=("last_updated", "min"), expires=("expiration", "max")).sort_values("issued")
@@ -280,10 +257,15 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
     a short expiry ahead instead (botocore >= 1.25) have no storm; deferral=False asks what
     the SDK would do without that rule.
     """
-    if not sdk_policy.waits_for_refresh(sdk_version):
-        return 0.0, sdk_policy.max_age_s or 0.0, 0.0
     floor = floor_s if floor_s is not None else \
         min_served_remaining_s(provider, lifetime_s, settings)
+    if not sdk_policy.waits_for_refresh(sdk_version):  # refreshed in the background
+        return 0.0, sdk_policy.max_age_s or max(0.0, lifetime_s - sdk_policy.
+                                                refresh_before_expiry_s), 0.0
+    if sdk_policy.prefetch_half_life and floor >= sdk_policy.refresh_before_expiry_s:
+        # Java v2 IMDS: one caller refreshes early, every prefetch interval (no storm)
+        interval = mean_prefetch_interval_s(floor, lifetime_s)
+        return 0.0, interval, 1.0 / max(rate_per_s * interval, 1.0)
     threshold = sdk_policy.refresh_before_expiry_s
     if lifetime_s <= threshold:
         storm = 1.0
@@ -305,14 +287,13 @@ def refresh_share(sdk_policy: RefreshPolicy, lifetime_s: float, provider: str | 
     return storm, (0.0 if storm >= 1.0 else interval), storm + (1.0 - storm) * calm
 
 
-#: botocore >= 1.25, botocore/utils.py InstanceMetadataFetcher._evaluate_expiration: a fetched
-#: credential that expires within ec2_credential_refresh_window + randint(120, 600) s is given
-#: that much time from now as its expiry instead. The window is 600 s in utils.py, but the
-#: default credential chain (botocore/credentials.py create_credential_resolver) passes
-#: _DEFAULT_ADVISORY_REFRESH_TIMEOUT, 900 s. Read in botocore 1.44.8's source and measured
-#: against it (tests/collector/test_botocore.py): the first reading, 600 s, predicted 78
-#: fetches where botocore made 20.
-BOTOCORE_EXTENSION_S = (900 + 120, 900 + 600)
+def mean_prefetch_interval_s(floor_s: float, lifetime_s: float) -> float:
+    """Java v2's mean time between early refreshes when a fetch finds between floor_s and
+    lifetime_s left (uniformly: the provider hands out credentials at every age in between)."""
+    left = np.linspace(max(floor_s, 1.0), max(lifetime_s, floor_s, 1.0), 201)
+    return float(np.mean([providers.prefetch_interval_s(r) for r in left]))
+
+
 
 
 def botocore_deferral_cycle(threshold_s: float, extension_s: tuple[int, int] = BOTOCORE_EXTENSION_S
@@ -330,22 +311,6 @@ def botocore_deferral_cycle(threshold_s: float, extension_s: tuple[int, int] = B
     if not good:
         return float("inf"), 0.0
     return (high - low + 1) / len(good), sum(good) / len(good)
-
-
-def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
-    """What to change so served credentials always keep more than the SDK's threshold."""
-    minutes = int(np.ceil(threshold_s / 60))
-    if provider == "kiam":
-        return (f"Set kiam-server --session-refresh above {minutes} min (e.g. "
-                f"--session-refresh={minutes + 5}m --session-duration=60m) so served credentials "
-                f"always keep more than {sdk}'s {minutes}-minute threshold, or move the service "
-                "to IRSA or EKS Pod Identity.")
-    if provider == "kube2iam":
-        return (f"Raise kube2iam --iam-role-session-ttl above {minutes} min so served "
-                f"credentials keep more than {sdk}'s {minutes}-minute threshold, or move to IRSA "
-                "or EKS Pod Identity.")
-    return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
-            "whenever they are handed out: 60 min or more, renewed well before expiry.")
 
 
 def refresh_moments(credentials: pd.DataFrame, env: str,

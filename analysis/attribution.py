@@ -60,11 +60,20 @@ def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str
         base_mean = refresh_b.share_of_requests * refresh_b.cost_ms if refresh_b else 0.0
         fetch = cred_model.sample_cost(refresh_c, rng, n)
         extra = paid * fetch
+        in_storm = drawn < refresh_c.storm
+        calls = None
+        if refresh_c.aws_calls != 1.0 and refresh_c.storm > 0:
+            # in a storm every AWS call refreshes: k calls, k fetches (none without a call)
+            calls = cred_model.aws_calls(refresh_c.aws_calls, rng, n)
+            extra = np.where(in_storm & (calls == 0), 0.0, extra)
+            for k in range(2, int(calls.max()) + 1):
+                extra = extra + (in_storm & (calls >= k)) * cred_model.sample_cost(
+                    refresh_c, rng, n)
         queue = lock_queue.storm_queue(refresh_c, analysis.rate_per_s[cand])
-        if queue is not None:  # in a storm a request waits for the lock, then fetches
+        if queue is not None:  # in a storm each AWS call waits for the lock, then fetches
             horizon = analysis.latency_ms[cand]["n"] if queue.saturated else None
             waits = lock_queue.sample_wait(queue.rate_per_s, fetch, rng, horizon)
-            extra = extra + (drawn < refresh_c.storm) * waits
+            extra = extra + in_storm * waits * (1.0 if calls is None else calls)
         out["credential_refresh"] = extra - base_mean
     dns_c, dns_b = analysis.dns.get(cand), analysis.dns.get(base)
     if dns_c is not None:
@@ -142,6 +151,9 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])
         analysis.stalls[env] = dns_stalls.stall_rate(evidence.dig, env,
                                                      dns_model.SYSTEM_RESOLVER)
+    if config.aws_calls_per_request:  # 0 is handled by _checked: nothing on the path
+        analysis.refresh = {env: est and replace(est, aws_calls=config.aws_calls_per_request)
+                            for env, est in analysis.refresh.items()}
     if policies[cand]:
         analysis.refresh[cand] = _checked(analysis.refresh[cand], evidence, config,
                                           policies[cand])
@@ -167,7 +179,7 @@ def _checked(est, evidence: Evidence, config: ServiceConfig, policy):
     if not why:
         return est
     return replace(est, share_of_requests=0.0, storm=0.0, overruled=why,
-                   predicted_ms=est.share_of_requests * est.cost_ms)
+                   predicted_ms=est.mean_ms())
 
 
 def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> dict:

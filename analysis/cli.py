@@ -20,14 +20,16 @@ def _parameter(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _positive(text: str) -> float:
-    """A number above zero (a lifetime of 0 or -5 minutes is a typo, not "unknown")."""
+def _positive(text: str, zero: bool = False) -> float:
+    """A number above zero (a lifetime of 0 or -5 minutes is a typo, not "unknown"); with
+    `zero`, 0 too."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        raise argparse.ArgumentTypeError(
+            f"expected a number {'>= 0' if zero else 'above 0'}, got {text!r}")
     return value
 
 
@@ -81,7 +83,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
             default.p99_ms if args.budget_p99 is None else args.budget_p99)
     if args.path:
         result = preflight.preflight_folder(Path(args.path), args.rate, args.dns_ms, given,
-                                            args.dns_local_ms)
+                                            args.dns_local_ms, args.aws_calls_per_request)
     else:
         budget = given or services.Budget()
         result = preflight.run(
@@ -90,7 +92,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
             args.names.split(",") if args.names else [], args.rate, args.cache_ttl,
             args.lookups_per_request, args.sdk_version, settings=settings,
             budget_ms=budget.p50_ms, budget_p99_ms=budget.p99_ms,
-            local_ms=args.dns_local_ms,
+            local_ms=args.dns_local_ms, aws_calls=args.aws_calls_per_request,
             **({"query_ms": args.dns_ms, "query_source": "given"} if args.dns_ms else {}))
     if args.json:
         print(json.dumps({"sdk": result.sdk, "provider": result.provider,
@@ -192,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
                      "(default: the provider's)")
     pre.add_argument("--resolv", help="the pod's resolv.conf")
     pre.add_argument("--names", help="host names resolved per request, comma-separated")
+    pre.add_argument("--aws-calls-per-request", type=lambda t: _positive(t, True),
+                     metavar="N", help="AWS SDK calls one request makes (default 1; 0: none "
+                     "on the request path; in a storm each call refreshes)")
     pre.add_argument("--lookups-per-request", type=float, default=1.0)
     pre.add_argument("--cache-ttl", type=lambda t: _duration(t, True), default=30.0,
                      help="application DNS cache in s (JVM default 30; 0: none)")

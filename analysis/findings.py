@@ -71,7 +71,7 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
     policy = cred_policy(config.sdk, config.credential_provider)
     attr = analysis.attribution_ms
     p50, p99 = (attr["p50"]["credential_refresh"], attr["p99"]["credential_refresh"]) if attr \
-        else (est.share_of_requests * est.cost_ms,) * 2
+        else (est.mean_ms(),) * 2
     cost = provider_findings.cost_words(est)
     lived = f"(median of {est.documents} documents)" if est.documents else \
         "(configured: no document shows a lifetime)"
@@ -82,6 +82,9 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
     fix = credential_fix(config.credential_provider, config.sdk, policy.refresh_before_expiry_s)
     queue = storm_queue(est, analysis.rate_per_s[analysis.candidate])
     waited = f"; {queue.sentence()}" if queue else ""
+    if est.aws_calls != 1.0:
+        waited = f"; a request makes {est.aws_calls:g} AWS calls (aws_calls_per_request) and in " \
+                 f"a storm each one refreshes{waited}"
     if est.storm >= 1.0:
         return [_finding(
             "credential-refresh-every-request", _severity(p50, p99, config, analysis),

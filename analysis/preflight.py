@@ -63,14 +63,24 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
                      settings: ProviderSettings | None = None,
                      floor: tuple[float, str] | None = None,
                      call_ms: float | None = None,
-                     timed_out_puts: tuple[pd.Series, int] | None = None) -> list[dict]:
+                     timed_out_puts: tuple[pd.Series, int] | None = None,
+                     aws_calls: float | None = None) -> list[dict]:
     """`floor`: the least time left on served credentials and where that was read (the
     documents, in folder mode); without it the provider's configuration says. `call_ms`: one
     metadata call as the evidence timed it; without it the provider's estimate.
     `timed_out_puts`: (waits of timed token PUTs that got no answer, fetches recorded as
     timing out on the PUT), folder mode: the hop-limit symptom seen, whatever
-    `settings.hop_limit` says (analysis/models/imds.py hop_limit_cost)."""
+    `settings.hop_limit` says (analysis/models/imds.py hop_limit_cost). `aws_calls`: AWS calls
+    per request (None: 1); 0 means no request waits for a refresh, in a storm each call does."""
     policy = cred_model.policy(sdk, provider)
+    if aws_calls == 0:
+        return [{"id": "credential-refresh-off-path", "severity": "info",
+                 "added_ms_per_request": 0.0,
+                 "evidence": "no AWS call on the request path (aws_calls_per_request 0): "
+                             f"{sdk}'s refreshes cost no request anything.",
+                 "fix": "None needed; give the number of AWS calls a request makes if a "
+                        "request does make one."}]
+    calls_per_request = 1.0 if aws_calls is None else aws_calls
     timed = call_ms is not None
     call_ms = call_ms if timed else providers.call_ms(provider)
     gets, puts = policy.calls_per_refresh, 0
@@ -113,10 +123,15 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
     what = "every request refreshes" if storm >= 1 else \
         f"every request refreshes {storm:.0%} of the time" if storm > 0 else \
         f"a refresh every ~{interval / 60:.0f} min, {share:.2%} of requests wait for it"
-    queue = LockQueue(rate_per_s, cost) if policy.serialises_refreshes and storm > 0 else None
+    queue = LockQueue(rate_per_s * calls_per_request, cost) \
+        if policy.serialises_refreshes and storm > 0 else None
     waited = f"; {queue.sentence()}" if queue else ""
-    if queue is not None:  # in a storm each request waits for the lock, then fetches
-        added += storm * queue.mean_wait_ms()
+    if calls_per_request != 1.0:  # in a storm each AWS call refreshes
+        added += storm * (calls_per_request - 1.0) * cost
+        waited = f"; {calls_per_request:g} AWS calls per request, each refreshing in a " \
+                 f"storm{waited}"
+    if queue is not None:  # in a storm each AWS call waits for the lock, then fetches
+        added += storm * calls_per_request * queue.mean_wait_ms()
     found.append({
         "id": "credential-refresh-every-request" if storm >= 1 else
               "credential-refresh-storms" if storm > 0 else "credential-refresh-periodic",
@@ -162,7 +177,8 @@ def expired_check(sdk: str, version: str | None, provider: str | None) -> list[d
 
 
 def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None = None,
-                     budget: Budget | None = None, local_ms: float | None = None) -> Preflight:
+                     budget: Budget | None = None, local_ms: float | None = None,
+                     aws_calls: float | None = None) -> Preflight:
     """Preflight from a service folder: service.yaml, the candidate's resolv.conf, and its
     credential documents, dig samples, timed metadata calls and latency logs when present
     (none is needed). Evidence beats configuration: dig samples beat `dns_ms`, the logs'
@@ -201,7 +217,8 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
                config.sdk_version, query_ms, source, budget.p50_ms,
                config.provider_settings, floor, budget_p99_ms=budget.p99_ms, dig=dig,
                local_ms=local_ms, call_ms=call_ms, rate_source=rate_source,
-               timed_out_puts=timed_out)
+               timed_out_puts=timed_out,
+               aws_calls=config.aws_calls_per_request if aws_calls is None else aws_calls)
 
 
 def _logged_rate(latency, config, rate_per_s: float) -> tuple[float, str]:
@@ -232,14 +249,16 @@ def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
         floor: tuple[float, str] | None = None, *, budget_p99_ms: float = Budget.p99_ms,
         dig=None, local_ms: float | None = None, call_ms: float | None = None,
         rate_source: str = "given",
-        timed_out_puts: tuple[pd.Series, int] | None = None) -> Preflight:
+        timed_out_puts: tuple[pd.Series, int] | None = None,
+        aws_calls: float | None = None) -> Preflight:
     """Every check that the configuration given allows. `budget_ms` is the p50 budget."""
     lifetime = lifetime_s or cred_model.served_lifetime_s(provider, settings)
     result = Preflight(sdk, provider, lifetime, rate_per_s, query_ms=query_ms,
                        query_source=query_source, rate_source=rate_source)
     if sdk and lifetime:
         result.findings += credential_check(sdk, provider, lifetime, rate_per_s, sdk_version,
-                                            budget_ms, settings, floor, call_ms, timed_out_puts)
+                                            budget_ms, settings, floor, call_ms, timed_out_puts,
+                                            aws_calls)
     if resolv is not None and names:
         walks = walks_for(resolv, names, dig, query_ms, local_ms)
         result.dns = predict(walks, rate_per_s, cache_ttl_s, lookups_per_request, budget_ms,

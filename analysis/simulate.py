@@ -41,6 +41,7 @@ class EnvScenario:
     renew_before_s: float = 300           # the provider renews this long before expiry
     refresh_every_request: bool = False   # does the SDK fetch credentials on each request
     refresh_lock: bool = False            # do concurrent refreshes queue on one lock (Java v1)
+    aws_calls: float = 1.0                # AWS calls per request (1.5: 1 or 2), each refreshing
     metadata_call_ms: float = 1.0         # one metadata HTTP call, median
     #: periodic refreshes: every this many seconds (half of it in) the next request pays one
     refresh_interval_s: float | None = None
@@ -193,6 +194,15 @@ def simulate_requests(scenario: Scenario, env_name: str) -> pd.DataFrame:
     if env.refresh_every_request:  # two metadata calls: role listing + credentials
         credential = _lognormal(rng, env.metadata_call_ms, 0.25, n) + \
             _lognormal(rng, env.metadata_call_ms, 0.25, n)
+        if env.aws_calls != 1.0:  # each AWS call of a request refreshes again
+            calls_rng = np.random.default_rng([scenario.seed, 8 if env_name == "ec2" else 9])
+            whole = np.floor(env.aws_calls)
+            calls = whole + (calls_rng.random(n) < env.aws_calls - whole)
+            credential = np.where(calls == 0, 0.0, credential)
+            for k in range(2, int(calls.max()) + 1):
+                credential = credential + (calls >= k) * (
+                    _lognormal(calls_rng, env.metadata_call_ms, 0.25, n)
+                    + _lognormal(calls_rng, env.metadata_call_ms, 0.25, n))
         if env.refresh_lock:
             credential = credential + lock_waits(arrivals, credential)
     elif env.refresh_interval_s:  # the first request after each refresh moment pays it

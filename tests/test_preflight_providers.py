@@ -93,3 +93,26 @@ def test_service_yaml_names_the_hop_limit_and_imdsv2(tmp_path):
 def test_impossible_imds_settings_are_refused_with_their_line(tmp_path, settings, said):
     with pytest.raises(ConfigError, match=said):
         _yaml(tmp_path, settings)
+
+
+def test_aws_calls_per_request_scales_a_storm_and_zero_clears_it(capsys, example_copy):
+    """Java v1 + KIAM's 15-min credentials: every AWS call refreshes. Two calls a request pay
+    two fetches (and the lock sees twice the rate); none on the request path pays nothing."""
+    kiam = ("--sdk", "aws-java-sdk-v1", "--provider", "kiam", "--rate", "1")
+    code, one = _run(capsys, *kiam)
+    [storm] = [f for f in one["findings"] if f["id"] == "credential-refresh-every-request"]
+    assert code == 1
+    code, two = _run(capsys, *kiam, "--aws-calls-per-request", "2")
+    [storm2] = [f for f in two["findings"] if f["id"] == "credential-refresh-every-request"]
+    assert storm2["added_ms_per_request"] > 2 * storm["added_ms_per_request"] * 0.99
+    assert "2 AWS calls per request" in storm2["evidence"] and code == 1
+    code, none = _run(capsys, *kiam, "--aws-calls-per-request", "0")
+    assert code == 0 and [f["id"] for f in none["findings"]] == ["credential-refresh-off-path"]
+    # folder mode reads it from service.yaml
+    folder = example_copy("search-api")
+    yaml = folder / "service.yaml"
+    yaml.write_text(yaml.read_text() + "aws_calls_per_request: 0\n")
+    assert "credential-refresh-every-request" not in {
+        f["id"] for f in preflight.preflight_folder(folder).findings}
+    with pytest.raises(SystemExit):
+        main(["preflight", *kiam, "--aws-calls-per-request", "-1"])

@@ -82,6 +82,21 @@ class RefreshEstimate:
     hop_ms: float = 0.0           # per refresh: token PUTs that time out (models/imds.py)
     hop_source: str = ""          # what decided hop_ms: recorded PUTs or the SDK's timeout
     call_word: str = "metadata call"  # what one call is (STS call, container-endpoint call)
+    #: AWS SDK calls a request makes (service.yaml aws_calls_per_request): in a storm each
+    #: one refreshes, so a request pays that many refreshes (and lock waits)
+    aws_calls: float = 1.0
+
+    def mean_ms(self) -> float:
+        """What refreshing adds per request on average, lock waits aside: a storm's requests
+        pay one refresh per AWS call, the others one refresh per interval."""
+        return (self.storm * self.aws_calls + self.share_of_requests - self.storm) * self.cost_ms
+
+
+def aws_calls(mean: float, rng: np.random.Generator, n: int) -> np.ndarray:
+    """How many AWS calls each of n requests makes, for a mean of `mean` per request: the
+    whole part always, one more with the probability of the fraction (1.5: 1 or 2 calls)."""
+    whole = np.floor(mean)
+    return whole + (rng.random(n) < mean - whole)
 
 
 def sample_cost(est: RefreshEstimate, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -117,6 +117,6 @@ def sample_wait(rate_per_s: float, fetch_ms: np.ndarray, rng: np.random.Generato
 def storm_queue(est: RefreshEstimate | None, rate_per_s: float) -> LockQueue | None:
     """The lock queue during an estimate's storms; None when its SDK does not serialise
     refreshes or no storm is predicted."""
-    if est is None or not est.serialised or est.storm <= 0 or rate_per_s <= 0:
+    if est is None or not est.serialised or est.storm <= 0 or rate_per_s * est.aws_calls <= 0:
         return None
-    return LockQueue(rate_per_s, est.cost_ms)
+    return LockQueue(rate_per_s * est.aws_calls, est.cost_ms)  # each AWS call takes the lock

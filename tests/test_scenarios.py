@@ -79,17 +79,21 @@ QUEUED = replace(SCENARIO_CASES["credential_refresh"], name="queued-api", seed=7
                                    name="queued-api"))
 
 
-def test_requests_queueing_on_java_v1s_lock_are_attributed_to_credential_refresh(tmp_path):
+@pytest.mark.parametrize("rate", [3.0, 7.0, 9.0])
+def test_requests_queueing_on_java_v1s_lock_are_attributed_to_credential_refresh(rate, tmp_path):
     """Issue 14: during a storm each request waits for the synchronized fetcher, then
-    fetches; the attribution must follow the queue (p50 and p99) within 20% of the truth."""
+    fetches; at rising rates (rho ~0.25, 0.6, 0.75) the attribution must follow the queue
+    (p50, p90 and p99) within 20% of the truth."""
     from analysis.findings import findings
 
-    folder = write_service(QUEUED, tmp_path)
+    scenario = replace(QUEUED, rate_per_s=rate)
+    folder = write_service(scenario, tmp_path)
     config = load_config(folder)
     evidence = load_evidence(folder, config)
     result = attribution.analyse(evidence, config)
-    truth = true_attribution(QUEUED)
-    assert truth["p99"]["credential_refresh"] > 2 * truth["p50"]["credential_refresh"] > 150
+    truth = true_attribution(scenario)
+    if rate == 7.0:
+        assert truth["p99"]["credential_refresh"] > 2 * truth["p50"]["credential_refresh"] > 150
     for quantile in ("p50", "p90", "p99"):
         estimate = result.attribution_ms[quantile]["credential_refresh"]
         assert _close(estimate, truth[quantile]["credential_refresh"]), \

@@ -102,7 +102,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
                           "dns_query_ms": result.query_ms, "dns_query_time": result.query_source,
                           "names_queried": result.names_queried,
                           "dns": result.dns.as_json() if result.dns else None,
-                          "findings": result.findings}, indent=2))
+                          "findings": [f.as_dict() for f in result.findings]}, indent=2))
     else:
         print(preflight.render(result))
     return 1 if result.blocked else 0

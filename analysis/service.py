@@ -13,6 +13,7 @@ import yaml
 from analysis import durations
 from analysis.errors import ConfigError, ServiceError
 from analysis.files import check_inside, read_bounded
+from analysis.models.providers import CREDENTIAL_PROVIDERS, POLICIES
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -231,14 +232,8 @@ def _section(cls, raw, where: _Where, section: str):
     return cls(**values)
 
 
-#: credential_provider values: how the pod gets credentials (docs/method.md)
-CREDENTIAL_PROVIDERS = ("kiam", "kube2iam", "irsa", "pod-identity", "instance-profile")
-
-
 def _check_choices(raw: dict, where: _Where) -> None:
     """An unknown SDK or provider is an error here, before any kernel starts."""
-    from analysis.models.credentials import POLICIES  # pandas: only when a yaml names one
-
     for key, known in (("sdk", sorted(POLICIES)), ("credential_provider", CREDENTIAL_PROVIDERS)):
         if key in raw and raw[key] not in known:
             raise ConfigError(f"{where(key)}: unknown {key} {raw[key]!r}; expected one of "

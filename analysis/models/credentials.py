@@ -20,10 +20,9 @@ from analysis.models.providers import (  # noqa: F401 - re-exported: the table's
     BOTOCORE_EXTENSION_S,
     POLICIES,
     RefreshPolicy,
-    credential_fix,
 )
 
-if TYPE_CHECKING:  # service.py reads the SDK table from here: no import back at run time
+if TYPE_CHECKING:  # service.py reads the SDK table from providers.py: no import back at run time
     from analysis.service import ProviderSettings
 
 

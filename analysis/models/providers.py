@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from analysis.errors import ConfigError
 
 
@@ -216,8 +214,6 @@ class Mechanism:
 #: about two. IRSA is one HTTPS call to the regional STS endpoint with no proxy hop: tens of
 #: ms (an estimate; a refresh an hour apart rarely reuses a connection, so it pays TLS).
 MECHANISMS = {
-    "instance-profile": Mechanism("the EC2 instance metadata service (IMDS)", "metadata call",
-                                  1.0, "EC2 user guide, instance metadata"),
     "kiam": Mechanism("the kiam agent at the metadata address (agent -> server -> STS cache)",
                       "metadata call", 43.0, "uswitch/kiam pkg/aws/metadata/"),
     "kube2iam": Mechanism("kube2iam at the metadata address (its own STS cache)",
@@ -228,7 +224,11 @@ MECHANISMS = {
                               "FULL_URI, 169.254.170.23) served by eks-pod-identity-agent",
                               "container-endpoint call", 2.0,
                               "aws/eks-pod-identity-agent cmd/server.go"),
+    "instance-profile": Mechanism("the EC2 instance metadata service (IMDS)", "metadata call",
+                                  1.0, "EC2 user guide, instance metadata"),
 }
+#: credential_provider values service.yaml and `preflight --provider` accept (docs/method.md)
+CREDENTIAL_PROVIDERS = tuple(MECHANISMS)
 DEFAULT_CALL_MS = 43.0
 
 #: eks-pod-identity-agent --max-credential-retention-before-renewal (cmd/server.go, 3h): its
@@ -280,27 +280,3 @@ def prefetch_interval_s(remaining_s: float) -> float:
     are refreshed by one caller at now + max(remaining / 2, 5 min), and by every caller at the
     stale time, expiry - 1 s, when that comes first (prefetchTime, staleTime)."""
     return max(0.0, min(max(remaining_s / 2, 300.0), remaining_s - 1.0))
-
-
-def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
-    """What to change so served credentials always keep more than the SDK's threshold."""
-    minutes = int(np.ceil(threshold_s / 60))
-    if provider == "kiam":
-        return (f"Set kiam-server --session-refresh above {minutes} min (e.g. "
-                f"--session-refresh={minutes + 5}m --session-duration=60m) so served credentials "
-                f"always keep more than {sdk}'s {minutes}-minute threshold, or move the service "
-                "to IRSA or EKS Pod Identity.")
-    if provider == "kube2iam":
-        return (f"Raise kube2iam --iam-role-session-ttl above {minutes} min so served "
-                f"credentials keep more than {sdk}'s {minutes}-minute threshold, or move to IRSA "
-                "or EKS Pod Identity.")
-    if provider == "irsa":
-        return (f"Let {sdk} ask STS for sessions longer than {minutes} min: do not set a short "
-                "DurationSeconds / role session duration (STS's default is 1 h) and keep the "
-                "role's MaxSessionDuration at 1 h or more.")
-    if provider == "pod-identity":
-        return (f"Keep eks-pod-identity-agent's --max-credential-retention-before-renewal "
-                f"(default 3h) more than {minutes} min below the credential lifetime, so served "
-                f"credentials keep more than {sdk}'s {minutes}-minute threshold.")
-    return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
-            "whenever they are handed out: 60 min or more, renewed well before expiry.")

@@ -102,8 +102,8 @@ def check_name(service: str) -> str:
     return service
 
 
-def list_services(data_dir: Path) -> list[str]:
-    """Service folders under data_dir, sorted."""
+def services(data_dir: Path) -> list[str]:
+    """`latency-gap services`: the service folders under data_dir, sorted."""
     if not data_dir.is_dir():
         return []
     return sorted(p.name for p in data_dir.iterdir() if p.is_dir() and _NAME.fullmatch(p.name))
@@ -123,7 +123,7 @@ def service_dir(data_dir: Path, service: str) -> Path:
     check_name(service)
     folder = data_dir / service
     if not folder.is_dir():
-        known = ", ".join(list_services(data_dir)) or "none"
+        known = ", ".join(services(data_dir)) or "none"
         raise ServiceError(f"no service {service!r} in {data_dir} (services found: {known})")
     if data_dir.resolve() not in folder.resolve().parents:
         raise ServiceError(f"{folder} leads to {folder.resolve()}, outside the data directory "

@@ -206,6 +206,9 @@ class Mechanism:
     call: str           # what one call of a refresh is, for a sentence
     call_ms: float      # one call, when the evidence has no timings
     source: str
+    #: the lifetime of the credentials it hands out by default; None: from its settings
+    #: (KIAM --session-duration, kube2iam twice --iam-role-session-ttl: credentials.py)
+    default_lifetime_s: float | None = None
 
 
 #: call_ms: KIAM/kube2iam proxy the call agent -> server -> STS cache; the migration this tool
@@ -213,19 +216,23 @@ class Mechanism:
 #: IMDS answers on the host in about a millisecond, the Pod Identity agent on the node in
 #: about two. IRSA is one HTTPS call to the regional STS endpoint with no proxy hop: tens of
 #: ms (an estimate; a refresh an hour apart rarely reuses a connection, so it pays TLS).
+#: default_lifetime_s: IRSA uses STS's default DurationSeconds of 1 h (STS
+#: AssumeRoleWithWebIdentity API reference); EC2 about 6 h (observed ~6.5 h, boto/botocore
+#: issue #2670) and Pod Identity about 6 h (the lifetime aws/eks-pod-identity-agent's tests
+#: use; not re-read). docs/method.md, "One refresh policy".
 MECHANISMS = {
     "kiam": Mechanism("the kiam agent at the metadata address (agent -> server -> STS cache)",
                       "metadata call", 43.0, "uswitch/kiam pkg/aws/metadata/"),
     "kube2iam": Mechanism("kube2iam at the metadata address (its own STS cache)",
                           "metadata call", 43.0, "jtblin/kube2iam server/server.go"),
     "irsa": Mechanism("STS AssumeRoleWithWebIdentity over HTTPS with the projected token",
-                      "STS call", 20.0, "aws/amazon-eks-pod-identity-webhook README.md"),
+                      "STS call", 20.0, "aws/amazon-eks-pod-identity-webhook README.md", 3600.0),
     "pod-identity": Mechanism("the container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_"
                               "FULL_URI, 169.254.170.23) served by eks-pod-identity-agent",
                               "container-endpoint call", 2.0,
-                              "aws/eks-pod-identity-agent cmd/server.go"),
+                              "aws/eks-pod-identity-agent cmd/server.go", 21600.0),
     "instance-profile": Mechanism("the EC2 instance metadata service (IMDS)", "metadata call",
-                                  1.0, "EC2 user guide, instance metadata"),
+                                  1.0, "EC2 user guide, instance metadata", 21600.0),
 }
 #: credential_provider values service.yaml and `preflight --provider` accept (docs/method.md)
 CREDENTIAL_PROVIDERS = tuple(MECHANISMS)

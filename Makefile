@@ -35,8 +35,8 @@ override FLEET_FLAGS := $(strip $(if $(DATA_DIR),--data-dir "$$DATA_DIR") \
                         $(if $(filter 1 yes true,$(GATE)),--gate) \
                         $(if $(filter 1 yes true,$(FORCE)),--force))
 
-.PHONY: help setup report fleet services test lint lab simulate bench conformance clean \
-        distclean
+.PHONY: help setup report fleet services test lint lab simulate bench conformance docs \
+        clean distclean
 
 ## List the targets
 help:
@@ -97,6 +97,10 @@ conformance: $(STAMP)
 ## Rewrite the bundled example services in data/ with the simulator
 simulate: $(STAMP)
 	$(BIN)/latency-gap simulate --force
+
+## Regenerate docs/cli.md from the commands' --help
+docs: $(STAMP)
+	$(BIN)/python -m analysis.cli_docs docs/cli.md
 
 ## Remove reports and caches (keeps .venv)
 clean:

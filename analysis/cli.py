@@ -102,29 +102,21 @@ def cmd_preflight(args: argparse.Namespace) -> int:
                           "dns_query_ms": result.query_ms, "dns_query_time": result.query_source,
                           "names_queried": result.names_queried,
                           "dns": result.dns.as_json() if result.dns else None,
-                          "findings": result.findings}, indent=2))
+                          "findings": [f.as_dict() for f in result.findings]}, indent=2))
     else:
         print(preflight.render(result))
     return 1 if result.blocked else 0
 
 
 def cmd_services(args: argparse.Namespace) -> int:
-    data = config.data_dir(args.data_dir)
-    for name in services.list_services(data):
+    for name in services.services(config.data_dir(args.data_dir)):
         print(name)
     return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    scenarios = simulate.fleet(args.fleet) if args.fleet else \
-        [simulate.SCENARIOS[n] for n in args.service or sorted(simulate.SCENARIOS)]
-    existing = [s.name for s in scenarios if (out / s.name).exists()]
-    if existing and not args.force:
-        raise LatencyGapError(f"{', '.join(existing)} already exist under {out}; evidence is "
-                              "never overwritten without --force")
-    for scenario in scenarios:
-        print(f"wrote {simulate.write_service(scenario, out)}", file=sys.stderr)
+    simulate.simulate(Path(args.out), args.service, args.fleet, args.force,
+                      say=lambda message: print(message, file=sys.stderr))
     return 0
 
 

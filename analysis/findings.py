@@ -10,13 +10,13 @@ import pandas as pd
 from analysis import provider_findings, stats
 from analysis.attribution import Analysis
 from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
+from analysis.finding import Finding, blockers_first
 from analysis.ingest import Evidence
 from analysis.ingest.curl_transcript import LISTING, TIMEOUT
 from analysis.ingest.other_lines import UPSTREAM_TIMEOUT
 from analysis.models import search_list
 from analysis.models.credentials import (
     RefreshPolicy,
-    credential_fix,
     failed_fetches,
     refresh_moments,
 )
@@ -28,14 +28,14 @@ from analysis.stall_findings import dns_stall_findings
 
 
 def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysis | None = None,
-             cause: str | None = None) -> dict:
+             cause: str | None = None) -> Finding:
     """A finding; for a cause, the p50 time it accounts for and the gap predicted without it."""
     attr = (analysis.attribution_ms if analysis else None) or {}
     gain = attr.get("p50", {}).get(cause, 0.0) if cause else 0.0
     after = {q: round(analysis.gap_ms[q]["value"] - attr[q].get(cause, 0.0), 1) + 0.0
              for q in ("p50", "p99")} if cause and attr else {}
-    return {"id": id_, "severity": severity, "evidence": evidence, "fix": fix,
-            "gain_ms": round(float(gain), 1) + 0.0, "gap_after_fix_ms": after}
+    return Finding(id_, severity, evidence=evidence, fix=fix,
+                   gain_ms=round(float(gain), 1) + 0.0, gap_after_fix_ms=after)
 
 
 def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig, analysis: Analysis) -> str:
@@ -53,7 +53,7 @@ def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig, analysis: Ana
     return "warning" if max(p50_ms, p99_ms) >= 1.0 else "info"
 
 
-def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]:
+def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[Finding]:
     est = analysis.refresh.get(analysis.candidate)
     if est is not None and est.overruled:
         return [_finding(
@@ -79,7 +79,8 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
             f"at least {est.floor_s:.0f} s when served ({est.floor_source}); {config.sdk} "
             f"{provider_findings.how(policy, config.credential_provider)} when less than "
             f"{policy.refresh_before_expiry_s:.0f} s remain")
-    fix = credential_fix(config.credential_provider, config.sdk, policy.refresh_before_expiry_s)
+    fix = provider_findings.credential_fix(config.credential_provider, config.sdk,
+                                           policy.refresh_before_expiry_s)
     queue = storm_queue(est, analysis.rate_per_s[analysis.candidate])
     waited = f"; {queue.sentence()}" if queue else ""
     if est.aws_calls != 1.0:
@@ -104,7 +105,7 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[dict]
         provider_findings.periodic_fix(policy, est), analysis, "credential_refresh")]
 
 
-def saturated_lock_findings(analysis: Analysis, queue: LockQueue | None, fix: str) -> list[dict]:
+def saturated_lock_findings(analysis: Analysis, queue: LockQueue | None, fix: str) -> list[Finding]:
     """A blocker naming the credential lock when requests arrive faster than it serves them;
     a warning only beside a measured gap within budget (the evidence decides)."""
     if queue is None or not queue.saturated:
@@ -130,7 +131,7 @@ FETCH_FAILURES = [
 ]
 
 
-def credential_fetch_findings(analysis: Analysis, evidence: Evidence) -> list[dict]:
+def credential_fetch_findings(analysis: Analysis, evidence: Evidence) -> list[Finding]:
     """The candidate's credential fetches that got no credential, by what they show, each
     located by the file and line of the first."""
     if evidence.credentials.empty:
@@ -150,7 +151,7 @@ def credential_fetch_findings(analysis: Analysis, evidence: Evidence) -> list[di
     return found
 
 
-def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
+def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[Finding]:
     cand, base = analysis.dns.get(analysis.candidate), analysis.dns.get(analysis.baseline)
     if cand is None:
         return []
@@ -196,7 +197,7 @@ def _collection_time(requests: int, rates: dict[str, float]) -> str:
     return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{max(minutes, 1):.0f} min"
 
 
-def decision_findings(analysis: Analysis) -> list[dict]:
+def decision_findings(analysis: Analysis) -> list[Finding]:
     """Quantiles the evidence cannot decide against the budget, and how many requests would.
 
     A blocker when nothing is decided over budget (then these are why the service is not
@@ -229,7 +230,8 @@ def decision_findings(analysis: Analysis) -> list[dict]:
     return found
 
 
-def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
+def evidence_findings(analysis: Analysis, config: ServiceConfig,
+                      evidence: Evidence) -> list[Finding]:
     found = []
     for env, kind in evidence.missing():
         if provider_findings.nothing_to_capture(analysis, config, env, kind):
@@ -259,7 +261,7 @@ def evidence_findings(analysis: Analysis, config: ServiceConfig, evidence: Evide
     return found
 
 
-def no_answer_findings(analysis: Analysis, evidence: Evidence) -> list[dict]:
+def no_answer_findings(analysis: Analysis, evidence: Evidence) -> list[Finding]:
     """Requests no backend answered (ALB -1, nginx `-` or a 502/504 nginx wrote itself, Envoy
     `-`), counted the same way in both environments: the gap is measured on answered requests
     only, so a candidate that fails more often is a finding of its own."""
@@ -296,7 +298,7 @@ def _first_after(times: pd.Series, moments: pd.Series) -> np.ndarray:
 
 
 def periodic_refresh_check(analysis: Analysis, evidence: Evidence, latency: pd.DataFrame,
-                           sdk_policy: RefreshPolicy | None) -> list[dict]:
+                           sdk_policy: RefreshPolicy | None) -> list[Finding]:
     """When refreshes are periodic, the first request after each predicted refresh pays it:
     it should be slower than the typical request by most of a refresh."""
     cand = analysis.candidate
@@ -327,7 +329,7 @@ MIN_REFRESHES_TO_CHECK = 3
 
 
 def model_checks(analysis: Analysis, evidence: Evidence,
-                 sdk_policy: RefreshPolicy | None = None) -> list[dict]:
+                 sdk_policy: RefreshPolicy | None = None) -> list[Finding]:
     """Evidence for or against the model, beyond the quantiles it was fitted to."""
     found = []
     base, cand = analysis.baseline, analysis.candidate
@@ -362,8 +364,7 @@ def model_checks(analysis: Analysis, evidence: Evidence,
 
 
 def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
-    """All findings, blockers first."""
-    order = {"blocker": 0, "warning": 1, "info": 2}
+    """All findings, blockers first, as summary.json carries them (Finding.as_dict())."""
     fetches = credential_fetch_findings(analysis, evidence)
     found = decision_findings(analysis) + credential_findings(analysis, config) \
         + dns_findings(analysis, config, evidence) \
@@ -372,4 +373,4 @@ def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> l
         + evidence_findings(analysis, config, evidence) \
         + no_answer_findings(analysis, evidence) \
         + model_checks(analysis, evidence, cred_policy(config.sdk, config.credential_provider))
-    return sorted(found, key=lambda f: order[f["severity"]])
+    return [f.as_dict() for f in blockers_first(found)]

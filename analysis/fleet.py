@@ -108,7 +108,7 @@ def fleet_lock(reports: Path, wait_s: float = 0):
 
 
 def select(data: Path, only: list[str] | None) -> list[str]:
-    found = services.list_services(data)
+    found = services.services(data)
     if not only:
         if not found:
             raise LatencyGapError(f"no service folders under {data}")
@@ -208,7 +208,7 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
                                      progress)
             finished = datetime.now(UTC)
             db.record(run_id, finished, outcomes, tool)
-            entries = fleet_index.entries(db, outcomes, last, reports)
+            entries = fleet_entries(db, outcomes, last, reports)
         finally:
             db.close()
         result = FleetResult(run_id, time.perf_counter() - wall, entries)
@@ -261,3 +261,70 @@ def exit_code(entries: list[dict], gate: bool) -> int:
     if gate and any(not e["ready"] or e["worse"] for e in entries):
         return EXIT_GATE
     return EXIT_OK
+
+
+#: the order of the index: failures first, then blocked, then ready services
+RANK = {"failed": 0, "blocked": 1, "ready": 2}
+
+
+def worse(current: dict, previous: dict | None) -> bool:
+    """Readiness lost, or a gap's 95% interval now wholly above the previous run's (the gate
+    fails on it)."""
+    if not previous or current.get("gap_p50") is None:
+        return False
+    if previous["ready"] and not current["ready"]:
+        return True
+    return any(current[f"gap_{q}_low"] is not None and previous[f"gap_{q}_high"] is not None
+               and current[f"gap_{q}_low"] > previous[f"gap_{q}_high"] for q in ("p50", "p99"))
+
+
+def _verdict_values(summary: dict | None) -> dict:
+    summary = summary or {}
+    verdict = summary.get("verdict", {})
+    out = {"cause": verdict.get("cause"), "ready": bool(verdict.get("ready", False)),
+           "blockers": [f["id"] for f in summary.get("findings", [])
+                        if f.get("severity") == "blocker"]}
+    for q in ("p50", "p99"):
+        out[f"gap_{q}"], out[f"gap_{q}_low"], out[f"gap_{q}_high"] = history.gap_of(summary, q)
+    return out
+
+
+def rank(entry: dict) -> int:
+    """Failures first, then blocked, then ready services."""
+    if entry["status"] == "failed":
+        return RANK["failed"]
+    return RANK["ready" if entry["ready"] else "blocked"]
+
+
+def fleet_entries(db: history.History, outcomes: list[Outcome], last: dict[str, dict],
+                  reports: Path) -> list[dict]:
+    """One entry per service: this run's status, the verdict its report stands on, the change
+    since `last` (History.last_good, read before this run was recorded), whether it got worse,
+    and the trend; failures first, then blocked, then ready."""
+    out = []
+    trends = db.trends([o.service for o in outcomes])
+    for o in outcomes:
+        report = reports / o.service / "report.html"
+        last_good = None
+        if o.status == "failed" and (reports / o.service / "summary.json").is_file():
+            last_good = json.loads((reports / o.service / "summary.json").read_text())
+        values = _verdict_values(o.summary if o.status != "failed" else last_good)
+        previous = last.get(o.service)
+        change = None
+        if previous and o.status != "failed" and values["gap_p50"] is not None:
+            change = {"p50_ms": round(values["gap_p50"] - (previous["gap_p50"] or 0), 1),
+                      "p99_ms": round(values["gap_p99"] - (previous["gap_p99"] or 0), 1),
+                      "was_cause": previous["cause"], "was_ready": previous["ready"]}
+        out.append({
+            "service": o.service, "status": o.status, "seconds": round(o.seconds, 1),
+            "stale": o.status == "failed" and last_good is not None,
+            "error": o.error, **values,
+            "ready": values["ready"] and o.status != "failed",
+            "change": change,
+            "worse": o.status != "failed" and worse(values, previous),
+            "report": f"{o.service}/report.html" if report.is_file() else None,
+            "evidence_fingerprint": o.fingerprint,
+            "trend": [{"run_id": t["run_id"], "gap_p50": t["gap_p50"], "gap_p99": t["gap_p99"],
+                       "ready": t["ready"]} for t in trends.get(o.service, [])],
+        })
+    return sorted(out, key=lambda e: (rank(e), e["service"]))

@@ -1,5 +1,8 @@
 """The fleet's index: REPORTS_DIR/fleet.json and one self-contained, sortable index.html.
 
+It renders the entries analysis/fleet.py decided (status, readiness, "worse", the order);
+it decides nothing.
+
 Every value that came from evidence, config or an error message is escaped. The page has
 no external resource: its CSS, its sorting script and its trend lines (SVG) are inline.
 """
@@ -13,70 +16,6 @@ from html import escape
 from pathlib import Path
 
 from analysis import __version__
-from analysis.history import History, gap_of
-
-_ORDER = {"failed": 0, "blocked": 1, "ready": 2}
-
-
-def _worse(current: dict, previous: dict | None) -> bool:
-    """Readiness lost, or a gap's 95% interval now wholly above the previous run's."""
-    if not previous or current.get("gap_p50") is None:
-        return False
-    if previous["ready"] and not current["ready"]:
-        return True
-    return any(current[f"gap_{q}_low"] is not None and previous[f"gap_{q}_high"] is not None
-               and current[f"gap_{q}_low"] > previous[f"gap_{q}_high"] for q in ("p50", "p99"))
-
-
-def _values(summary: dict | None) -> dict:
-    summary = summary or {}
-    verdict = summary.get("verdict", {})
-    out = {"cause": verdict.get("cause"), "ready": bool(verdict.get("ready", False)),
-           "blockers": [f["id"] for f in summary.get("findings", [])
-                        if f.get("severity") == "blocker"]}
-    for q in ("p50", "p99"):
-        out[f"gap_{q}"], out[f"gap_{q}_low"], out[f"gap_{q}_high"] = gap_of(summary, q)
-    return out
-
-
-def _rank(entry: dict) -> int:
-    """Failures first, then blocked, then ready services."""
-    if entry["status"] == "failed":
-        return _ORDER["failed"]
-    return _ORDER["ready" if entry["ready"] else "blocked"]
-
-
-def entries(db: History, outcomes: list, last: dict[str, dict], reports: Path) -> list[dict]:
-    """One entry per service: this run's status, the verdict its report stands on, the change
-    since `last` (History.last_good, read before this run was recorded), and the trend;
-    failures first, then blocked, then ready."""
-    out = []
-    for o in outcomes:
-        report = reports / o.service / "report.html"
-        last_good = None
-        if o.status == "failed" and (reports / o.service / "summary.json").is_file():
-            last_good = json.loads((reports / o.service / "summary.json").read_text())
-        values = _values(o.summary if o.status != "failed" else last_good)
-        previous = last.get(o.service)
-        change = None
-        if previous and o.status != "failed" and values["gap_p50"] is not None:
-            change = {"p50_ms": round(values["gap_p50"] - (previous["gap_p50"] or 0), 1),
-                      "p99_ms": round(values["gap_p99"] - (previous["gap_p99"] or 0), 1),
-                      "was_cause": previous["cause"], "was_ready": previous["ready"]}
-        out.append({
-            "service": o.service, "status": o.status, "seconds": round(o.seconds, 1),
-            "stale": o.status == "failed" and last_good is not None,
-            "error": o.error, **values,
-            "ready": values["ready"] and o.status != "failed",
-            "change": change,
-            "worse": o.status != "failed" and _worse(values, previous),
-            "report": f"{o.service}/report.html" if report.is_file() else None,
-            "evidence_fingerprint": o.fingerprint,
-            "trend": [{"run_id": t["run_id"], "gap_p50": t["gap_p50"], "gap_p99": t["gap_p99"],
-                       "ready": t["ready"]} for t in db.trend(o.service)],
-        })
-    return sorted(out, key=lambda e: (_rank(e), e["service"]))
-
 
 #: the files write() replaces, each through a temporary file beside it
 WRITTEN = ("fleet.json", "index.html")
@@ -135,6 +74,10 @@ def sparkline(trend: list[dict], width: int = 120, height: int = 28) -> str:
             f'stroke-width="1.2"/>{dots}</svg>')
 
 
+#: the status column sorts as the fleet orders its entries: failures first, then blocked
+_STATES = ("failed", "blocked", "ready")
+
+
 def _row(e: dict) -> str:
     name = escape(e["service"])
     link = f'<a href="{escape(e["report"], quote=True)}">{name}</a>' if e["report"] else name
@@ -154,7 +97,8 @@ def _row(e: dict) -> str:
         change = f"<strong>worse</strong>: {change}"
     note = escape(e["error"] or ("unchanged, not rerun" if e["status"] == "skipped" else ""))
     cells = [
-        (name, link), (_rank(e), f'<span class="{state_class}">{escape(state)}</span>'),
+        (name, link), (_STATES.index(state_class),
+                       f'<span class="{state_class}">{escape(state)}</span>'),
         (e["cause"] or "", escape(e["cause"] or "")),
         (" ".join(e["blockers"]), escape(", ".join(e["blockers"]))),
         (e["gap_p50"] if e["gap_p50"] is not None else "", _ms(e["gap_p50"])),

@@ -122,12 +122,18 @@ class History:
             [services])
         return {row["service"]: row for row in rows}
 
-    def trend(self, service: str, limit: int = 20) -> list[dict]:
-        """The service's last `limit` runs with a verdict, oldest first."""
-        return self._rows(
-            "SELECT * FROM (SELECT run_id, run_at, ready, gap_p50, gap_p99 FROM runs WHERE "
-            "service = ? AND status IN ('ok', 'skipped') ORDER BY run_at DESC LIMIT ?) "
-            "ORDER BY run_at", [service, limit])
+    def trends(self, services: list[str], limit: int = 20) -> dict[str, list[dict]]:
+        """Each service's last `limit` runs with a verdict, oldest first, in one query (a
+        service without one is absent)."""
+        rows = self._rows(
+            "SELECT service, run_id, run_at, ready, gap_p50, gap_p99 FROM runs WHERE service IN "
+            "(SELECT unnest(?)) AND status IN ('ok', 'skipped') QUALIFY row_number() OVER "
+            "(PARTITION BY service ORDER BY run_at DESC) <= ? ORDER BY service, run_at",
+            [services, limit])
+        found: dict[str, list[dict]] = {}
+        for row in rows:
+            found.setdefault(row.pop("service"), []).append(row)
+        return found
 
 
 def open_history(path: Path, say: Callable[[str], None]) -> History:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import durations
+from analysis.finding import Finding
 from analysis.ingest import load_evidence
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 from analysis.models import credentials as cred_model
@@ -21,6 +22,7 @@ from analysis.models import imds, providers
 from analysis.models.lock_queue import LockQueue
 from analysis.models.resolver_options import ResolverOptions
 from analysis.preflight_dns import DnsPrediction, dns_findings, predict, walks_for
+from analysis.provider_findings import credential_fix
 from analysis.service import DEFAULT_CACHE_TTL_S, Budget, ProviderSettings, load_config
 
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
@@ -38,7 +40,7 @@ class Preflight:
     provider: str | None
     lifetime_s: float | None
     rate_per_s: float
-    findings: list[dict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     #: per host name, the names one uncached lookup queries (search_list.names_queried)
     names_queried: dict[str, list[str]] = field(default_factory=dict)
     query_ms: float = DEFAULT_QUERY_MS
@@ -51,11 +53,11 @@ class Preflight:
 
     @property
     def blocked(self) -> bool:
-        return any(f["severity"] == "blocker" for f in self.findings)
+        return any(f.blocker for f in self.findings)
 
     @property
     def added_ms(self) -> float:
-        return sum(f["added_ms_per_request"] for f in self.findings)
+        return sum(f.added_ms_per_request for f in self.findings)
 
 
 def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per_s: float,
@@ -64,7 +66,7 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
                      floor: tuple[float, str] | None = None,
                      call_ms: float | None = None,
                      timed_out_puts: tuple[pd.Series, int] | None = None,
-                     aws_calls: float | None = None) -> list[dict]:
+                     aws_calls: float | None = None) -> list[Finding]:
     """`floor`: the least time left on served credentials and where that was read (the
     documents, in folder mode); without it the provider's configuration says. `call_ms`: one
     metadata call as the evidence timed it; without it the provider's estimate.
@@ -74,12 +76,11 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
     per request (None: 1); 0 means no request waits for a refresh, in a storm each call does."""
     policy = cred_model.policy(sdk, provider)
     if aws_calls == 0:
-        return [{"id": "credential-refresh-off-path", "severity": "info",
-                 "added_ms_per_request": 0.0,
-                 "evidence": "no AWS call on the request path (aws_calls_per_request 0): "
-                             f"{sdk}'s refreshes cost no request anything.",
-                 "fix": "None needed; give the number of AWS calls a request makes if a "
-                        "request does make one."}]
+        return [Finding("credential-refresh-off-path", "info", 0.0,
+                        evidence="no AWS call on the request path (aws_calls_per_request 0): "
+                                 f"{sdk}'s refreshes cost no request anything.",
+                        fix="None needed; give the number of AWS calls a request makes if a "
+                            "request does make one.")]
     calls_per_request = 1.0 if aws_calls is None else aws_calls
     timed = call_ms is not None
     call_ms = call_ms if timed else providers.call_ms(provider)
@@ -105,18 +106,17 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
         low, high = (e / 60 for e in policy.extension_s())
         _, cycle, deferred = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
                                                       sdk_version, floor_s=floor_s)
-        return found + [{
-            "id": "botocore-short-expiry", "severity": "warning",
-            "added_ms_per_request": round(deferred * cost, 1),
-            "evidence": f"{provider or 'the provider'} hands out credentials with less than "
+        return found + [Finding(
+            "botocore-short-expiry", "warning", round(deferred * cost, 1),
+            evidence=f"{provider or 'the provider'} hands out credentials with less than "
                         f"botocore's {threshold_min:.0f}-minute advisory window left; {said} "
                         f"(>= 1.25, boto/botocore PR #2664) moves such an expiry {low:.0f}-"
                         f"{high:.0f} min ahead instead of refreshing on every call (a refresh "
                         f"every ~{cycle / 60:.0f} min), so requests may be signed with expired "
                         "credentials (403 ExpiredToken, then a retry; issue #2670).",
-            "fix": f"Serve credentials with more than {high:.0f} min left, or move to IRSA / "
-                   "Pod Identity; before 1.25 the same setup refreshes on every call.",
-        }]
+            fix=f"Serve credentials with more than {high:.0f} min left, or move to IRSA / "
+                "Pod Identity; before 1.25 the same setup refreshes on every call.",
+        )]
     added = share * cost
     if storm == 0 and added < 1.0:
         return found
@@ -132,48 +132,45 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
                  f"storm{waited}"
     if queue is not None:  # in a storm each AWS call waits for the lock, then fetches
         added += storm * calls_per_request * queue.mean_wait_ms()
-    found.append({
-        "id": "credential-refresh-every-request" if storm >= 1 else
-              "credential-refresh-storms" if storm > 0 else "credential-refresh-periodic",
-        "severity": "blocker" if added >= budget_ms else "warning",
-        "added_ms_per_request": round(added, 1),
-        "evidence": f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min "
+    found.append(Finding(
+        "credential-refresh-every-request" if storm >= 1 else
+        "credential-refresh-storms" if storm > 0 else "credential-refresh-periodic",
+        "blocker" if added >= budget_ms else "warning", round(added, 1),
+        evidence=f"{provider or 'the provider'} credentials live {lifetime_s / 60:.0f} min "
                     f"and keep at least {durations.minutes(floor_s)} when served ({source}); "
                     f"{sdk} refreshes when less than {threshold_min:.0f} min are left "
                     f"({policy.source.split(' (')[0]}): {what} ({calls}, ~{cost:.0f} ms, "
                     f"{'measured: the timed metadata calls' if timed else 'estimated'})"
                     f"{waited}.",
-        "fix": cred_model.credential_fix(provider, sdk, policy.refresh_before_expiry_s),
-    })
+        fix=credential_fix(provider, sdk, policy.refresh_before_expiry_s),
+    ))
     if queue is not None and queue.saturated:
-        found[-1]["severity"] = "blocker"
-        found[-1]["id"] = "credential-lock-saturated"
+        found[-1].severity = "blocker"
+        found[-1].id = "credential-lock-saturated"
     return found
 
 
-def hop_check(hop: imds.HopLimitCost | None, share: float, budget_ms: float) -> list[dict]:
+def hop_check(hop: imds.HopLimitCost | None, share: float, budget_ms: float) -> list[Finding]:
     """The hop-limit finding: what token PUTs without an answer add per request."""
     if hop is None:
         return []
     added = share * hop.per_refresh_ms
     once = f"; ~{hop.one_time_ms / 1000:g} s once" if hop.one_time_ms else ""
-    return [{
-        "id": "imds-hop-limit", "severity": "blocker" if added >= budget_ms else "warning",
-        "added_ms_per_request": round(added, 1),
-        "evidence": f"the pod's IMDSv2 token PUTs to the node's IMDS get no answer (a hop limit "
+    return [Finding(
+        "imds-hop-limit", "blocker" if added >= budget_ms else "warning", round(added, 1),
+        evidence=f"the pod's IMDSv2 token PUTs to the node's IMDS get no answer (a hop limit "
                     f"of 1; {hop.source}); ~{hop.per_refresh_ms:.0f} ms per refresh, "
                     f"{share:.2%} of requests refresh{once}.",
-        "fix": imds.HOP_LIMIT_FIX,
-    }]
+        fix=imds.HOP_LIMIT_FIX,
+    )]
 
 
-def expired_check(sdk: str, version: str | None, provider: str | None) -> list[dict]:
+def expired_check(sdk: str, version: str | None, provider: str | None) -> list[Finding]:
     """aws-sdk-java-v2 2.17.159-2.17.163 hand out expired IMDS credentials."""
     if not providers.java_v2_returns_expired(sdk, version, provider):
         return []
     evidence, fix = providers.java_v2_finding(version or "")
-    return [{"id": "java-v2-expired-credentials", "severity": "warning",
-             "added_ms_per_request": 0.0, "evidence": evidence, "fix": fix}]
+    return [Finding("java-v2-expired-credentials", "warning", 0.0, evidence=evidence, fix=fix)]
 
 
 def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None = None,
@@ -293,8 +290,8 @@ def render(result: Preflight) -> str:
         lines.append(f"  DNS added latency: {result.dns.sentence()}; "
                      f"{result.dns.miss_rate:.1%} of requests miss the cache")
     for f in result.findings:
-        lines += [f"  [{f['severity']}] {f['id']}: +{f['added_ms_per_request']:.1f} ms per request",
-                  f"      {f['evidence']}", f"      fix: {f['fix']}"]
+        lines += [f"  [{f.severity}] {f.id}: +{f.added_ms_per_request:.1f} ms per request",
+                  f"      {f.evidence}", f"      fix: {f.fix}"]
     if not result.findings:
         lines.append("  no pathological combination found")
     lines.append(f"expected added latency: {result.added_ms:.1f} ms per request; "

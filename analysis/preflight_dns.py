@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.finding import Finding
 from analysis.ingest.resolv import ResolvConf
 from analysis.models import dns as dns_model
 from analysis.models import search_list
@@ -98,7 +99,7 @@ def walks_for(conf: ResolvConf, names: Sequence[str], dig: pd.DataFrame | None,
 
 
 def dns_findings(conf: ResolvConf, prediction: DnsPrediction, rate_per_s: float,
-                 cache_ttl_s: float, query_source: str) -> list[dict]:
+                 cache_ttl_s: float, query_source: str) -> list[Finding]:
     """One finding per name whose lookup queries more than one name, and one for a resolver
     that is over budget on its own; a blocker when a budget fails."""
     found, search = [], list(conf.search)
@@ -112,22 +113,20 @@ def dns_findings(conf: ResolvConf, prediction: DnsPrediction, rate_per_s: float,
         if len(walk.queried) <= 1:
             continue
         local = search_list.in_cluster(name, search)
-        found.append({
-            "id": "dns-in-cluster-walk" if local else "dns-search-expansion",
-            "severity": severity,
-            "added_ms_per_request": round(prediction.miss_rate * lookups * walk.mean_ms, 1),
-            "evidence": f"{name} ({name.count('.')} dots, ndots:{conf.ndots}) resolves "
+        found.append(Finding(
+            "dns-in-cluster-walk" if local else "dns-search-expansion", severity,
+            round(prediction.miss_rate * lookups * walk.mean_ms, 1),
+            evidence=f"{name} ({name.count('.')} dots, ndots:{conf.ndots}) resolves "
                         f"{'in' if local else 'outside'} the cluster: each uncached lookup "
                         f"queries {len(walk.queried)} names: {walk.describe()}; forwarded "
                         f"query time {query_source}; {cache}{budget}.",
-            "fix": search_list.fix(name, search, conf.ndots),
-        })
+            fix=search_list.fix(name, search, conf.ndots),
+        ))
     if over and not found:
         each = "; ".join(w.describe() for w in prediction.walks.values())
-        found.append({
-            "id": "dns-slow-resolver", "severity": "blocker",
-            "added_ms_per_request": round(prediction.predicted_ms["mean"], 1),
-            "evidence": f"{each}; {cache}; {over}.",
-            "fix": "Run NodeLocal DNSCache, or keep (raise) the application's DNS cache TTL.",
-        })
+        found.append(Finding(
+            "dns-slow-resolver", "blocker", round(prediction.predicted_ms["mean"], 1),
+            evidence=f"{each}; {cache}; {over}.",
+            fix="Run NodeLocal DNSCache, or keep (raise) the application's DNS cache TTL.",
+        ))
     return found

@@ -1,11 +1,14 @@
 """What the credential findings say about the provider's mechanism: how one refresh is made and
-what it costs, IMDSv2's hop limit, and SDK releases known to hand out expired credentials."""
+what it costs, what to change on each provider, IMDSv2's hop limit, and SDK releases known to
+hand out expired credentials. Shared by the report's findings and preflight."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from analysis.finding import Finding
 from analysis.models import imds, providers
 
 if TYPE_CHECKING:
@@ -38,6 +41,30 @@ def how(policy: RefreshPolicy, provider: str | None) -> str:
     return f"refreshes{through}"
 
 
+def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
+    """What to change so served credentials always keep more than the SDK's threshold."""
+    minutes = math.ceil(threshold_s / 60)
+    if provider == "kiam":
+        return (f"Set kiam-server --session-refresh above {minutes} min (e.g. "
+                f"--session-refresh={minutes + 5}m --session-duration=60m) so served credentials "
+                f"always keep more than {sdk}'s {minutes}-minute threshold, or move the service "
+                "to IRSA or EKS Pod Identity.")
+    if provider == "kube2iam":
+        return (f"Raise kube2iam --iam-role-session-ttl above {minutes} min so served "
+                f"credentials keep more than {sdk}'s {minutes}-minute threshold, or move to IRSA "
+                "or EKS Pod Identity.")
+    if provider == "irsa":
+        return (f"Let {sdk} ask STS for sessions longer than {minutes} min: do not set a short "
+                "DurationSeconds / role session duration (STS's default is 1 h) and keep the "
+                "role's MaxSessionDuration at 1 h or more.")
+    if provider == "pod-identity":
+        return (f"Keep eks-pod-identity-agent's --max-credential-retention-before-renewal "
+                f"(default 3h) more than {minutes} min below the credential lifetime, so served "
+                f"credentials keep more than {sdk}'s {minutes}-minute threshold.")
+    return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
+            "whenever they are handed out: 60 min or more, renewed well before expiry.")
+
+
 def periodic_fix(policy: RefreshPolicy, est: RefreshEstimate) -> str:
     if est.hop_ms:
         return ("Most of each refresh is token PUTs waiting for no answer: " +
@@ -57,8 +84,8 @@ def nothing_to_capture(analysis: Analysis, config: ServiceConfig, env: str, kind
         config.credential_provider == "irsa"
 
 
-def for_candidate(analysis: Analysis, config: ServiceConfig, fetches: list[dict],
-                  finding: Callable[..., dict]) -> list[dict]:
+def for_candidate(analysis: Analysis, config: ServiceConfig, fetches: list[Finding],
+                  finding: Callable[..., Finding]) -> list[Finding]:
     """The hop-limit cost (added to a recorded `imds-hop-limit`, or a finding of its own when
     only the configuration predicts it) and a Java v2 release that returns expired
     credentials. `finding` builds a finding (analysis/findings.py _finding)."""
@@ -70,10 +97,10 @@ def for_candidate(analysis: Analysis, config: ServiceConfig, fetches: list[dict]
                "the SDK pays the timeout once and uses IMDSv1 from then on")
         cost = (f"{per} ({est.hop_source}); {est.share_of_requests:.2%} of requests wait for "
                 "a refresh")
-        recorded = next((f for f in fetches if f["id"] == "imds-hop-limit"), None)
+        recorded = next((f for f in fetches if f.id == "imds-hop-limit"), None)
         hops = config.provider_settings.hop_limit
         if recorded is not None:
-            recorded["evidence"] += f" Its cost: {cost}."
+            recorded.evidence += f" Its cost: {cost}."
         elif est.hop_source.startswith("evidence"):  # timed PUTs only, no captured fetch
             found.append(finding(
                 "imds-hop-limit", "warning",

@@ -13,6 +13,7 @@ import yaml
 from analysis import durations
 from analysis.errors import ConfigError, ServiceError
 from analysis.files import check_inside, read_bounded
+from analysis.models.providers import CREDENTIAL_PROVIDERS, POLICIES
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -101,8 +102,8 @@ def check_name(service: str) -> str:
     return service
 
 
-def list_services(data_dir: Path) -> list[str]:
-    """Service folders under data_dir, sorted."""
+def services(data_dir: Path) -> list[str]:
+    """`latency-gap services`: the service folders under data_dir, sorted."""
     if not data_dir.is_dir():
         return []
     return sorted(p.name for p in data_dir.iterdir() if p.is_dir() and _NAME.fullmatch(p.name))
@@ -122,7 +123,7 @@ def service_dir(data_dir: Path, service: str) -> Path:
     check_name(service)
     folder = data_dir / service
     if not folder.is_dir():
-        known = ", ".join(list_services(data_dir)) or "none"
+        known = ", ".join(services(data_dir)) or "none"
         raise ServiceError(f"no service {service!r} in {data_dir} (services found: {known})")
     if data_dir.resolve() not in folder.resolve().parents:
         raise ServiceError(f"{folder} leads to {folder.resolve()}, outside the data directory "
@@ -231,14 +232,8 @@ def _section(cls, raw, where: _Where, section: str):
     return cls(**values)
 
 
-#: credential_provider values: how the pod gets credentials (docs/method.md)
-CREDENTIAL_PROVIDERS = ("kiam", "kube2iam", "irsa", "pod-identity", "instance-profile")
-
-
 def _check_choices(raw: dict, where: _Where) -> None:
     """An unknown SDK or provider is an error here, before any kernel starts."""
-    from analysis.models.credentials import POLICIES  # pandas: only when a yaml names one
-
     for key, known in (("sdk", sorted(POLICIES)), ("credential_provider", CREDENTIAL_PROVIDERS)):
         if key in raw and raw[key] not in known:
             raise ConfigError(f"{where(key)}: unknown {key} {raw[key]!r}; expected one of "

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+
+from analysis.errors import LatencyGapError
 
 START = pd.Timestamp("2026-11-24T10:00:00Z")
 K8S_SEARCH = ("{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local",
@@ -451,6 +454,24 @@ def fleet(n: int) -> list[Scenario]:
         out.append(replace(base, name=name, seed=base.seed * 1000 + i,
                            service_yaml={**base.service_yaml, "name": name}))
     return out
+
+
+def simulate(out: Path, names: list[str] | None = None, fleet_size: int | None = None,
+             force: bool = False, say: Callable[[str], None] = lambda message: None,
+             ) -> list[Path]:
+    """`latency-gap simulate`: write the named examples (all without names), or `fleet_size`
+    services cycling through them, under `out`; existing folders only with `force`."""
+    scenarios = fleet(fleet_size) if fleet_size else \
+        [SCENARIOS[n] for n in names or sorted(SCENARIOS)]
+    existing = [s.name for s in scenarios if (out / s.name).exists()]
+    if existing and not force:
+        raise LatencyGapError(f"{', '.join(existing)} already exist under {out}; evidence is "
+                              "never overwritten without --force")
+    written = []
+    for scenario in scenarios:
+        written.append(write_service(scenario, out))
+        say(f"wrote {written[-1]}")
+    return written
 
 
 def write_examples(root: Path, names: list[str] | None = None) -> list[Path]:

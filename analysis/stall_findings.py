@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from analysis.attribution import Analysis
 from analysis.decision import WITHIN
+from analysis.finding import Finding
 from analysis.ingest import Evidence
 from analysis.models import dns_stalls, resolver_options
 from analysis.models.resolver_options import ResolverOptions
@@ -12,7 +13,7 @@ from analysis.service import ServiceConfig
 
 
 def dns_stall_findings(analysis: Analysis, config: ServiceConfig,
-                       evidence: Evidence) -> list[dict]:
+                       evidence: Evidence) -> list[Finding]:
     """Lookups that waited out a resolver timeout, with their rate per environment: a tail
     cause of their own, never folded into the median query (analysis/models/dns_stalls.py)."""
     base, cand = analysis.baseline, analysis.candidate
@@ -45,6 +46,6 @@ def dns_stall_findings(analysis: Analysis, config: ServiceConfig,
                   for r in rates.values() if r is not None}
     # gain and gap after the fix stay with the DNS cause's finding: the attribution of `dns`
     # holds the stalls with the search-list walk
-    return [{"id": "dns-timeout-stalls", "severity": level, "evidence": evidence,
-             "fix": resolver_options.fix(options), "gain_ms": 0.0, "gap_after_fix_ms": {},
-             "rates": rates_seen}]
+    return [Finding("dns-timeout-stalls", level, evidence=evidence,
+                    fix=resolver_options.fix(options), gain_ms=0.0, gap_after_fix_ms={},
+                    rates=rates_seen)]

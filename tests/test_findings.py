@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.attribution import Analysis, verdict
+from analysis.finding import Finding
 from analysis.findings import credential_findings, decision_findings, model_checks
 from analysis.ingest import Evidence
 from analysis.models.credentials import RefreshEstimate, policy
@@ -20,13 +21,13 @@ def _latency(env: str, seconds: np.ndarray, ms: np.ndarray) -> pd.DataFrame:
 
 
 def _check(latency: pd.DataFrame, refresh: dict, credentials: pd.DataFrame | None = None,
-           sdk: str | None = None) -> dict[str, dict]:
+           sdk: str | None = None) -> dict[str, Finding]:
     analysis = Analysis("s", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0},
                         refresh=refresh)
     empty = pd.DataFrame()
     evidence = Evidence(latency, empty, empty if credentials is None else credentials, empty,
                         empty, empty, empty, empty)
-    return {f["id"]: f for f in model_checks(analysis, evidence, policy(sdk) if sdk else None)}
+    return {f.id: f for f in model_checks(analysis, evidence, policy(sdk) if sdk else None)}
 
 
 def test_a_refresh_on_every_request_that_the_fastest_requests_do_not_pay_is_contradicted():
@@ -36,8 +37,8 @@ def test_a_refresh_on_every_request_that_the_fastest_requests_do_not_pay_is_cont
     latency = pd.concat([_latency("ec2", seconds, same), _latency("k8s", seconds, same[::-1])])
     storm = RefreshEstimate("k8s", 900, 10, 0, 1.0, 86.0, True, storm=1.0)
     found = _check(latency, {"k8s": storm})
-    assert found["check-every-request-pays"]["severity"] == "warning"
-    assert "contradicts" in found["check-every-request-pays"]["evidence"]
+    assert found["check-every-request-pays"].severity == "warning"
+    assert "contradicts" in found["check-every-request-pays"].evidence
 
 
 def test_latency_that_rises_with_load_is_flagged():
@@ -46,8 +47,8 @@ def test_latency_that_rises_with_load_is_flagged():
     seconds = minutes * 60 + rng.uniform(0, 59, len(minutes))
     ms = 20 + minutes * 3 + rng.normal(0, 1, len(minutes))  # and slower each minute
     found = _check(pd.concat([_latency("ec2", seconds, ms), _latency("k8s", seconds, ms)]), {})
-    assert found["check-load"]["severity"] == "warning"
-    assert "rises with load" in found["check-load"]["evidence"]
+    assert found["check-load"].severity == "warning"
+    assert "rises with load" in found["check-load"].evidence
 
 
 def _hourly_go_credentials() -> pd.DataFrame:
@@ -58,7 +59,7 @@ def _hourly_go_credentials() -> pd.DataFrame:
                          "last_updated": issued, "expiration": issued + pd.Timedelta(minutes=20)})
 
 
-def _periodic(pays: bool) -> dict[str, dict]:
+def _periodic(pays: bool) -> dict[str, Finding]:
     rng = np.random.default_rng(3)
     seconds = np.sort(rng.uniform(0, 3600, 3000))
     ms = rng.lognormal(np.log(20), 0.1, 3000)
@@ -72,13 +73,13 @@ def _periodic(pays: bool) -> dict[str, dict]:
 
 def test_the_request_after_each_predicted_refresh_pays_it():
     found = _periodic(pays=True)["check-periodic-refresh"]
-    assert found["severity"] == "info" and "of 3 predicted" in found["evidence"]
-    assert "supports" in found["evidence"]
+    assert found.severity == "info" and "of 3 predicted" in found.evidence
+    assert "supports" in found.evidence
 
 
 def test_periodic_refreshes_nobody_pays_contradict_the_model():
     found = _periodic(pays=False)["check-periodic-refresh"]
-    assert found["severity"] == "warning" and "contradicts" in found["evidence"]
+    assert found.severity == "warning" and "contradicts" in found.evidence
 
 
 STORM = RefreshEstimate("k8s", 900, 10, 0, 1.0, 86.0, True, storm=1.0)
@@ -108,17 +109,17 @@ def _judged(gaps: dict, n: int, refresh_ms: float = 80.0) -> Analysis:
 ])
 def test_an_undecided_quantile_is_a_finding_that_says_how_many_requests_decide_it(gaps, n,
                                                                                  severity):
-    found = {f["id"]: f for f in decision_findings(_judged(gaps, n))}
-    assert found["undecided-gap-p99"]["severity"] == severity
-    assert "368 requests in each environment" in found["undecided-gap-p99"]["fix"]
+    found = {f.id: f for f in decision_findings(_judged(gaps, n))}
+    assert found["undecided-gap-p99"].severity == severity
+    assert "368 requests in each environment" in found["undecided-gap-p99"].fix
 
 
 def test_too_few_requests_is_one_blocker_and_causes_are_predicted_not_measured():
     analysis = _judged({}, 10)
     assert analysis.verdict["cause"] == "inconclusive"
-    assert [(f["id"], f["severity"]) for f in decision_findings(analysis)] == \
+    assert [(f.id, f.severity) for f in decision_findings(analysis)] == \
         [("too-few-requests", "blocker")]
-    assert credential_findings(analysis, JAVA_V1)[0]["severity"] == "warning"
+    assert credential_findings(analysis, JAVA_V1)[0].severity == "warning"
 
 
 def test_a_cause_the_measured_gap_contradicts_is_no_blocker_beside_ready():
@@ -127,10 +128,10 @@ def test_a_cause_the_measured_gap_contradicts_is_no_blocker_beside_ready():
     analysis = _judged({"p50": (2, 1, 3), "p90": (5, 3, 7), "p99": (20, 10, 30)}, 1000, 60.0)
     assert analysis.verdict["ready"] is True
     found = credential_findings(analysis, JAVA_V1) + decision_findings(analysis)
-    assert found and all(f["severity"] != "blocker" for f in found)
+    assert found and all(f.severity != "blocker" for f in found)
 
 
-def _no_answer(base_failed: int, cand_failed: int, timeouts: int = 0) -> dict | None:
+def _no_answer(base_failed: int, cand_failed: int, timeouts: int = 0) -> Finding | None:
     from analysis.findings import no_answer_findings
     from analysis.ingest.base import skipped
 
@@ -149,14 +150,14 @@ def _no_answer(base_failed: int, cand_failed: int, timeouts: int = 0) -> dict | 
 
 def test_a_candidate_whose_backends_fail_more_often_is_a_finding_of_its_own():
     found = _no_answer(2, 40, timeouts=12)
-    assert found["id"] == "no-backend-answer" and found["severity"] == "warning"
-    assert "ec2: 2 of 1000 requests (0.2%)" in found["evidence"]
-    assert "k8s: 40 of 1000 requests (4.0%)" in found["evidence"]
-    assert "12 nginx 'upstream timed out' error-log lines in k8s" in found["evidence"]
+    assert found.id == "no-backend-answer" and found.severity == "warning"
+    assert "ec2: 2 of 1000 requests (0.2%)" in found.evidence
+    assert "k8s: 40 of 1000 requests (4.0%)" in found.evidence
+    assert "12 nginx 'upstream timed out' error-log lines in k8s" in found.evidence
 
 
 def test_failures_alike_in_both_environments_are_information_and_none_are_nothing():
-    assert _no_answer(10, 12)["severity"] == "info"
+    assert _no_answer(10, 12).severity == "info"
     assert _no_answer(0, 0) is None
 
 
@@ -217,12 +218,10 @@ def test_a_saturated_credential_lock_is_named_and_blocks_unless_the_gap_is_withi
     analysis = _judged(gaps, 1000)
     analysis.refresh["k8s"] = replace(STORM, serialised=True)
     analysis.rate_per_s["k8s"] = 15.0  # above 1 / 86 ms
-    found = {f["id"]: f for f in credential_findings(analysis, JAVA_V1)}
-    assert "queue on the SDK's synchronized" in found["credential-refresh-every-request"][
-        "evidence"]
-    assert found["credential-lock-saturated"]["severity"] == severity
-    assert "saturated: the lock serves at most 1/S" in found["credential-lock-saturated"][
-        "evidence"]
+    found = {f.id: f for f in credential_findings(analysis, JAVA_V1)}
+    assert "queue on the SDK's synchronized" in found["credential-refresh-every-request"].evidence
+    assert found["credential-lock-saturated"].severity == severity
+    assert "saturated: the lock serves at most 1/S" in found["credential-lock-saturated"].evidence
     assert (severity == "blocker") is (analysis.verdict["ready"] is False)
 
 
@@ -240,7 +239,7 @@ def test_the_dns_fix_keeps_an_in_cluster_name_resolving():
         "shop.svc.cluster.local svc.cluster.local cluster.local eu-west-1.compute.internal"]})
     [found] = dns_findings(analysis, ServiceConfig(name="s"),
                            Evidence(empty, empty, empty, empty, resolv, empty, empty, empty))
-    assert "es.search (1 dots, resolves in cluster) costs 2 names" in found["evidence"]
-    assert "Use the full name es.search.svc.cluster.local. (trailing dot" in found["fix"]
-    assert "Use es.search. " not in found["fix"]
-    assert "Use elastic.example.com. (trailing dot)" in found["fix"]
+    assert "es.search (1 dots, resolves in cluster) costs 2 names" in found.evidence
+    assert "Use the full name es.search.svc.cluster.local. (trailing dot" in found.fix
+    assert "Use es.search. " not in found.fix
+    assert "Use elastic.example.com. (trailing dot)" in found.fix

@@ -11,7 +11,6 @@ import duckdb
 import pytest
 
 from analysis import cli, fleet
-from analysis.fleet_index import _worse
 from tests.conftest import EXAMPLES
 
 INJECTED = "<script>alert('fleet')</script>"
@@ -125,7 +124,7 @@ def _row(ready, p50, low, high):
     (None, _row(False, 40, 38, 42), False),                   # no earlier run
 ])
 def test_worse_means_readiness_lost_or_a_gap_clearly_larger(previous, current, worse):
-    assert _worse(current, previous) is worse
+    assert fleet.worse(current, previous) is worse
 
 
 def test_gate_exit_codes_put_failures_first():

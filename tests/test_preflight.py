@@ -14,10 +14,10 @@ def test_kiam_15_minutes_with_java_v1_is_a_blocker():
     result = preflight.run("aws-java-sdk-v1", "kiam", None, None, [])
     assert result.lifetime_s == 900 and result.blocked
     finding = result.findings[0]
-    assert finding["id"] == "credential-refresh-every-request"
+    assert finding.id == "credential-refresh-every-request"
     # 86 ms of fetch plus the lock wait at 1 req/s: 1 x 0.086^2 / (2 x 0.914) s = 4 ms
-    assert finding["added_ms_per_request"] == pytest.approx(90.0, abs=0.2)
-    assert "--session-refresh" in finding["fix"]
+    assert finding.added_ms_per_request == pytest.approx(90.0, abs=0.2)
+    assert "--session-refresh" in finding.fix
 
 
 def test_java_v1_requests_queue_on_the_credential_lock(capsys):
@@ -43,8 +43,8 @@ def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
                            sdk_version="1.24.0")
     # two GETs through kiam (43 ms each) and the token PUT, which kiam's agent passes straight
     # to the node's IMDS (~1 ms): no wait for a lock on top
-    assert result.findings[0]["added_ms_per_request"] == pytest.approx(2 * 43.0 + 1.0)
-    assert "lock" not in result.findings[0]["evidence"]
+    assert result.findings[0].added_ms_per_request == pytest.approx(2 * 43.0 + 1.0)
+    assert "lock" not in result.findings[0].evidence
 
 
 @pytest.mark.parametrize("version, blocked, finding", [
@@ -55,7 +55,7 @@ def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
 def test_botocore_with_kiam_depends_on_the_version(version, blocked, finding):
     result = preflight.run("botocore", "kiam", None, None, [], sdk_version=version)
     assert result.blocked is blocked
-    assert [f["id"] for f in result.findings] == [finding]
+    assert [f.id for f in result.findings] == [finding]
 
 
 @pytest.mark.parametrize("sdk", sorted(POLICIES))
@@ -68,9 +68,9 @@ def test_ndots_expansion_is_found_from_resolv_conf_and_names():
     result = preflight.run(None, None, None, conf, ["catalog.example.com", "db.local."],
                            cache_ttl_s=0)
     [finding] = result.findings
-    assert "queries 5 names" in finding["evidence"]
+    assert "queries 5 names" in finding.evidence
     # issue 15: 3 names CoreDNS answers itself (assumed 1 ms), 2 forwarded (assumed 2 ms)
-    assert finding["added_ms_per_request"] == \
+    assert finding.added_ms_per_request == \
         pytest.approx(3 * 1.0 + 2 * preflight.DEFAULT_QUERY_MS)
 
 
@@ -130,8 +130,8 @@ def test_folder_mode_takes_budgets_from_service_yaml_and_the_rate_from_the_logs(
     folder = example_copy("search-api")   # 10/50 ms budgets, 30 s cache, 2 lookups
     result = preflight.preflight_folder(folder)
     assert result.rate_source == "logs (k8s)" and result.rate_per_s == pytest.approx(0.5, abs=0.05)
-    [cred] = [f for f in result.findings if f["id"] == "credential-refresh-every-request"]
-    assert "~88 ms, measured: the timed metadata calls" in cred["evidence"]
+    [cred] = [f for f in result.findings if f.id == "credential-refresh-every-request"]
+    assert "~88 ms, measured: the timed metadata calls" in cred.evidence
     assert result.dns.budget_ms == {"p50": 10, "p99": 50}
     (folder / "service.yaml").write_text((folder / "service.yaml").read_text()
                                          .replace("p99_ms: 50", "p99_ms: 500"))
@@ -209,9 +209,9 @@ def test_measured_query_time_leaves_timeout_stalls_and_whole_lookups_out(example
         answer("x.example", 10) * 3 + lost * 4
         + answer("x.example", 500, "getaddrinfo", "latency-gap-collect") * 4)
     [finding] = [f for f in preflight.preflight_folder(folder).findings
-                 if f["id"] == "dns-search-expansion"]
-    assert "catalog.example.com 10.0 ms forwarded" in finding["evidence"]
-    assert "forwarded query time measured: median of the dig lookups" in finding["evidence"]
+                 if f.id == "dns-search-expansion"]
+    assert "catalog.example.com 10.0 ms forwarded" in finding.evidence
+    assert "forwarded query time measured: median of the dig lookups" in finding.evidence
 
 
 def test_failed_credential_fetches_leave_the_lifetime_to_the_provider_default(example_copy):
@@ -223,4 +223,4 @@ def test_failed_credential_fetches_leave_the_lifetime_to_the_provider_default(ex
         "curl: (28) Operation timed out after 1000 milliseconds with 0 bytes received\n")
     result = preflight.preflight_folder(folder)
     assert result.lifetime_s == cred_model.served_lifetime_s("kiam")
-    assert any(f["id"] == "credential-refresh-every-request" for f in result.findings)
+    assert any(f.id == "credential-refresh-every-request" for f in result.findings)

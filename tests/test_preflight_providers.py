@@ -113,6 +113,6 @@ def test_aws_calls_per_request_scales_a_storm_and_zero_clears_it(capsys, example
     yaml = folder / "service.yaml"
     yaml.write_text(yaml.read_text() + "aws_calls_per_request: 0\n")
     assert "credential-refresh-every-request" not in {
-        f["id"] for f in preflight.preflight_folder(folder).findings}
+        f.id for f in preflight.preflight_folder(folder).findings}
     with pytest.raises(SystemExit):
         main(["preflight", *kiam, "--aws-calls-per-request", "-1"])

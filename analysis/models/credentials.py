@@ -20,10 +20,9 @@ from analysis.models.providers import (  # noqa: F401 - re-exported: the table's
     BOTOCORE_EXTENSION_S,
     POLICIES,
     RefreshPolicy,
-    credential_fix,
 )
 
-if TYPE_CHECKING:  # service.py reads the SDK table from here: no import back at run time
+if TYPE_CHECKING:  # service.py reads the SDK table from providers.py: no import back at run time
     from analysis.service import ProviderSettings
 
 
@@ -33,9 +32,6 @@ if TYPE_CHECKING:  # service.py reads the SDK table from here: no import back at
 KIAM_SESSION_REFRESH_S = 5 * 60
 KIAM_SESSION_DURATION_S = 15 * 60
 KUBE2IAM_SESSION_TTL_S = 15 * 60
-#: Credential lifetime each provider hands out by default (../shared/domain-facts.md, table 2):
-#: IRSA uses STS's default DurationSeconds of 1 h; Pod Identity and EC2 about 6 h.
-DEFAULT_LIFETIME_S = {"irsa": 3600.0, "pod-identity": 21600.0, "instance-profile": 21600.0}
 
 
 def _setting(settings: ProviderSettings | None, name: str) -> float | None:
@@ -49,7 +45,8 @@ def served_lifetime_s(provider: str | None, settings: ProviderSettings | None = 
         return _setting(settings, "session_duration") or KIAM_SESSION_DURATION_S
     if provider == "kube2iam":
         return 2 * (_setting(settings, "session_ttl") or KUBE2IAM_SESSION_TTL_S)
-    return DEFAULT_LIFETIME_S.get(provider or "")
+    mechanism = providers.MECHANISMS.get(provider or "")  # the others' lifetime by default
+    return mechanism.default_lifetime_s if mechanism else None
 
 
 def policy(sdk: str | None, provider: str | None = None) -> RefreshPolicy | None:

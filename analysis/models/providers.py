@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from analysis.errors import ConfigError
 
 
@@ -208,6 +206,9 @@ class Mechanism:
     call: str           # what one call of a refresh is, for a sentence
     call_ms: float      # one call, when the evidence has no timings
     source: str
+    #: the lifetime of the credentials it hands out by default; None: from its settings
+    #: (KIAM --session-duration, kube2iam twice --iam-role-session-ttl: credentials.py)
+    default_lifetime_s: float | None = None
 
 
 #: call_ms: KIAM/kube2iam proxy the call agent -> server -> STS cache; the migration this tool
@@ -215,20 +216,26 @@ class Mechanism:
 #: IMDS answers on the host in about a millisecond, the Pod Identity agent on the node in
 #: about two. IRSA is one HTTPS call to the regional STS endpoint with no proxy hop: tens of
 #: ms (an estimate; a refresh an hour apart rarely reuses a connection, so it pays TLS).
+#: default_lifetime_s: IRSA uses STS's default DurationSeconds of 1 h (STS
+#: AssumeRoleWithWebIdentity API reference); EC2 about 6 h (observed ~6.5 h, boto/botocore
+#: issue #2670) and Pod Identity about 6 h (the lifetime aws/eks-pod-identity-agent's tests
+#: use; not re-read). docs/method.md, "One refresh policy".
 MECHANISMS = {
-    "instance-profile": Mechanism("the EC2 instance metadata service (IMDS)", "metadata call",
-                                  1.0, "EC2 user guide, instance metadata"),
     "kiam": Mechanism("the kiam agent at the metadata address (agent -> server -> STS cache)",
                       "metadata call", 43.0, "uswitch/kiam pkg/aws/metadata/"),
     "kube2iam": Mechanism("kube2iam at the metadata address (its own STS cache)",
                           "metadata call", 43.0, "jtblin/kube2iam server/server.go"),
     "irsa": Mechanism("STS AssumeRoleWithWebIdentity over HTTPS with the projected token",
-                      "STS call", 20.0, "aws/amazon-eks-pod-identity-webhook README.md"),
+                      "STS call", 20.0, "aws/amazon-eks-pod-identity-webhook README.md", 3600.0),
     "pod-identity": Mechanism("the container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_"
                               "FULL_URI, 169.254.170.23) served by eks-pod-identity-agent",
                               "container-endpoint call", 2.0,
-                              "aws/eks-pod-identity-agent cmd/server.go"),
+                              "aws/eks-pod-identity-agent cmd/server.go", 21600.0),
+    "instance-profile": Mechanism("the EC2 instance metadata service (IMDS)", "metadata call",
+                                  1.0, "EC2 user guide, instance metadata", 21600.0),
 }
+#: credential_provider values service.yaml and `preflight --provider` accept (docs/method.md)
+CREDENTIAL_PROVIDERS = tuple(MECHANISMS)
 DEFAULT_CALL_MS = 43.0
 
 #: eks-pod-identity-agent --max-credential-retention-before-renewal (cmd/server.go, 3h): its
@@ -280,27 +287,3 @@ def prefetch_interval_s(remaining_s: float) -> float:
     are refreshed by one caller at now + max(remaining / 2, 5 min), and by every caller at the
     stale time, expiry - 1 s, when that comes first (prefetchTime, staleTime)."""
     return max(0.0, min(max(remaining_s / 2, 300.0), remaining_s - 1.0))
-
-
-def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
-    """What to change so served credentials always keep more than the SDK's threshold."""
-    minutes = int(np.ceil(threshold_s / 60))
-    if provider == "kiam":
-        return (f"Set kiam-server --session-refresh above {minutes} min (e.g. "
-                f"--session-refresh={minutes + 5}m --session-duration=60m) so served credentials "
-                f"always keep more than {sdk}'s {minutes}-minute threshold, or move the service "
-                "to IRSA or EKS Pod Identity.")
-    if provider == "kube2iam":
-        return (f"Raise kube2iam --iam-role-session-ttl above {minutes} min so served "
-                f"credentials keep more than {sdk}'s {minutes}-minute threshold, or move to IRSA "
-                "or EKS Pod Identity.")
-    if provider == "irsa":
-        return (f"Let {sdk} ask STS for sessions longer than {minutes} min: do not set a short "
-                "DurationSeconds / role session duration (STS's default is 1 h) and keep the "
-                "role's MaxSessionDuration at 1 h or more.")
-    if provider == "pod-identity":
-        return (f"Keep eks-pod-identity-agent's --max-credential-retention-before-renewal "
-                f"(default 3h) more than {minutes} min below the credential lifetime, so served "
-                f"credentials keep more than {sdk}'s {minutes}-minute threshold.")
-    return (f"Serve credentials that keep more than {minutes} min ({sdk}'s refresh threshold) "
-            "whenever they are handed out: 60 min or more, renewed well before expiry.")

@@ -77,12 +77,14 @@ def test_java_v2_releases_that_returned_expired_credentials(version, flagged):
     assert not providers.java_v2_returns_expired("aws-java-sdk-v2", version, "irsa")
 
 
-@pytest.mark.parametrize("provider, words", [
-    ("kiam", "--session-refresh"), ("kube2iam", "--iam-role-session-ttl"),
-    ("irsa", "DurationSeconds"), ("pod-identity", "--max-credential-retention-before-renewal"),
-    ("instance-profile", "60 min or more")])
-def test_each_provider_gets_a_fix_it_can_apply(provider, words):
-    assert words in providers.credential_fix(provider, "botocore", 900)
+def test_one_table_names_the_providers_service_yaml_and_preflight_accept(capsys):
+    from analysis import cli, service
+
+    assert service.CREDENTIAL_PROVIDERS is providers.CREDENTIAL_PROVIDERS
+    assert set(providers.CREDENTIAL_PROVIDERS) == set(providers.MECHANISMS)
+    with pytest.raises(SystemExit):
+        cli.main(["preflight", "--provider", "no-such-provider"])
+    assert ", ".join(map(repr, providers.CREDENTIAL_PROVIDERS)) in capsys.readouterr().err
 
 
 def test_every_row_cites_a_source_file_that_docs_method_also_cites():

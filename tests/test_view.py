@@ -1,0 +1,56 @@
+"""The report's HTML pieces escape everything that came from evidence or configuration."""
+
+from dataclasses import replace
+
+import pandas as pd
+
+from analysis import view
+from analysis.attribution import Analysis
+from analysis.fingerprint import combine
+from tests.analysed import analysed
+
+EVIL = '<script>alert("x")</script>'
+
+
+def _thin(**changes) -> Analysis:
+    base = Analysis("svc", "ec2", "k8s", {}, {}, {}, {}, {"ec2": 1.0, "k8s": 1.0},
+                    verdict={"cause": "inconclusive", "ready": False, "summary": "too few"})
+    return replace(base, **changes)
+
+
+def test_a_table_escapes_its_cells_and_says_when_it_is_empty():
+    html = view.table(pd.DataFrame({"line": [EVIL]})).data
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert view.table(pd.DataFrame(), f"nothing {EVIL}").data == \
+        "<p><em>nothing &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</em></p>"
+
+
+def test_the_banner_escapes_the_service_and_the_summary():
+    html = view.banner(_thin(service=EVIL, verdict={"cause": "inconclusive", "ready": False,
+                                                    "summary": EVIL})).data
+    assert "<script>" not in html and html.count("&lt;script&gt;") == 2
+    assert "BLOCKED" in html and "inconclusive" in html and "n/a" in html
+
+
+def test_the_banner_of_a_measured_gap_shows_it_with_its_interval_and_budget():
+    html = view.banner(analysed("search-api").analysis).data
+    assert "search-api: BLOCKED" in html and "credential refresh" in html
+    assert "95% CI" in html and "over its 10 ms budget" in html
+
+
+def test_findings_show_their_gap_after_the_fix_and_preflight_shaped_ones_render_too():
+    findings = [{"id": "x", "severity": "blocker", "evidence": EVIL, "fix": "f", "gain_ms": 9.0,
+                 "gap_after_fix_ms": {"p50": -2.0, "p99": 38.0}},
+                {"id": "y", "severity": "info", "evidence": "e", "fix": "f", "gain_ms": 0.0,
+                 "gap_after_fix_ms": {}}]
+    html = view.findings_table(findings).data
+    assert "p50 -2, p99 +38" in html and "<script>" not in html
+    assert "p50 gain (ms)" in html
+    assert "no findings" in view.findings_table([]).data
+
+
+def test_the_footer_escapes_parameters_and_names_the_evidence_fingerprint():
+    files = {f"k8s/{EVIL}.log": "cd" * 32}
+    html = view.footer({"service": EVIL}, files).data
+    assert "<script>" not in html
+    assert combine(files)[:16] in html and "SHA-256 of 1 files" in html

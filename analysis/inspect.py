@@ -12,8 +12,9 @@ from analysis import ingest
 from analysis import service as services
 from analysis.errors import LatencyGapError
 from analysis.files import check_inside
-from analysis.ingest.base import REGISTRY, Format, check_rejected_share, detect, parse_with
+from analysis.ingest.registry import REGISTRY, Format, detect, parse_with
 from analysis.ingest.resolv import parse_resolv_conf
+from analysis.ingest.rows import check_rejected_share
 
 
 def _kind_of(path: Path) -> str | None:

@@ -22,9 +22,9 @@ MEASURE = """
 import json, sys, time
 from pathlib import Path
 from analysis.ingest.custom import compile_format
-from analysis.ingest.latency import IngressNginx
+from analysis.ingest.ingress_nginx import IngressNginx
 path = Path(sys.argv[1])
-from analysis.ingest.latency import RegexLogFormat
+from analysis.ingest.regex_format import RegexLogFormat
 fmt = IngressNginx() if sys.argv[2] == "built-in" else compile_format(
     "nginx", IngressNginx.log_format)
 # "regex": what a format string that is not space-separated fields gets (its RE2 expression)

@@ -68,12 +68,12 @@ def generate(path: Path, lines: int, seed: int = 5) -> None:
 MEASURE = """
 import json, resource, sys, time
 from pathlib import Path
-from analysis.ingest import base
+from analysis.ingest import registry, rows
 path = Path(sys.argv[1])
 started = time.perf_counter()
-fmt = base.detect("latency", path)
+fmt = registry.detect("latency", path)
 parsed = fmt.parse(path)
-base.check_rejected_share(path, fmt.name, parsed)
+rows.check_rejected_share(path, fmt.name, parsed)
 seconds = time.perf_counter() - started
 print(json.dumps({"format": fmt.name, "lines": parsed.lines, "rows": len(parsed.table),
                   "rejected": len(parsed.rejected), "seconds": seconds,

@@ -132,7 +132,7 @@ def test_a_cause_the_measured_gap_contradicts_is_no_blocker_beside_ready():
 
 def _no_answer(base_failed: int, cand_failed: int, timeouts: int = 0) -> dict | None:
     from analysis.findings import no_answer_findings
-    from analysis.ingest.base import skipped
+    from analysis.ingest.rows import skipped
 
     def env(name, failed):
         ms = np.full(1000, 20.0)

@@ -19,25 +19,26 @@ import pandas as pd
 
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
-from analysis.ingest import (  # noqa: F401 (athena, envoy, legacy, tabular register formats)
+from analysis.ingest import (  # noqa: F401 (the format modules register their formats)
     athena,
+    aws_alb,
     credentials,
     dig,
     envoy,
+    ingress_nginx,
     latency,
     legacy,
     metadata,
     tabular,
 )
-from analysis.ingest.base import (
+from analysis.ingest.registry import Format, parse_file
+from analysis.ingest.resolv import ResolvConf, env_resolv_conf
+from analysis.ingest.rows import (
     REJECTION_COLUMNS,
     SKIPPED_COLUMNS,
-    Format,
     check_rejected_share,
     no_skipped,
-    parse_file,
 )
-from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 
 if TYPE_CHECKING:  # service.py compiles custom formats with ingest: no import back at runtime
     from analysis.service import ServiceConfig

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from analysis.ingest.base import detect, parse_file
+from analysis.ingest.registry import detect, parse_file
 from analysis.ingest.tabular import pick_columns
 
 STAMP = "2023-03-08T10:00:00.123456789Z "

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import LatencyGapError
-from analysis.ingest.base import check_rejected_share, parse_file
 from analysis.ingest.custom import compile_format
+from analysis.ingest.registry import parse_file
 from analysis.ingest.resolv import parse_resolv_conf
+from analysis.ingest.rows import check_rejected_share
 from tests.conftest import FIXTURES
 
 REAL = FIXTURES / "real"

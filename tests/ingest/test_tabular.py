@@ -3,13 +3,13 @@ import math
 import pytest
 
 from analysis.errors import EvidenceError
-from analysis.ingest import base
+from analysis.ingest import registry
 from analysis.ingest.csvfile import empty_lines
 from analysis.ingest.tabular import CsvLog, JsonLines, pick_columns
 
 
 def test_csv_prefers_the_backend_column_and_reads_units_from_names(fixture_path):
-    assert base.detect("latency", fixture_path("latency.csv")).name == "csv"
+    assert registry.detect("latency", fixture_path("latency.csv")).name == "csv"
     parsed = CsvLog().parse(fixture_path("latency.csv"))
     t = parsed.table
     assert parsed.lines == 4 and parsed.rejected.empty
@@ -20,7 +20,7 @@ def test_csv_prefers_the_backend_column_and_reads_units_from_names(fixture_path)
 
 def test_json_lines_known_nginx_names_are_seconds(fixture_path, gzipped):
     path = gzipped("latency-seconds.jsonl")
-    assert base.detect("latency", path).name == "json-lines"
+    assert registry.detect("latency", path).name == "json-lines"
     parsed = JsonLines().parse(path)
     t = parsed.table
     assert list(t["line"]) == [1, 2, 4]

@@ -75,7 +75,7 @@ def test_logs_hours_apart_are_said_not_to_overlap():
     later = evidence.latency["env"] == result.candidate
     evidence.latency.loc[later, "time"] += pd.Timedelta(hours=5)
     html = view.time_ranges(evidence, result).data
-    assert "do not overlap" in html and "4.0 h apart" in html
+    assert "do not overlap" in html and "4 h apart" in html
 
 
 def test_periodic_refreshes_are_marked_where_the_model_predicts_them():

@@ -11,7 +11,7 @@ from tests.conftest import EXAMPLES, FIXTURES
 
 
 def test_kiam_15_minutes_with_java_v1_is_a_blocker():
-    result = preflight.run("aws-java-sdk-v1", "kiam", None, None, [])
+    result = preflight.check("aws-java-sdk-v1", "kiam", None, None, [])
     assert result.lifetime_s == 900 and result.blocked
     finding = result.findings[0]
     assert finding["id"] == "credential-refresh-every-request"
@@ -39,8 +39,8 @@ def test_java_v1_requests_queue_on_the_credential_lock(capsys):
 
 
 def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
-    result = preflight.run("botocore", "kiam", None, None, [], rate_per_s=8,
-                           sdk_version="1.24.0")
+    result = preflight.check("botocore", "kiam", None, None, [], rate_per_s=8,
+                             sdk_version="1.24.0")
     # two GETs through kiam (43 ms each) and the token PUT, which kiam's agent passes straight
     # to the node's IMDS (~1 ms): no wait for a lock on top
     assert result.findings[0]["added_ms_per_request"] == pytest.approx(2 * 43.0 + 1.0)
@@ -53,20 +53,20 @@ def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
     ("1.35.2", False, "botocore-short-expiry"),
 ])
 def test_botocore_with_kiam_depends_on_the_version(version, blocked, finding):
-    result = preflight.run("botocore", "kiam", None, None, [], sdk_version=version)
+    result = preflight.check("botocore", "kiam", None, None, [], sdk_version=version)
     assert result.blocked is blocked
     assert [f["id"] for f in result.findings] == [finding]
 
 
 @pytest.mark.parametrize("sdk", sorted(POLICIES))
 def test_irsa_default_lifetime_is_fine_with_every_sdk(sdk):
-    assert preflight.run(sdk, "irsa", None, None, []).findings == []
+    assert preflight.check(sdk, "irsa", None, None, []).findings == []
 
 
 def test_ndots_expansion_is_found_from_resolv_conf_and_names():
     conf = parse_resolv_conf(FIXTURES / "resolv-k8s.conf")
-    result = preflight.run(None, None, None, conf, ["catalog.example.com", "db.local."],
-                           cache_ttl_s=0)
+    result = preflight.check(None, None, None, conf, ["catalog.example.com", "db.local."],
+                             cache_ttl_s=0)
     [finding] = result.findings
     assert "queries 5 names" in finding["evidence"]
     # issue 15: 3 names CoreDNS answers itself (assumed 1 ms), 2 forwarded (assumed 2 ms)

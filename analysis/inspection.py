@@ -124,7 +124,7 @@ def inspect_path(path: Path) -> dict:
     options = {"latency_unit": config.latency_unit}
     for env in config.environments:
         for kind in ingest.FILE_KINDS:
-            found = ingest.evidence_files(path / env / kind)
+            found = ingest.kind_files(path / env / kind)
             if not found and kind not in ingest.OPTIONAL_KINDS:
                 missing.append(f"{env}/{kind}")
             files += [inspect_file(f, kind, options, config.formats.get(kind)) for f in found]

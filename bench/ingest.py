@@ -2,8 +2,8 @@
 
 Prints lines/s and peak RSS (measured in a fresh process, so generating the log does not
 count), and GoAccess's time on the same file when `goaccess` is installed.
-Targets (issue 3): >= 1.5M lines/s and peak RSS < 1 GB on 2 cores for 5M lines; (issue 8)
-peak RSS < 1.5 GB for a 20M-line log (2.9 GB), measured once.
+Targets (README, "Speed" and "Reliability"): >= 1.5M lines/s and peak RSS < 1 GB on 2 cores
+for 5M lines; peak RSS < 1.5 GB for a 20M-line log (2.9 GB), measured once.
 The logs are generated once into bench/out/ (git-ignored) and reused.
 """
 

@@ -21,7 +21,7 @@ def test_kiam_15_minutes_with_java_v1_is_a_blocker():
 
 
 def test_java_v1_requests_queue_on_the_credential_lock(capsys):
-    """Issue 14: Java v1's fetcher is synchronized; at 8 req/s the wait nearly doubles the
+    """Java v1's fetcher is synchronized; at 8 req/s the wait nearly doubles the
     cost (M/D/1), at 15 req/s (above 1 / 86 ms) the lock saturates."""
     assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam", "--rate", "8",
                  "--json"]) == 1
@@ -69,13 +69,13 @@ def test_ndots_expansion_is_found_from_resolv_conf_and_names():
                              cache_ttl_s=0)
     [finding] = result.findings
     assert "queries 5 names" in finding["evidence"]
-    # issue 15: 3 names CoreDNS answers itself (assumed 1 ms), 2 forwarded (assumed 2 ms)
+    # per-name cost: 3 names CoreDNS answers itself (assumed 1 ms), 2 forwarded (assumed 2 ms)
     assert finding["added_ms_per_request"] == \
         pytest.approx(3 * 1.0 + 2 * preflight.DEFAULT_QUERY_MS)
 
 
 POD_CONF = ("search shop.svc.cluster.local svc.cluster.local cluster.local ec2.internal\n"
-            "nameserver 10.100.0.10\noptions ndots:5\n")   # issue 15's pod.conf
+            "nameserver 10.100.0.10\noptions ndots:5\n")   # a pod's: ndots:5, 4 search domains
 
 
 @pytest.mark.parametrize("name, args, code, tried", [
@@ -86,11 +86,12 @@ POD_CONF = ("search shop.svc.cluster.local svc.cluster.local cluster.local ec2.i
                              "--dns-ms", "30", "--budget-p50", "10", "--budget-p99", "50"], 1,
      "elastic.example.com: 5 (elastic.example.com.shop.svc"),
 ])
-def test_issue_15_done_when(tmp_path, capsys, name, args, code, tried):
-    """Issue 15's done-when lines: an in-cluster name walks 2 names CoreDNS answers itself
-    (cheap: within budget even with no cache); the trailing dot queries one name; an external
-    name behind a 10 s cache misses 1 request in 6 at 0.5 req/s: nothing at p50, a whole
-    5-name walk (3 x 1 ms local + 2 x 30 ms forwarded) at p99, over its 50 ms budget."""
+def test_each_name_of_a_walk_costs_what_its_resolver_makes_it_cost(tmp_path, capsys, name,
+                                                                    args, code, tried):
+    """An in-cluster name walks 2 names CoreDNS answers itself (cheap: within budget even
+    with no cache); the trailing dot queries one name; an external name behind a 10 s cache
+    misses 1 request in 6 at 0.5 req/s: nothing at p50, a whole 5-name walk (3 x 1 ms local
+    + 2 x 30 ms forwarded) at p99, over its 50 ms budget."""
     (tmp_path / "pod.conf").write_text(POD_CONF)
     assert main(["preflight", "--resolv", str(tmp_path / "pod.conf"), "--names", name,
                  *args]) == code
@@ -175,7 +176,7 @@ def test_a_folder_without_latency_logs(tmp_path, capsys):
     (["--session-duration", "1h", "--session-refresh", "5m"], 1),     # under it: storms
 ])
 def test_kiam_settings_are_options_and_durations_read_as_people_write_them(args, code, capsys):
-    """Issue 14: the KIAM fix (--session-refresh=20m --session-duration=60m) clears the blocker;
+    """The KIAM fix (--session-refresh=20m --session-duration=60m) clears the blocker;
     durations accept 900, 900s, 15m, 1h."""
     assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam",
                      *args]) == code, capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Issue 14 items 4-6 in preflight and service.yaml: each provider's mechanism, the IMDSv2 hop
+"""In preflight and service.yaml: each provider's mechanism, the IMDSv2 hop
 limit (`--hop-limit`, `--imds-v2`, provider_settings.hop_limit / imds_v2) and Java v2's
 2.17.159-2.17.163 releases."""
 

@@ -147,7 +147,7 @@ def test_failed_credential_fetches_are_listed_with_their_file_and_line(fixture_p
 
 
 def test_data_quality_says_where_each_backend_time_came_from(reports):
-    """Issue 13: inspect and the report say which field each file's latency came from; the
+    """Inspect and the report say which field each file's latency came from; the
     skipped lines are counted by what they are (none in the bundled examples)."""
     summary = json.loads((reports["search-api"] / "search-api" / "summary.json").read_text())
     inputs = summary["inputs"]

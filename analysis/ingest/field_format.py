@@ -157,8 +157,9 @@ class FieldLogFormat(RegexLogFormat):
         total = len(valid) + len(irregular)
         if total != physical_lines:  # a stray quote joined lines: take the line-exact path
             return RegexLogFormat.parse(self, path, options)
-        # Memory (issue 8: 20M lines under 1.5 GB): line numbers are built only when some
-        # lines went the slow way, and each column is concatenated while its parts are freed.
+        # Memory (README, "Reliability": 20M lines under 1.5 GB): line numbers are built only
+        # when some lines went the slow way, and each column is concatenated while its parts
+        # are freed.
         odd_numbers = np.array([n for n, _ in irregular], dtype=np.int64)
         if irregular:
             regular = np.ones(total + 1, bool)

@@ -33,8 +33,10 @@ if TYPE_CHECKING:  # service.py reads the SDK table from here: no import back at
 KIAM_SESSION_REFRESH_S = 5 * 60
 KIAM_SESSION_DURATION_S = 15 * 60
 KUBE2IAM_SESSION_TTL_S = 15 * 60
-#: Credential lifetime each provider hands out by default (../shared/domain-facts.md, table 2):
-#: IRSA uses STS's default DurationSeconds of 1 h; Pod Identity and EC2 about 6 h.
+#: Credential lifetime each provider hands out by default: IRSA uses STS's default
+#: DurationSeconds of 1 h (STS AssumeRoleWithWebIdentity API reference); EC2 about 6 h (observed
+#: ~6.5 h, boto/botocore issue #2670) and Pod Identity about 6 h (the lifetime
+#: aws/eks-pod-identity-agent's tests use; not re-read). docs/method.md, "One refresh policy".
 DEFAULT_LIFETIME_S = {"irsa": 3600.0, "pod-identity": 21600.0, "instance-profile": 21600.0}
 
 

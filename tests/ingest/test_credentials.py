@@ -44,7 +44,7 @@ def test_json_lines_documents(fixture_path):
     assert "CANARY" not in t.to_csv()
 
 
-# --- terminal transcripts and failed fetches (issue 13, items 4 and 6) ---
+# --- terminal transcripts and failed fetches ---
 
 import re  # noqa: E402
 

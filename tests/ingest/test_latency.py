@@ -44,7 +44,7 @@ def test_unparseable_lines_are_rejected_with_line_numbers(tmp_path, fixture_path
     assert list(parsed.table["line"]) == [1, 3, 5]
     assert list(parsed.rejected["line"]) == [2]
     assert parsed.rejected["text"][0] == "garbage <script>"
-    # a blank line is neither a request nor an error: skipped and counted (issue 13)
+    # a blank line is neither a request nor an error: skipped and counted
     assert list(parsed.skipped["line"]) == [4] and list(parsed.skipped["what"]) == ["blank line"]
 
 

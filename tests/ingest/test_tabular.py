@@ -27,7 +27,7 @@ def test_json_lines_known_nginx_names_are_seconds(fixture_path, gzipped):
     assert t["latency_ms"][0] == pytest.approx(25.0) and t["total_ms"][0] == pytest.approx(30.0)
     assert str(t["time"][1]) == "2026-11-24 10:00:01+00:00"  # epoch seconds
     assert math.isnan(t["latency_ms"][2])
-    assert parsed.rejected.empty and list(parsed.skipped["what"]) == ["blank line"]  # issue 13
+    assert parsed.rejected.empty and list(parsed.skipped["what"]) == ["blank line"]
 
 
 def test_a_broken_json_line_is_rejected_with_its_number(tmp_path, fixture_path):

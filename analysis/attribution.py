@@ -183,7 +183,8 @@ def _checked(est, evidence: Evidence, config: ServiceConfig, policy):
 
 
 def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> dict:
-    """The cause of the gap and whether the candidate is ready (contract in DESIGN.md).
+    """The cause of the gap and whether the candidate is ready (the summary.json
+    contract: README.md, "What you get").
 
     Each quantile with a budget is first decided over, within or undecided from its 95%
     interval (analysis/decision.py). Ready when p50 and p99 are both decided within; otherwise

@@ -58,7 +58,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from analysis.inspect import inspect_path, render
+    from analysis.inspection import inspect_path, render
 
     result = inspect_path(Path(args.path))
     print(json.dumps(result, indent=2, default=str) if args.json else render(result))
@@ -86,7 +86,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
                                             args.dns_local_ms, args.aws_calls_per_request)
     else:
         budget = given or services.Budget()
-        result = preflight.run(
+        result = preflight.check(
             args.sdk, args.provider, args.lifetime,
             parse_resolv_conf(Path(args.resolv)) if args.resolv else None,
             args.names.split(",") if args.names else [], args.rate, args.cache_ttl,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import timedelta
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$", re.I)
 _FACTORS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, None: 1.0}
@@ -32,7 +33,15 @@ def seconds(value: str | float | int, allow_zero: bool = False) -> float:
 
 
 def minutes(value: float) -> str:
-    """A duration for a sentence: `15 min`, `90 s`, `1.5 h`."""
+    """A configured duration for a sentence, exactly: `15 min`, `90 s`, `1.5 h`."""
     if value >= 3600 and value % 1800 == 0:
         return f"{value / 3600:g} h"
     return f"{value / 60:g} min" if value >= 120 else f"{value:g} s"
+
+
+def span(value: float | timedelta) -> str:
+    """A measured duration (seconds or a timedelta) for a sentence or a figure, rounded: whole
+    minutes under 90 min (`45 min`), else hours to one decimal (`1.5 h`, `4 h`, `26.3 h`)."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    minutes = seconds / 60
+    return f"{round(minutes / 60, 1):g} h" if minutes >= 90 else f"{minutes:.0f} min"

@@ -238,7 +238,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
                       **extra}
             # One kernel runs the notebooks in turn, reset between them: each notebook sees
             # only its own variables, and pandas, seaborn and analysis/ are imported once
-            # (issue 5: speed).
+            # (README, "Speed").
             km = IpcKernelManager(kernel_name=config.KERNEL_NAME)
             try:
                 _run_notebooks(km, notebooks, built, values, step, service, reports)

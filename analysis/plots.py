@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis import stats
+from analysis import durations, stats
 from analysis.attribution import CAUSES, Analysis
 from analysis.decision import UNDECIDED
 
@@ -29,11 +29,6 @@ def plain_log_axis(axis) -> None:
     axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(ticker.NullFormatter())
-
-
-def _duration(delta: pd.Timedelta) -> str:
-    minutes = delta.total_seconds() / 60
-    return f"{minutes / 60:g} h" if minutes >= 120 else f"{minutes:.0f} min"
 
 
 def env_colours(baseline: str, candidate: str) -> dict[str, tuple]:
@@ -187,7 +182,7 @@ def credential_timeline(moments: dict[str, pd.DataFrame], analysis: Analysis,
         lifetime = (moments[env]["expiration"] - moments[env]["last_updated"]).median()
         ax.set(xlabel="time (UTC)", ylabel="credential", yticks=[],
                title=f"{env}: {len(moments[env])} credentials{shown}, median lifetime "
-                     f"{_duration(lifetime)}")
+                     f"{durations.span(lifetime)}")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     if threshold_s:
         fig.suptitle(f"Credential lifetimes against {sdk}'s refresh threshold "

@@ -208,14 +208,14 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
             rate_per_s, rate_source = _logged_rate(evidence.latency, config, rate_per_s)
             call_ms = _timed_call_ms(evidence.metadata, config.candidate)
     budget = budget or config.budget
-    return run(config.sdk, config.credential_provider, lifetime,
-               env_resolv_conf(env, folder), list(config.dns.names),
-               rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
-               config.sdk_version, query_ms, source, budget.p50_ms,
-               config.provider_settings, floor, budget_p99_ms=budget.p99_ms, dig=dig,
-               local_ms=local_ms, call_ms=call_ms, rate_source=rate_source,
-               timed_out_puts=timed_out,
-               aws_calls=config.aws_calls_per_request if aws_calls is None else aws_calls)
+    return check(config.sdk, config.credential_provider, lifetime,
+                 env_resolv_conf(env, folder), list(config.dns.names),
+                 rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
+                 config.sdk_version, query_ms, source, budget.p50_ms,
+                 config.provider_settings, floor, budget_p99_ms=budget.p99_ms, dig=dig,
+                 local_ms=local_ms, call_ms=call_ms, rate_source=rate_source,
+                 timed_out_puts=timed_out,
+                 aws_calls=config.aws_calls_per_request if aws_calls is None else aws_calls)
 
 
 def _logged_rate(latency, config, rate_per_s: float) -> tuple[float, str]:
@@ -237,17 +237,17 @@ def _timed_call_ms(metadata, env: str) -> float | None:
     return float(mine["duration_ms"].mean()) if len(mine) else None
 
 
-def run(sdk: str | None, provider: str | None, lifetime_s: float | None,
-        resolv: ResolvConf | None, names: list[str], rate_per_s: float = 1.0,
-        cache_ttl_s: float = DEFAULT_CACHE_TTL_S, lookups_per_request: float = 1.0,
-        sdk_version: str | None = None, query_ms: float = DEFAULT_QUERY_MS,
-        query_source: str = "assumed", budget_ms: float = Budget.p50_ms,
-        settings: ProviderSettings | None = None,
-        floor: tuple[float, str] | None = None, *, budget_p99_ms: float = Budget.p99_ms,
-        dig=None, local_ms: float | None = None, call_ms: float | None = None,
-        rate_source: str = "given",
-        timed_out_puts: tuple[pd.Series, int] | None = None,
-        aws_calls: float | None = None) -> Preflight:
+def check(sdk: str | None, provider: str | None, lifetime_s: float | None,
+          resolv: ResolvConf | None, names: list[str], rate_per_s: float = 1.0,
+          cache_ttl_s: float = DEFAULT_CACHE_TTL_S, lookups_per_request: float = 1.0,
+          sdk_version: str | None = None, query_ms: float = DEFAULT_QUERY_MS,
+          query_source: str = "assumed", budget_ms: float = Budget.p50_ms,
+          settings: ProviderSettings | None = None,
+          floor: tuple[float, str] | None = None, *, budget_p99_ms: float = Budget.p99_ms,
+          dig=None, local_ms: float | None = None, call_ms: float | None = None,
+          rate_source: str = "given",
+          timed_out_puts: tuple[pd.Series, int] | None = None,
+          aws_calls: float | None = None) -> Preflight:
     """Every check that the configuration given allows. `budget_ms` is the p50 budget."""
     lifetime = lifetime_s or cred_model.served_lifetime_s(provider, settings)
     result = Preflight(sdk, provider, lifetime, rate_per_s, query_ms=query_ms,

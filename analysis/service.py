@@ -259,7 +259,7 @@ def _formats(raw, where: _Where) -> dict[str, object]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where('formats')}: expected a mapping of evidence kind to format, "
                           "e.g. {latency: ingress-nginx}")
-    from analysis.ingest import base, custom  # pandas and pyarrow: only when a yaml names one
+    from analysis.ingest import custom, registry  # pandas and pyarrow: only when a yaml names one
 
     formats: dict[str, object] = {}
     for kind, value in raw.items():
@@ -268,9 +268,9 @@ def _formats(raw, where: _Where) -> dict[str, object]:
             raise ConfigError(f"{where(key)}: unknown evidence kind; expected some of "
                               f"{list(FORMAT_KINDS)}")
         if isinstance(value, str):
-            if value not in base.REGISTRY.get(kind, {}):
+            if value not in registry.REGISTRY.get(kind, {}):
                 raise ConfigError(f"{where(key)}: unknown {kind} format {value!r}; expected one "
-                                  f"of {', '.join(sorted(base.REGISTRY.get(kind, {})))}")
+                                  f"of {', '.join(sorted(registry.REGISTRY.get(kind, {})))}")
             formats[kind] = value
             continue
         if not isinstance(value, dict) or kind != "latency":

@@ -1,4 +1,5 @@
-"""summary.json: the machine-readable result of one report (contract in DESIGN.md)."""
+"""summary.json: the machine-readable result of one report (contract: README.md,
+"What you get")."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML
 
-from analysis import __version__
+from analysis import __version__, durations
 from analysis.attribution import Analysis
 from analysis.decision import OVER, UNDECIDED, WITHIN
 from analysis.fingerprint import combine
@@ -99,22 +99,17 @@ def time_ranges(evidence: Evidence, analysis: Analysis) -> HTML:
         said = "The latency logs have no timestamps in one environment: overlap unknown."
     elif overlap > pd.Timedelta(0):
         said = (f"The {escape(analysis.baseline)} and {escape(analysis.candidate)} latency "
-                f"logs overlap for {_duration(overlap)}.")
+                f"logs overlap for {durations.span(overlap)}.")
     else:
         said = (f"<strong>The {escape(analysis.baseline)} and {escape(analysis.candidate)} "
-                f"latency logs do not overlap</strong> ({_duration(-overlap)} apart): load and "
-                "time of day may explain part of the gap.")
+                f"latency logs do not overlap</strong> ({durations.span(-overlap)} apart): load "
+                "and time of day may explain part of the gap.")
     ranges = evidence.time_ranges()
     for column in ("first", "last"):
         # a kind without timestamps in one environment (grep'd dig lines) leaves objects
         ranges[column] = pd.to_datetime(ranges[column], utc=True) \
             .dt.strftime("%Y-%m-%d %H:%M:%S UTC").fillna("")
     return HTML(table(ranges).data + f"<p>{said}</p>")
-
-
-def _duration(delta: pd.Timedelta) -> str:
-    minutes = delta.total_seconds() / 60
-    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
 
 
 def failed_fetches_table(evidence: Evidence) -> HTML:

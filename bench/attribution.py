@@ -1,6 +1,6 @@
 """Benchmark: gap intervals and the Shapley decomposition on 10M requests per environment.
 
-Issue 4 asks for 95% intervals that stay fast on 10M rows; this prints the seconds each step
+95% intervals must stay fast on 10M rows (README, "Speed"); this prints the seconds each step
 takes on synthetic latencies (lognormal baseline; the candidate pays 86 ms on every request
 and a 150 ms DNS miss on 6% of them).
 """

@@ -5,7 +5,7 @@ Each run parses in a fresh process (imports not counted); runs alternate between
 shared machine's noise hits all alike; the median of each is printed in lines/s. "regex" is
 the same compiled format read line by line with its RE2 expression, the path a format string
 takes when its fields are not space-separated and quoted whole.
-Target (issue 13 item 8): the compiled format within ~20% of the built-in.
+Target: the compiled format within ~20% of the built-in.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ MEASURE = """
 import json, sys, time
 from pathlib import Path
 from analysis.ingest.custom import compile_format
-from analysis.ingest.latency import IngressNginx
+from analysis.ingest.ingress_nginx import IngressNginx
 path = Path(sys.argv[1])
-from analysis.ingest.latency import RegexLogFormat
+from analysis.ingest.regex_format import RegexLogFormat
 fmt = IngressNginx() if sys.argv[2] == "built-in" else compile_format(
     "nginx", IngressNginx.log_format)
 # "regex": what a format string that is not space-separated fields gets (its RE2 expression)

@@ -1,4 +1,4 @@
-"""Benchmark: a fleet of 24 simulated services with --jobs 1 and --jobs 2 (issue 6).
+"""Benchmark: a fleet of 24 simulated services with --jobs 1 and --jobs 2.
 
 The services cycle through the three examples with their own seeds (`latency-gap simulate
 --fleet 24`). Each run is the real command with --force, from a fresh process, into its own

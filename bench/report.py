@@ -1,7 +1,7 @@
 """Benchmark: `make report SERVICE=search-api` beside the floor any notebook report pays.
 
 The floor is one parameterized notebook that imports pandas and seaborn and draws one plot,
-executed by papermill and exported to HTML by nbconvert (issue 5), in one fresh Python process
+executed by papermill and exported to HTML by nbconvert, in one fresh Python process
 as the pipeline does it. (Run as the `papermill` and `jupyter nbconvert` commands it costs
 ~1.5 s more here: each command imports the Jupyter stack again.) Each is timed RUNS times
 with the venv present; the medians and their ratio are printed. Target: the report within 2x.

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from analysis import config
-from analysis.ingest.base import REGISTRY
+from analysis.ingest.registry import REGISTRY
 from analysis.models.credentials import POLICIES
 
 ROOT = config.PROJECT_ROOT

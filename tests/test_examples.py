@@ -53,7 +53,8 @@ def test_search_api_matches_the_migration_story():
     p50 = result.attribution_ms["p50"]
     assert p50["credential_refresh"] == pytest.approx(result.gap_ms["p50"]["value"], abs=10)
     # DNS misses show in the tail only: a whole walk at p99, 3 names CoreDNS answers itself
-    # (~1 ms) and 2 forwarded (~32 ms), not 5 x the dig median (issue 15)
+    # (~1 ms) and 2 forwarded (~32 ms), not 5 x the dig median
+    # (docs/method.md, "Per-name cost")
     assert result.attribution_ms["p50"]["dns"] < 5 and 35 < result.attribution_ms["p99"]["dns"] < 80
     assert result.dns["k8s"].source == "model"
 

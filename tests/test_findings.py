@@ -133,7 +133,7 @@ def test_a_cause_the_measured_gap_contradicts_is_no_blocker_beside_ready():
 
 def _no_answer(base_failed: int, cand_failed: int, timeouts: int = 0) -> Finding | None:
     from analysis.findings import no_answer_findings
-    from analysis.ingest.base import skipped
+    from analysis.ingest.rows import skipped
 
     def env(name, failed):
         ms = np.full(1000, 20.0)
@@ -183,7 +183,7 @@ def test_credential_fetch_failures_are_located_findings_of_the_candidate_only(
     assert "credentials-transcript.txt line 12" in hop["evidence"]
     assert "--http-put-response-hop-limit 2" in hop["fix"] and \
         "IRSA or EKS Pod Identity" in hop["fix"]
-    # issue 14: the recorded failures decide that the PUTs go unanswered, whatever hop_limit
+    # the recorded failures decide that the PUTs go unanswered, whatever hop_limit
     # says; the SDK's own timeout says how long (Java v2: one PUT a refresh, 1 s)
     assert "Its cost: each refresh waits ~1000 ms" in hop["evidence"]
     assert "evidence: 2 captured fetches got no answer to the PUT; model: aws-java-sdk-v2 " \
@@ -226,7 +226,7 @@ def test_a_saturated_credential_lock_is_named_and_blocks_unless_the_gap_is_withi
 
 
 def test_the_dns_fix_keeps_an_in_cluster_name_resolving():
-    """Issue 15: `es.search.` would not resolve; the fix names its full name instead."""
+    """`es.search.` would not resolve; the fix names its full name instead."""
     from analysis.findings import dns_findings
     from analysis.models.dns import DnsEstimate
 

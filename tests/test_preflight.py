@@ -11,7 +11,7 @@ from tests.conftest import EXAMPLES, FIXTURES
 
 
 def test_kiam_15_minutes_with_java_v1_is_a_blocker():
-    result = preflight.run("aws-java-sdk-v1", "kiam", None, None, [])
+    result = preflight.check("aws-java-sdk-v1", "kiam", None, None, [])
     assert result.lifetime_s == 900 and result.blocked
     finding = result.findings[0]
     assert finding.id == "credential-refresh-every-request"
@@ -21,7 +21,7 @@ def test_kiam_15_minutes_with_java_v1_is_a_blocker():
 
 
 def test_java_v1_requests_queue_on_the_credential_lock(capsys):
-    """Issue 14: Java v1's fetcher is synchronized; at 8 req/s the wait nearly doubles the
+    """Java v1's fetcher is synchronized; at 8 req/s the wait nearly doubles the
     cost (M/D/1), at 15 req/s (above 1 / 86 ms) the lock saturates."""
     assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam", "--rate", "8",
                  "--json"]) == 1
@@ -39,8 +39,8 @@ def test_java_v1_requests_queue_on_the_credential_lock(capsys):
 
 
 def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
-    result = preflight.run("botocore", "kiam", None, None, [], rate_per_s=8,
-                           sdk_version="1.24.0")
+    result = preflight.check("botocore", "kiam", None, None, [], rate_per_s=8,
+                             sdk_version="1.24.0")
     # two GETs through kiam (43 ms each) and the token PUT, which kiam's agent passes straight
     # to the node's IMDS (~1 ms): no wait for a lock on top
     assert result.findings[0].added_ms_per_request == pytest.approx(2 * 43.0 + 1.0)
@@ -53,29 +53,29 @@ def test_sdks_that_do_not_serialise_refreshes_pay_no_lock_wait():
     ("1.35.2", False, "botocore-short-expiry"),
 ])
 def test_botocore_with_kiam_depends_on_the_version(version, blocked, finding):
-    result = preflight.run("botocore", "kiam", None, None, [], sdk_version=version)
+    result = preflight.check("botocore", "kiam", None, None, [], sdk_version=version)
     assert result.blocked is blocked
     assert [f.id for f in result.findings] == [finding]
 
 
 @pytest.mark.parametrize("sdk", sorted(POLICIES))
 def test_irsa_default_lifetime_is_fine_with_every_sdk(sdk):
-    assert preflight.run(sdk, "irsa", None, None, []).findings == []
+    assert preflight.check(sdk, "irsa", None, None, []).findings == []
 
 
 def test_ndots_expansion_is_found_from_resolv_conf_and_names():
     conf = parse_resolv_conf(FIXTURES / "resolv-k8s.conf")
-    result = preflight.run(None, None, None, conf, ["catalog.example.com", "db.local."],
-                           cache_ttl_s=0)
+    result = preflight.check(None, None, None, conf, ["catalog.example.com", "db.local."],
+                             cache_ttl_s=0)
     [finding] = result.findings
     assert "queries 5 names" in finding.evidence
-    # issue 15: 3 names CoreDNS answers itself (assumed 1 ms), 2 forwarded (assumed 2 ms)
+    # per-name cost: 3 names CoreDNS answers itself (assumed 1 ms), 2 forwarded (assumed 2 ms)
     assert finding.added_ms_per_request == \
         pytest.approx(3 * 1.0 + 2 * preflight.DEFAULT_QUERY_MS)
 
 
 POD_CONF = ("search shop.svc.cluster.local svc.cluster.local cluster.local ec2.internal\n"
-            "nameserver 10.100.0.10\noptions ndots:5\n")   # issue 15's pod.conf
+            "nameserver 10.100.0.10\noptions ndots:5\n")   # a pod's: ndots:5, 4 search domains
 
 
 @pytest.mark.parametrize("name, args, code, tried", [
@@ -86,11 +86,12 @@ POD_CONF = ("search shop.svc.cluster.local svc.cluster.local cluster.local ec2.i
                              "--dns-ms", "30", "--budget-p50", "10", "--budget-p99", "50"], 1,
      "elastic.example.com: 5 (elastic.example.com.shop.svc"),
 ])
-def test_issue_15_done_when(tmp_path, capsys, name, args, code, tried):
-    """Issue 15's done-when lines: an in-cluster name walks 2 names CoreDNS answers itself
-    (cheap: within budget even with no cache); the trailing dot queries one name; an external
-    name behind a 10 s cache misses 1 request in 6 at 0.5 req/s: nothing at p50, a whole
-    5-name walk (3 x 1 ms local + 2 x 30 ms forwarded) at p99, over its 50 ms budget."""
+def test_each_name_of_a_walk_costs_what_its_resolver_makes_it_cost(tmp_path, capsys, name,
+                                                                    args, code, tried):
+    """An in-cluster name walks 2 names CoreDNS answers itself (cheap: within budget even
+    with no cache); the trailing dot queries one name; an external name behind a 10 s cache
+    misses 1 request in 6 at 0.5 req/s: nothing at p50, a whole 5-name walk (3 x 1 ms local
+    + 2 x 30 ms forwarded) at p99, over its 50 ms budget."""
     (tmp_path / "pod.conf").write_text(POD_CONF)
     assert main(["preflight", "--resolv", str(tmp_path / "pod.conf"), "--names", name,
                  *args]) == code
@@ -175,7 +176,7 @@ def test_a_folder_without_latency_logs(tmp_path, capsys):
     (["--session-duration", "1h", "--session-refresh", "5m"], 1),     # under it: storms
 ])
 def test_kiam_settings_are_options_and_durations_read_as_people_write_them(args, code, capsys):
-    """Issue 14: the KIAM fix (--session-refresh=20m --session-duration=60m) clears the blocker;
+    """The KIAM fix (--session-refresh=20m --session-duration=60m) clears the blocker;
     durations accept 900, 900s, 15m, 1h."""
     assert main(["preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam",
                      *args]) == code, capsys.readouterr().out

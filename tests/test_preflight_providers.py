@@ -1,4 +1,4 @@
-"""Issue 14 items 4-6 in preflight and service.yaml: each provider's mechanism, the IMDSv2 hop
+"""In preflight and service.yaml: each provider's mechanism, the IMDSv2 hop
 limit (`--hop-limit`, `--imds-v2`, provider_settings.hop_limit / imds_v2) and Java v2's
 2.17.159-2.17.163 releases."""
 
@@ -61,7 +61,7 @@ def test_java_v2_releases_that_returned_expired_credentials_are_flagged(version,
 
 @pytest.mark.parametrize("sdk", sorted(POLICIES))
 def test_pod_identitys_default_is_fine_with_every_sdk(sdk):
-    result = preflight.run(sdk, "pod-identity", None, None, [])
+    result = preflight.check(sdk, "pod-identity", None, None, [])
     assert not result.blocked and result.added_ms < 1
 
 

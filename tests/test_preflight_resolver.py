@@ -1,4 +1,4 @@
-"""preflight says what resolv.conf's options make of a lost packet (issue 15 item 4)."""
+"""preflight says what resolv.conf's options make of a lost packet."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Issue 14, items 4-5: IRSA, EKS Pod Identity and IMDSv2's hop limit, simulated. Each gets its
+"""IRSA, EKS Pod Identity and IMDSv2's hop limit, simulated. Each gets its
 own mechanism's refresh policy (not the IMDS row), the attribution is within 20% of the
 simulated truth (or 3 ms), and no blocker stands beside `ready: true`."""
 

@@ -75,7 +75,7 @@ def test_logs_hours_apart_are_said_not_to_overlap():
     later = evidence.latency["env"] == result.candidate
     evidence.latency.loc[later, "time"] += pd.Timedelta(hours=5)
     html = view.time_ranges(evidence, result).data
-    assert "do not overlap" in html and "4.0 h apart" in html
+    assert "do not overlap" in html and "4 h apart" in html
 
 
 def test_periodic_refreshes_are_marked_where_the_model_predicts_them():
@@ -147,7 +147,7 @@ def test_failed_credential_fetches_are_listed_with_their_file_and_line(fixture_p
 
 
 def test_data_quality_says_where_each_backend_time_came_from(reports):
-    """Issue 13: inspect and the report say which field each file's latency came from; the
+    """Inspect and the report say which field each file's latency came from; the
     skipped lines are counted by what they are (none in the bundled examples)."""
     summary = json.loads((reports["search-api"] / "search-api" / "summary.json").read_text())
     inputs = summary["inputs"]

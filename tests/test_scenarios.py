@@ -81,7 +81,7 @@ QUEUED = replace(SCENARIO_CASES["credential_refresh"], name="queued-api", seed=7
 
 @pytest.mark.parametrize("rate", [3.0, 7.0, 9.0])
 def test_requests_queueing_on_java_v1s_lock_are_attributed_to_credential_refresh(rate, tmp_path):
-    """Issue 14: during a storm each request waits for the synchronized fetcher, then
+    """During a storm each request waits for the synchronized fetcher, then
     fetches; at rising rates (rho ~0.25, 0.6, 0.75) the attribution must follow the queue
     (p50, p90 and p99) within 20% of the truth."""
     from analysis.findings import findings
@@ -113,7 +113,7 @@ KIAM_FIXED = replace(
 
 
 def test_kiam_renewing_early_clears_the_blocker_read_from_the_documents(tmp_path):
-    """Issue 14: the documents show KIAM renewing with 20 min left (above Java v1's 15-min
+    """The documents show KIAM renewing with 20 min left (above Java v1's 15-min
     threshold), so no storm is predicted, whatever KIAM's default --session-refresh says."""
     from analysis.findings import findings
 
@@ -162,7 +162,7 @@ def _no_aws_call(name: str, seed: int, lifetime_s: float, **yaml) -> Scenario:
 ])
 def test_a_refresh_the_latency_does_not_show_is_not_attributed(scenario, finding_severity,
                                                                 tmp_path):
-    """Issue 14: configuration predicts, the evidence decides; never a blocker beside ready."""
+    """Configuration predicts, the evidence decides; never a blocker beside ready."""
     from analysis.findings import findings
 
     folder = write_service(scenario, tmp_path)
@@ -181,7 +181,7 @@ def test_a_refresh_the_latency_does_not_show_is_not_attributed(scenario, finding
 
 @pytest.mark.parametrize("cause", SCENARIO_CASES)
 def test_never_a_blocker_beside_ready(cause, tmp_path):
-    """DESIGN.md: `ready` is false exactly when there is a blocker finding."""
+    """`ready` is false exactly when there is a blocker finding (docs/method.md, "The verdict")."""
     from analysis.findings import findings
 
     folder = write_service(SCENARIO_CASES[cause], tmp_path)
@@ -193,7 +193,7 @@ def test_never_a_blocker_beside_ready(cause, tmp_path):
 
 
 def test_an_in_cluster_name_pays_the_two_names_its_walk_queries(tmp_path):
-    """Issue 15: es.search from namespace listings (ndots:5) queries es.search.listings.svc...
+    """es.search from namespace listings (ndots:5) queries es.search.listings.svc...
     (NXDOMAIN) then es.search.svc.cluster.local: 2 names, not the 5 an external name costs."""
     yaml = dict(LISTINGS.service_yaml, name="in-cluster-api",
                 dns=dict(LISTINGS.service_yaml["dns"], names=["es.search"]))

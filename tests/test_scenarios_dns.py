@@ -1,4 +1,4 @@
-"""Issue 15 scenarios: names of one walk cost what their resolver makes them cost (CoreDNS
+"""DNS scenarios: names of one walk cost what their resolver makes them cost (CoreDNS
 answers cluster names itself, forwards the rest), and cache misses are a tail effect that
 shrinks as the request rate grows. Attribution within 20% of the simulated truth (or 3 ms)."""
 

@@ -1,5 +1,5 @@
 """Every figure and table renders for any verdict: small samples, a gap on the budget, no
-backend times, evidence kinds missing in one or both environments (issue 13, item 1).
+backend times, evidence kinds missing in one or both environments.
 
 The variants run the notebooks' cells in this process (tests/inprocess.py); three real
 reports (papermill + nbconvert) cover the cases the issue names."""

@@ -19,25 +19,26 @@ import pandas as pd
 
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
-from analysis.ingest import (  # noqa: F401 (athena, envoy, legacy, tabular register formats)
+from analysis.ingest import (  # noqa: F401 (the format modules register their formats)
     athena,
+    aws_alb,
     credentials,
     dig,
     envoy,
+    ingress_nginx,
     latency,
     legacy,
     metadata,
     tabular,
 )
-from analysis.ingest.base import (
+from analysis.ingest.registry import Format, parse_file
+from analysis.ingest.resolv import ResolvConf, env_resolv_conf
+from analysis.ingest.rows import (
     REJECTION_COLUMNS,
     SKIPPED_COLUMNS,
-    Format,
     check_rejected_share,
     no_skipped,
-    parse_file,
 )
-from analysis.ingest.resolv import ResolvConf, env_resolv_conf
 
 if TYPE_CHECKING:  # service.py compiles custom formats with ingest: no import back at runtime
     from analysis.service import ServiceConfig
@@ -99,9 +100,10 @@ class Evidence:
         return min(b["max"], c["max"]) - max(b["min"], c["min"])
 
 
-def evidence_files(folder: Path) -> list[Path]:
-    """The files of one kind of evidence. Anything else there is an error, not skipped: a
-    directory where a file belongs, or a link that leads outside the service's folder."""
+def kind_files(folder: Path) -> list[Path]:
+    """The files of one kind of evidence (`<env>/<kind>/`), to be parsed. Anything else there
+    is an error, not skipped: a directory where a file belongs, or a link that leads outside
+    the service's folder. (fingerprint.evidence_files hashes every file of a service.)"""
     if os.path.lexists(folder) and not folder.is_dir():
         resolved(folder)  # a symbolic link loop is named as one
         found = "a file" if folder.exists() else "a link that leads nowhere"
@@ -126,7 +128,7 @@ def evidence_files(folder: Path) -> list[Path]:
 def _read_kind(env: str, kind: str, folder: Path, forced: str | Format | None, options: dict):
     module = FILE_KINDS[kind]
     tables, rejected, skipped, formats, fields, lines = [], [], [], set(), set(), 0
-    files = evidence_files(folder)
+    files = kind_files(folder)
     for path in files:
         try:
             fmt, parsed = parse_file(kind, path, forced, options)
@@ -171,7 +173,7 @@ def check_layout(folder: Path, config: ServiceConfig) -> None:
             raise EvidenceError(env_dir, f"environment folder {env!r} is missing; expected "
                                 f"{folder}/{{{','.join(config.environments)}}}/latency/...")
         for kind in REQUIRED_KINDS:
-            if not evidence_files(env_dir / kind):
+            if not kind_files(env_dir / kind):
                 raise EvidenceError(env_dir / kind, f"no {kind} evidence for {env!r}; expected "
                                     f"files in {env_dir / kind}/")
 

@@ -7,7 +7,7 @@ doc_source/application-load-balancer-logs.md): type, time, elb, client_ip, clien
 target_ip, target_port, request_processing_time, target_processing_time,
 response_processing_time, elb_status_code, target_status_code, ... Athena quotes every value
 ("https","2026-11-24T10:00:00.482184Z") and writes a NULL as nothing. The values are the ALB
-log's, so they are read as the aws-alb format reads them (latency.py `_alb_columns`): seconds,
+log's, so they are read as the aws-alb format reads them (aws_alb.py `alb_columns`): seconds,
 -1 for "no answer". A query may select fewer columns: `time` and `target_processing_time` are
 needed; without the request and response times `total_ms` is the target's time.
 """
@@ -23,10 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.errors import EvidenceError
-from analysis.ingest.base import Parsed, register, rejections, sample_lines
+from analysis.ingest.aws_alb import alb_columns
 from analysis.ingest.csvfile import read_csv
-from analysis.ingest.latency import _alb_columns, finish, naive_utc, sorted_rejections
+from analysis.ingest.latency import finish, naive_utc
 from analysis.ingest.plausible import latency_problems
+from analysis.ingest.reading import sample_lines
+from analysis.ingest.registry import register
+from analysis.ingest.rows import Parsed, rejections, sorted_rejections
 
 REQUIRED = ("time", "target_processing_time")
 #: names only an ALB table has: with the two above, the file is an export of ALB logs
@@ -51,6 +54,7 @@ class AthenaAlbCsv:
 
     kind = "latency"
     name = "aws-alb-athena-csv"
+    priority = 90  # detection ties: docs/formats.md, "Detection"
 
     def detect(self, sample: list[str]) -> float:
         header = _by_name(next(csv.reader(sample[:1]), []))
@@ -95,7 +99,7 @@ def _table(values: dict[str, pa.Array], numbers: np.ndarray, path: Path
     kept = {n: pc.filter(a, keep) for n, a in text.items()}
     target = kept["target_processing_time"]
     status = kept.get("elb_status_code", pa.array(["-"] * len(target), pa.string()))
-    columns = _alb_columns(time[ok], kept.get("request_processing_time", target), target,
+    columns = alb_columns(time[ok], kept.get("request_processing_time", target), target,
                            kept.get("response_processing_time", target),
                            pc.if_else(pc.equal(status, ""), "-", status))
     if not all(n in kept for n in SECONDS):

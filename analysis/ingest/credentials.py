@@ -23,8 +23,10 @@ import pandas as pd
 
 from analysis.errors import EvidenceError
 from analysis.ingest import curl_transcript
-from analysis.ingest.base import Parsed, read_text, register, rejections, skipped
 from analysis.ingest.plausible import bad_time_reason, plausible_time
+from analysis.ingest.reading import read_text
+from analysis.ingest.registry import register
+from analysis.ingest.rows import Parsed, rejections, skipped
 
 KIND = "credentials"
 COLUMNS = ["code", "type", "key_id", "last_updated", "expiration", "fetched_at", "lifetime_s",
@@ -58,6 +60,7 @@ class ImdsJson:
 
     kind = KIND
     name = "imds-json"
+    priority = 100  # the only credentials format
 
     def detect(self, sample: list[str]) -> float:
         text = "\n".join(sample).lower()

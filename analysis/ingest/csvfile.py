@@ -20,15 +20,8 @@ import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
 from analysis.ingest import other_lines
-from analysis.ingest.base import (
-    SetAside,
-    arrow_stream,
-    open_raw,
-    read_lines,
-    rejections,
-    skipped,
-)
-from analysis.ingest.latency import count_lines, sorted_rejections
+from analysis.ingest.reading import SetAside, arrow_stream, count_lines, open_raw, read_lines
+from analysis.ingest.rows import rejections, skipped, sorted_rejections
 
 #: one field: quoted (a quote inside doubled, as Athena and Excel write it) or bare
 _FIELD = r'"(?:[^"]|"")*"|[^,"]*'

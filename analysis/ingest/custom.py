@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis.ingest.field_format import FieldLogFormat
 from analysis.ingest.format_string import (
     DIALECTS,
     FormatStringError,
@@ -24,13 +25,9 @@ from analysis.ingest.format_string import (
     tokenize,
     value_pattern,
 )
-from analysis.ingest.latency import (
-    FieldLogFormat,
-    RegexLogFormat,
-    _gave_up,
-    _seconds_list_sum_ms,
-    parse_times,
-)
+from analysis.ingest.ingress_nginx import gave_up, seconds_list_sum_ms
+from analysis.ingest.latency import parse_times
+from analysis.ingest.regex_format import RegexLogFormat
 
 __all__ = ["DIALECTS", "FormatStringError", "compile_format"]
 
@@ -94,11 +91,11 @@ class _Custom:
         if "upstream" not in values:  # no backend time logged: the proxy's total stands in
             latency, attempts = total.copy(), (~np.isnan(total)).astype(np.int16)
         elif lists:
-            latency, attempts = _seconds_list_sum_ms(values["upstream"])
+            latency, attempts = seconds_list_sum_ms(values["upstream"])
         else:
             latency, attempts = _answered_ms(values["upstream"], self.vars["upstream"].unit_ms)
         if "upstream_status" in values:  # nginx gave up: no backend answer, as ALB's -1
-            latency = np.where(np.asarray(_gave_up(values["upstream_status"])), np.nan, latency)
+            latency = np.where(np.asarray(gave_up(values["upstream_status"])), np.nan, latency)
         status = pc.cast(values["status"], pa.int16()).to_numpy(zero_copy_only=False) \
             if "status" in values else np.zeros(n, np.int16)
         return {"time": self._times(values["time"], time_format), "latency_ms": latency,

@@ -19,8 +19,10 @@ import pandas as pd
 
 from analysis.errors import EvidenceError
 from analysis.ingest import transcript
-from analysis.ingest.base import Parsed, read_text, register, rejections, skipped
 from analysis.ingest.plausible import bad_time_reason, plausible_time
+from analysis.ingest.reading import read_text
+from analysis.ingest.registry import register
+from analysis.ingest.rows import Parsed, rejections, skipped
 
 KIND = "dig"
 COLUMNS = ["name", "status", "query_time_ms", "timeout_ms", "tries", "total_ms", "server",
@@ -282,6 +284,7 @@ class DigText:
 
     kind = KIND
     name = "dig"
+    priority = 100  # the only dig format
 
     def detect(self, sample: list[str]) -> float:
         timing = [s for s in sample if _QUERY_TIME.match(s) or _BANNER.match(s)

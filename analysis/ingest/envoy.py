@@ -7,8 +7,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.ingest.base import register
-from analysis.ingest.latency import FieldLogFormat, naive_utc
+from analysis.ingest.field_format import FieldLogFormat
+from analysis.ingest.latency import naive_utc
+from analysis.ingest.registry import register
 
 _ENVOY_TIME = r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\]$"
 
@@ -70,6 +71,7 @@ class Envoy(_EnvoyText):
     """
 
     name = "envoy"
+    priority = 85  # detection ties: docs/formats.md, "Detection"
     #: Envoy's default format (docs, configuration/observability/access_log/usage.rst)
     log_format = (
         '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" '
@@ -89,6 +91,7 @@ class Istio(_EnvoyText):
     then Envoy's fields and the cluster, addresses, SNI and route)."""
 
     name = "istio"
+    priority = 80
     field_count = 22
     time_field, status_field, duration_field, upstream_field = 0, 2, 9, 10
     fields = {0: ("start time", _ENVOY_TIME), 2: ("response code", r"^\d+$"),

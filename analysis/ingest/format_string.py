@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from analysis.ingest.latency import _LIST, _SECONDS_LIST
+from analysis.ingest.ingress_nginx import SECONDS_LIST, UPSTREAM_LIST
 
 DIALECTS = ("nginx", "envoy")
 _SECONDS = r"\d+(?:\.\d+)?"
@@ -44,16 +44,16 @@ def _nginx(name: str, text: str) -> Var:
                             time=("strptime", "ISO8601")),
         "msec": Var(text, "time", r"\d+\.\d+", time=("epoch", "")),  # seconds, ms resolution
         "request_time": Var(text, "total", _SECONDS, unit_ms=1000.0),
-        "upstream_response_time": Var(text, "upstream", _SECONDS_LIST, rf"{_SECONDS}|-",
+        "upstream_response_time": Var(text, "upstream", SECONDS_LIST, rf"{_SECONDS}|-",
                                       unit_ms=1000.0),
         "status": Var(text, "status", r"\d{3}"),
         # the last upstream's status tells nginx's own 502/504 (no answer) from a backend's
-        "upstream_status": Var(text, "upstream_status", _LIST, item=r"[^ ,]+"),
+        "upstream_status": Var(text, "upstream_status", UPSTREAM_LIST, item=r"[^ ,]+"),
     }
     if name in known:
         return known[name]
     if name.startswith("upstream_"):  # one value per upstream tried, as the response time
-        return Var(text, pattern=_LIST, item=r"[^ ,]+")
+        return Var(text, pattern=UPSTREAM_LIST, item=r"[^ ,]+")
     if name == "request" or name.startswith(("http_", "sent_http_", "cookie_", "arg_")):
         return Var(text, spaces=None)  # request line and headers: spaces inside
     return Var(text)

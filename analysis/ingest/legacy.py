@@ -12,9 +12,9 @@ alternative upstream), also quoted in observeinc/terraform-observe-ingress-nginx
 
 from __future__ import annotations
 
-from analysis.ingest.base import REGISTRY
 from analysis.ingest.custom import compile_format
 from analysis.ingest.envoy import TCP_ENTRY
+from analysis.ingest.registry import add
 
 _NGINX_0X = ('$the_real_ip - [$the_real_ip] - $remote_user [$time_local] "$request" $status '
              '$body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time '
@@ -28,6 +28,7 @@ _ISTIO_TAIL = ('%BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-
                "%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME%")
 _FAILURE = '"%UPSTREAM_TRANSPORT_FAILURE_REASON%" '
 
+#: name -> (dialect, format string)
 LEGACY = {
     "ingress-nginx-0.x": ("nginx", _NGINX_0X.format(alternative="")),
     "ingress-nginx-0.2x": ("nginx", _NGINX_0X.format(
@@ -38,14 +39,19 @@ LEGACY = {
 }
 
 
+#: detection ties (docs/formats.md, "Detection"): below every current release's default
+#: format (ingress_nginx.py, envoy.py...), and among these the one listed first above wins
+_PRIORITY = {name: 60 - i for i, name in enumerate(LEGACY)}
+
+
 def _register() -> None:
     for name, (dialect, template) in LEGACY.items():
         fmt = compile_format(dialect, template)
-        fmt.name = name
+        fmt.name, fmt.priority = name, _PRIORITY[name]
         if dialect == "envoy":  # `"- - -"` where the request stands: a TCP proxy's entry
             fmt.not_request_field = (1, r"^- - -$", TCP_ENTRY)
             fmt.not_request = (r'^\[[^\]]+\] "- - -" ', TCP_ENTRY)
-        REGISTRY.setdefault(fmt.kind, {})[name] = fmt
+        add(fmt)
 
 
 _register()

@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import EvidenceError
-from analysis.ingest.base import Parsed, read_text, register, rejections, skipped
 from analysis.ingest.plausible import MAX_LATENCY_MS, plausible_time
+from analysis.ingest.reading import read_text
+from analysis.ingest.registry import register
+from analysis.ingest.rows import Parsed, rejections, skipped
 
 KIND = "metadata"
 COLUMNS = ["time", "method", "path", "status", "duration_ms", "source_file", "line"]
@@ -29,6 +31,7 @@ HEADER = ["time", "method", "path", "status", "duration_ms"]
 class MetadataCalls:
     kind = KIND
     name = "metadata-calls"
+    priority = 100  # the only metadata format
 
     def detect(self, sample: list[str]) -> float:
         header = next(csv.reader(sample[:1]))

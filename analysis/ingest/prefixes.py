@@ -11,11 +11,16 @@ named with the prefix it came with ("ingress-nginx (kubectl --timestamps)").
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.ingest.base import Format, Parsed, parse_by_lines
+from analysis.ingest.reading import parse_by_lines
+from analysis.ingest.rows import Parsed
+
+if TYPE_CHECKING:  # registry.py imports this module
+    from analysis.ingest.registry import Format
 
 _RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"
 #: (name, RE2 pattern of the prefix, replacement), tried alone and the first two combined
@@ -70,20 +75,15 @@ def strip(lines: pa.Array | pa.ChunkedArray, chain) -> pa.Array | pa.ChunkedArra
     return lines
 
 
-def detect_prefixed(sample: list[str], formats: dict[str, Format]) -> Format | None:
-    """A format wrapped in the prefix that hides it, when stripping one makes it recognisable."""
+def unprefixed_samples(sample: list[str]):
+    """(chain, the sample with it stripped) for each prefix chain that most sample lines
+    carry, in the order they are tried (registry.py ranks the formats on each)."""
     column = pa.array(sample, pa.string())
     for chain in _chains():
         _, first, _ = chain[0]
         if pc.mean(pc.match_substring_regex(column, first)).as_py() < MIN_SHARE:
             continue
-        stripped = strip(column, chain).to_pylist()
-        scores = {name: fmt.detect(stripped) for name, fmt in formats.items()
-                  if hasattr(fmt, "parse_column")}
-        best = max(scores, key=scores.get, default=None)
-        if best and scores[best] >= 0.5:
-            return Prefixed(formats[best], chain)
-    return None
+        yield chain, strip(column, chain).to_pylist()
 
 
 class Prefixed:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from analysis.errors import EvidenceError
 from analysis.files import check_inside
-from analysis.ingest.base import clip, read_text
+from analysis.ingest.reading import read_text
+from analysis.ingest.rows import clip
 from analysis.redaction import redact
 
 #: glibc's defaults: RES_TIMEOUT 5 and RES_DFLRETRY 2 (resolv/resolv.h), ndots 1

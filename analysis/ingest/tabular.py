@@ -22,18 +22,12 @@ import pyarrow.json as pa_json
 
 from analysis.errors import EvidenceError
 from analysis.ingest import other_lines
-from analysis.ingest.base import (
-    Parsed,
-    no_skipped,
-    parse_by_lines,
-    register,
-    rejections,
-    sample_lines,
-    skipped,
-)
 from analysis.ingest.csvfile import read_csv
-from analysis.ingest.latency import finish, naive_utc, sorted_rejections
+from analysis.ingest.latency import finish, naive_utc
 from analysis.ingest.plausible import latency_problems
+from analysis.ingest.reading import parse_by_lines, sample_lines
+from analysis.ingest.registry import register
+from analysis.ingest.rows import Parsed, no_skipped, rejections, skipped, sorted_rejections
 
 TIME_NAMES = ("time", "timestamp", "@timestamp", "ts", "start_time", "datetime", "date")
 LATENCY_WORDS = ("latency", "duration", "response_time", "elapsed", "service_time",
@@ -166,6 +160,8 @@ class CsvLog:
 
     kind = "latency"
     name = "csv"
+    #: any file with the right columns: below every format with a layout of its own
+    priority = 20
 
     def detect(self, sample: list[str]) -> float:
         header = next(csv.reader(sample[:1]))
@@ -193,6 +189,8 @@ class JsonLines:
 
     kind = "latency"
     name = "json-lines"
+    #: 1.0 on any `{...}` line: below every format with a JSON layout of its own
+    priority = 10
 
     def detect(self, sample: list[str]) -> float:
         # a Docker json-file line wraps another log's line: prefixes.py unwraps it

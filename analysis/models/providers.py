@@ -212,7 +212,7 @@ class Mechanism:
 
 
 #: call_ms: KIAM/kube2iam proxy the call agent -> server -> STS cache; the migration this tool
-#: was built for measured two calls at ~86 ms (../shared/DESIGN.md), so ~43 ms a call. EC2's
+#: was built for measured two calls at ~86 ms (docs/method.md), so ~43 ms a call. EC2's
 #: IMDS answers on the host in about a millisecond, the Pod Identity agent on the node in
 #: about two. IRSA is one HTTPS call to the regional STS endpoint with no proxy hop: tens of
 #: ms (an estimate; a refresh an hour apart rarely reuses a connection, so it pays TLS).

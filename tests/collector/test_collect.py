@@ -199,7 +199,7 @@ def test_the_endpoint_comes_from_the_sdks_environment_variable(tmp_path, dnsmasq
 
 
 def test_per_name_times_the_collector_records_feed_the_dns_model(collected):
-    """Issue 15: collect, ingest, estimate: each name of the walk costs its own collected
+    """Collect, ingest, estimate: each name of the walk costs its own collected
     times (source `measured per name`), the names CoreDNS would answer told apart."""
     from analysis.models import dns as dns_model
 

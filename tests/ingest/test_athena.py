@@ -14,8 +14,8 @@ import pytest
 
 from analysis import ingest
 from analysis.errors import EvidenceError
-from analysis.ingest.base import detect, parse_file
-from analysis.inspect import inspect_path
+from analysis.ingest.registry import detect, parse_file
+from analysis.inspection import inspect_path
 from analysis.service import load_config
 from tests.conftest import EXAMPLES
 from tests.inprocess import run_notebooks

@@ -44,7 +44,7 @@ def test_json_lines_documents(fixture_path):
     assert "CANARY" not in t.to_csv()
 
 
-# --- terminal transcripts and failed fetches (issue 13, items 4 and 6) ---
+# --- terminal transcripts and failed fetches ---
 
 import re  # noqa: E402
 
@@ -52,7 +52,8 @@ import pytest  # noqa: E402
 
 from analysis.errors import EvidenceError  # noqa: E402
 from analysis.ingest import curl_transcript  # noqa: E402
-from analysis.ingest.base import check_rejected_share, parse_file  # noqa: E402
+from analysis.ingest.registry import parse_file  # noqa: E402
+from analysis.ingest.rows import check_rejected_share  # noqa: E402
 from tests.conftest import FIXTURES  # noqa: E402
 
 DOC = ('{"Code":"Success","LastUpdated":"2026-11-24T09:59:12Z","AccessKeyId":"ASIAEXAMPLEKEY00001",'

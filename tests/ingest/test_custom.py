@@ -10,7 +10,9 @@ from analysis.errors import EvidenceError
 from analysis.ingest import load_evidence
 from analysis.ingest.custom import CustomRegexFormat, FormatStringError, compile_format
 from analysis.ingest.envoy import Envoy
-from analysis.ingest.latency import FieldLogFormat, IngressNginx, RegexLogFormat
+from analysis.ingest.field_format import FieldLogFormat
+from analysis.ingest.ingress_nginx import IngressNginx
+from analysis.ingest.regex_format import RegexLogFormat
 from analysis.service import load_config
 
 #: kubernetes/ingress-nginx internal/ingress/controller/config/config.go, logFormatUpstream

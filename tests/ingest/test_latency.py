@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from analysis.errors import EvidenceError
-from analysis.ingest import base, load_evidence
+from analysis.ingest import load_evidence, reading, registry, rows
+from analysis.ingest.aws_alb import AwsAlb
 from analysis.ingest.envoy import Envoy
-from analysis.ingest.latency import AwsAlb, IngressNginx
+from analysis.ingest.ingress_nginx import IngressNginx
 from analysis.service import load_config
 
 
@@ -43,7 +44,7 @@ def test_unparseable_lines_are_rejected_with_line_numbers(tmp_path, fixture_path
     assert list(parsed.table["line"]) == [1, 3, 5]
     assert list(parsed.rejected["line"]) == [2]
     assert parsed.rejected["text"][0] == "garbage <script>"
-    # a blank line is neither a request nor an error: skipped and counted (issue 13)
+    # a blank line is neither a request nor an error: skipped and counted
     assert list(parsed.skipped["line"]) == [4] and list(parsed.skipped["what"]) == ["blank line"]
 
 
@@ -52,10 +53,10 @@ def test_mostly_unparseable_file_is_an_error_naming_file_format_and_samples(tmp_
     good = fixture_path("ingress-nginx.log").read_text().splitlines()[0]
     path = tmp_path / "access.log"
     path.write_text("\n".join([good] * 10 + ["not a log line"] * 2) + "\n")
-    fmt = base.detect("latency", path)
+    fmt = registry.detect("latency", path)
     parsed = fmt.parse(path)
     with pytest.raises(EvidenceError) as err:
-        base.check_rejected_share(path, fmt.name, parsed)
+        rows.check_rejected_share(path, fmt.name, parsed)
     message = str(err.value)
     assert str(path) in message and "ingress-nginx" in message
     assert "line 11" in message and "not a log line" in message
@@ -64,20 +65,20 @@ def test_mostly_unparseable_file_is_an_error_naming_file_format_and_samples(tmp_
 @pytest.mark.parametrize("name, expected", [("ingress-nginx.log", "ingress-nginx"),
                                             ("alb.log", "aws-alb")])
 def test_format_is_detected_from_content(fixture_path, name, expected):
-    assert base.detect("latency", fixture_path(name)).name == expected
+    assert registry.detect("latency", fixture_path(name)).name == expected
 
 
 def test_unknown_format_names_the_file(tmp_path):
     path = tmp_path / "weird.log"
     path.write_text("hello world\n")
     with pytest.raises(EvidenceError, match="weird.log.*not a known latency format"):
-        base.detect("latency", path)
+        registry.detect("latency", path)
 
 
 @pytest.mark.parametrize("name, fmt", [("envoy.log", "envoy"), ("istio.log", "istio")])
 def test_envoy_and_istio_upstream_time_is_the_backend_latency(fixture_path, name, fmt):
-    assert base.detect("latency", fixture_path(name)).name == fmt
-    parsed = base.REGISTRY["latency"][fmt].parse(fixture_path(name))
+    assert registry.detect("latency", fixture_path(name)).name == fmt
+    parsed = registry.REGISTRY["latency"][fmt].parse(fixture_path(name))
     t = parsed.table
     assert parsed.rejected.empty and list(t["line"]) == [1, 2]
     assert t["latency_ms"][0] == 23 and t["total_ms"][0] == 25 and t["status"][0] == 200
@@ -132,7 +133,7 @@ def test_nginx_giving_up_on_the_backend_is_no_answer_like_albs_minus_one(tmp_pat
     path = tmp_path / "x.log"
     path.write_text("\n".join([line, timed_out, retried] * 30) + "\n")
     fast, exact = IngressNginx().parse, IngressNginx().parse_column  # both paths
-    for parse in (fast, lambda p: exact(p, *base.read_lines(p)[:2])):
+    for parse in (fast, lambda p: exact(p, *reading.read_lines(p)[:2])):
         table = parse(path).table
         assert table["latency_ms"][:3].round(1).tolist()[0] == 272.0
         assert np.isnan(table["latency_ms"][1]) and table["total_ms"][1] > 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analysis.ingest.base import parse_file
+from analysis.ingest.registry import parse_file
 
 #: an Istio 1.2 access line as published beside that release's format string (a public test
 #: of an istio-proxy log splitter); 1.3 adds %ROUTE_NAME%, 1.1 lacks the failure reason

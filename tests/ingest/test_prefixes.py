@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from analysis.ingest.base import detect, parse_file
+from analysis.ingest.registry import detect, parse_file
 from analysis.ingest.tabular import pick_columns
 
 STAMP = "2023-03-08T10:00:00.123456789Z "
@@ -69,7 +69,7 @@ def test_a_stern_prefix_before_json_and_kubectl_noise_are_handled(tmp_path):
 
 def test_envoy_gateway_json_takes_the_upstream_time_not_the_proxy_total(tmp_path):
     """Envoy Gateway's default JSON keys are header names with hyphens: the backend's time is
-    x-envoy-upstream-service-time; `duration` is the proxy's total (issue 13 item 7)."""
+    x-envoy-upstream-service-time; `duration` is the proxy's total."""
     names = ["start_time", "duration", "x-envoy-upstream-service-time", "response_code"]
     chosen = pick_columns(names, tmp_path / "x")
     assert chosen["latency"] == ("x-envoy-upstream-service-time", 1.0)

@@ -2,8 +2,8 @@
 with the record count counted by hand in manifest.csv, or refused with a LatencyGapError, as a
 report would (the 5% rejected-lines rule included).
 
-Files the tool does not read right yet are strict xfails naming the item of issue 13 that
-covers them: when a change makes one pass, the xfail fails and must be removed."""
+Files the tool does not read right yet are strict xfails saying what is missing: when a
+change makes one pass, the xfail fails and must be removed."""
 
 import csv
 from pathlib import Path
@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import LatencyGapError
-from analysis.ingest.base import check_rejected_share, parse_file
 from analysis.ingest.custom import compile_format
+from analysis.ingest.registry import parse_file
 from analysis.ingest.resolv import parse_resolv_conf
+from analysis.ingest.rows import check_rejected_share
 from tests.conftest import FIXTURES
 
 REAL = FIXTURES / "real"
 MANIFEST = list(csv.DictReader((REAL / "manifest.csv").open()))
 
-#: file -> why it is not read right yet (issue 13's items)
+#: file -> why it is not read right yet
 NOT_YET: dict[str, str] = {}
 
 
@@ -55,7 +56,8 @@ def _read(row: dict, forced=None) -> int:
 
 def _case(row: dict):
     reason = NOT_YET.get(row["file"])
-    marks = [pytest.mark.xfail(strict=True, reason=f"issue 13 item {reason}")] if reason else []
+    marks = [pytest.mark.xfail(strict=True, reason=f"not read right yet: {reason}")] \
+        if reason else []
     return pytest.param(row, id=row["file"], marks=marks)
 
 

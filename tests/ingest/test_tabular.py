@@ -3,13 +3,13 @@ import math
 import pytest
 
 from analysis.errors import EvidenceError
-from analysis.ingest import base
+from analysis.ingest import registry
 from analysis.ingest.csvfile import empty_lines
 from analysis.ingest.tabular import CsvLog, JsonLines, pick_columns
 
 
 def test_csv_prefers_the_backend_column_and_reads_units_from_names(fixture_path):
-    assert base.detect("latency", fixture_path("latency.csv")).name == "csv"
+    assert registry.detect("latency", fixture_path("latency.csv")).name == "csv"
     parsed = CsvLog().parse(fixture_path("latency.csv"))
     t = parsed.table
     assert parsed.lines == 4 and parsed.rejected.empty
@@ -20,14 +20,14 @@ def test_csv_prefers_the_backend_column_and_reads_units_from_names(fixture_path)
 
 def test_json_lines_known_nginx_names_are_seconds(fixture_path, gzipped):
     path = gzipped("latency-seconds.jsonl")
-    assert base.detect("latency", path).name == "json-lines"
+    assert registry.detect("latency", path).name == "json-lines"
     parsed = JsonLines().parse(path)
     t = parsed.table
     assert list(t["line"]) == [1, 2, 4]
     assert t["latency_ms"][0] == pytest.approx(25.0) and t["total_ms"][0] == pytest.approx(30.0)
     assert str(t["time"][1]) == "2026-11-24 10:00:01+00:00"  # epoch seconds
     assert math.isnan(t["latency_ms"][2])
-    assert parsed.rejected.empty and list(parsed.skipped["what"]) == ["blank line"]  # issue 13
+    assert parsed.rejected.empty and list(parsed.skipped["what"]) == ["blank line"]
 
 
 def test_a_broken_json_line_is_rejected_with_its_number(tmp_path, fixture_path):

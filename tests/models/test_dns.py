@@ -41,7 +41,7 @@ def test_the_same_walk_in_the_model_and_the_report_table():
     assert table.loc["es.search", "queries per uncached lookup"] == 2
     assert table.loc["es.search", "resolves"] == "in cluster"
     assert table.loc["elastic.example.com", "resolves"] == "outside"
-    # issue 15: CoreDNS answers es.search's names itself (assumed 1 ms each, not the 30 ms
+    # per-name cost: CoreDNS answers es.search's names itself (assumed 1 ms each, not the 30 ms
     # the forwarded dig took); elastic.example.com: 3 local names + 2 forwarded
     assert table.loc["es.search", "predicted lookup (ms)"] == 2.0
     assert table.loc["elastic.example.com", "predicted lookup (ms)"] == 63.0
@@ -108,7 +108,7 @@ def _walk_dig(rows):
 
 
 def test_per_name_times_beat_whole_lookups_and_each_name_keeps_its_own_cost():
-    """Issue 15: when every name of the walk was queried (latency-gap collect), each name
+    """When every name of the walk was queried (latency-gap collect), each name
     costs its own times: cluster-local ones little, forwarded ones the upstream's."""
     walk = [f"elastic.example.com.{d}." for d in SEARCH] + ["elastic.example.com."]
     rows = [(n, "10.100.0.10", ms) for n, ms in zip(walk, (1, 1, 1, 20, 30), strict=True)]

@@ -1,4 +1,4 @@
-"""Issue 14 item 5: IMDSv2 token PUTs per refresh, and the hop-limit cost with its evidence."""
+"""IMDSv2 token PUTs per refresh, and the hop-limit cost with its evidence."""
 
 import pandas as pd
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 14 items 4 and 6: the refresh policy is per (sdk, provider); Java v2's early refresh."""
+"""The refresh policy is per (sdk, provider); Java v2's early refresh."""
 
 import pandas as pd
 import pytest

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.ingest.base import detect, parse_file
+from analysis.ingest.registry import detect, parse_file
 from tests.robustness.conftest import TALLY
 
 NGINX = ('10.0.3.1 - - [{time}] "GET /v1/items HTTP/1.1" 200 2844 "-" "okhttp/4.12.0" 312 '

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.errors import LatencyGapError
-from analysis.ingest.base import REGISTRY
 from analysis.ingest.custom import compile_format
-from analysis.ingest.latency import FieldLogFormat, IngressNginx
+from analysis.ingest.field_format import FieldLogFormat
+from analysis.ingest.ingress_nginx import IngressNginx
+from analysis.ingest.registry import REGISTRY
 from analysis.ingest.resolv import parse_resolv_conf
 from tests.conftest import FIXTURES
 from tests.robustness.conftest import TALLY
@@ -158,7 +159,7 @@ PREFIXES = ["2023-03-08T10:00:00.123456789Z ", "[pod/ingress-7d9f/controller] ",
 def test_prefixed_logs_survive_detection_and_parsing(name):
     """kubectl's prefixes on mutated lines: detected and stripped, or a named error; every
     line still a row, a rejection or a skipped line."""
-    from analysis.ingest.base import parse_file
+    from analysis.ingest.registry import parse_file
 
     body = (FIXTURES / SEEDS[name]).read_text().splitlines()
 

@@ -12,8 +12,9 @@ from analysis import ingest
 from analysis import service as services
 from analysis.errors import LatencyGapError
 from analysis.files import check_inside
-from analysis.ingest.base import REGISTRY, Format, check_rejected_share, detect, parse_with
+from analysis.ingest.registry import REGISTRY, Format, detect, parse_with
 from analysis.ingest.resolv import parse_resolv_conf
+from analysis.ingest.rows import check_rejected_share
 
 
 def _kind_of(path: Path) -> str | None:
@@ -123,7 +124,7 @@ def inspect_path(path: Path) -> dict:
     options = {"latency_unit": config.latency_unit}
     for env in config.environments:
         for kind in ingest.FILE_KINDS:
-            found = ingest.evidence_files(path / env / kind)
+            found = ingest.kind_files(path / env / kind)
             if not found and kind not in ingest.OPTIONAL_KINDS:
                 missing.append(f"{env}/{kind}")
             files += [inspect_file(f, kind, options, config.formats.get(kind)) for f in found]

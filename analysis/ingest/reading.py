@@ -1,17 +1,11 @@
-"""What every ingest format shares: the registry, reading files, and counting rejections.
-
-Each format is a small object registered under its name for one kind of evidence, with
-`detect(sample) -> float` (share of sample lines that look like it) and
-`parse(path) -> Parsed`. Adding a format touches one module (papermill's registry pattern).
-"""
+"""Reading evidence files: gzip by content, text encodings, sample lines, and every line of a
+log as an Arrow column (vectorized), with the lines that are not text as rejections."""
 
 from __future__ import annotations
 
 import gzip
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -21,66 +15,12 @@ import pyarrow.csv as pa_csv
 
 from analysis.errors import EvidenceError
 from analysis.files import read_bounded
-from analysis.redaction import redact, redact_all
+from analysis.ingest.rows import Parsed, rejection_rows
 
-#: A file with a larger share of rejected lines is an error, not a partial result.
-MAX_REJECTED_SHARE = 0.05
 SAMPLE_LINES = 50
 GZIP_MAGIC = b"\x1f\x8b"
-REJECTION_COLUMNS = ["source_file", "line", "reason", "text"]
-
-
-#: lines that are neither records nor errors: blank lines, shell prompts, nginx error-log
-#: lines in `kubectl logs` output... each kept with what it is, shown in data quality
-SKIPPED_COLUMNS = ["source_file", "line", "what"]
-
-
-def no_skipped() -> pd.DataFrame:
-    return pd.DataFrame({"source_file": pd.Series(dtype=str), "line": pd.Series(dtype=np.int64),
-                         "what": pd.Series(dtype=str)})
-
-
-@dataclass
-class Parsed:
-    """One file's tidy rows, how many lines it had, the lines it rejected, and the lines it
-    skipped as not records (blank lines, prompts, log lines of another kind), with what each
-    is: every line is a row, a rejection or a skipped line."""
-
-    table: pd.DataFrame
-    lines: int
-    rejected: pd.DataFrame  # REJECTION_COLUMNS
-    skipped: pd.DataFrame = field(default_factory=no_skipped)  # SKIPPED_COLUMNS
-    #: latency logs: the field the backend time was read from, with its unit (shown by
-    #: inspect and in the report's data quality: a proxy's total is not the backend's time)
-    latency_field: str = ""
-
-
-def skipped(path: Path, lines, what) -> pd.DataFrame:
-    """Skipped-line rows: `what` is one description or one per line."""
-    numbers = np.asarray(lines, dtype=np.int64)
-    whats = np.full(len(numbers), what, dtype=object) if isinstance(what, str) else \
-        np.asarray(what, dtype=object)
-    return pd.DataFrame({"source_file": str(path), "line": numbers, "what": whats},
-                        columns=SKIPPED_COLUMNS)
-
-
-class Format(Protocol):
-    name: str
-    kind: str
-
-    def detect(self, sample: list[str]) -> float: ...
-
-    def parse(self, path: Path, options: dict | None = None) -> Parsed: ...
-
-
-REGISTRY: dict[str, dict[str, Format]] = {}
-
-
-def register(cls: type) -> type:
-    """Class decorator: make a format known for its kind of evidence."""
-    fmt = cls()
-    REGISTRY.setdefault(fmt.kind, {})[fmt.name] = fmt
-    return cls
+#: Arrow's CSV block: no log line is longer, so a longer one is an error, not a slow path
+BLOCK_BYTES = 4 << 20
 
 
 def is_gzip(path: Path) -> bool:
@@ -165,46 +105,6 @@ def sample_lines(path: Path, limit: int = SAMPLE_LINES) -> list[str]:
     return lines
 
 
-def detect(kind: str, path: Path, forced: str | Format | None = None) -> Format:
-    """The registered format of `kind` that best matches the file's first lines; `forced`
-    names one, or is a format compiled from a format string in service.yaml (custom.py)."""
-    formats = REGISTRY.get(kind, {})
-    try:
-        check_encoding(path)
-    except (OSError, EOFError) as exc:
-        raise EvidenceError(path, f"cannot be read: {exc}") from None
-    if forced is not None and not isinstance(forced, str):
-        return forced
-    if forced:
-        if forced not in formats:
-            raise EvidenceError(path, f"format {forced!r} is not a {kind} format {sorted(formats)}")
-        return formats[forced]
-    sample = sample_lines(path)
-    if not sample:
-        raise EvidenceError(path, f"is empty; expected {kind} evidence")
-    if kind == "latency":
-        from analysis.ingest.other_lines import records_only
-
-        sample = records_only(sample)
-    scores = {name: fmt.detect(sample) for name, fmt in formats.items()}
-    best = max(scores, key=scores.get)
-    if scores[best] < 0.5 and kind == "latency":
-        from analysis.ingest.prefixes import detect_prefixed
-
-        if prefixed := detect_prefixed(sample, formats):
-            return prefixed
-    if scores[best] < 0.5:
-        closest = f"it looks most like {best} ({scores[best]:.0%} of its first lines match)" \
-            if scores[best] > 0 else f"tried {', '.join(sorted(formats))}"
-        shown = "; ".join(repr(clip(redact(line), 120)) for line in sample[:3])
-        raise EvidenceError(path, f"not a known {kind} format: {closest}; first lines: {shown}")
-    return formats[best]
-
-
-def clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 class SetAside(list):
     """The rows pyarrow's CSV reader finds irregular, as (line number, text): its
     `invalid_row_handler`, which skips them so the caller can account for each."""
@@ -241,7 +141,8 @@ def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
         batches = [batch.column(0) for batch in reader]
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
-            return pa.chunked_array([], pa.string()), np.empty(0, np.int64), _rejections(path, [])
+            return (pa.chunked_array([], pa.string()), np.empty(0, np.int64),
+                    rejection_rows(path, []))
         if "straddl" in str(exc):
             raise long_line_error(path) from None
         raise EvidenceError(path, f"cannot be read as text lines: {exc}") from None
@@ -269,7 +170,7 @@ def read_lines(path: Path) -> tuple[pa.ChunkedArray, np.ndarray, pd.DataFrame]:
             batches[i] = pc.filter(batch.cast(pa.binary()), pa.array(good)).cast(pa.string())
         start += len(batch)
     lines = pa.chunked_array(batches, pa.string())
-    return lines, numbers[keep], _rejections(path, sorted(rows))
+    return lines, numbers[keep], rejection_rows(path, sorted(rows))
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -278,10 +179,6 @@ def _is_utf8(data: bytes) -> bool:
         return True
     except UnicodeDecodeError:
         return False
-
-
-#: Arrow's CSV block: no log line is longer, so a longer one is an error, not a slow path
-BLOCK_BYTES = 4 << 20
 
 
 def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
@@ -311,19 +208,22 @@ def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
                          "JSON export?", line=line)
 
 
-def _rejections(path: Path, rows: list[tuple[int, str, str]]) -> pd.DataFrame:
-    """Rejection rows; a rejected line is an output like any other, so its text is redacted
-    here (before it is clipped: a cut secret would no longer look like one)."""
-    rows = [(n, reason, clip(redact(text))) for n, reason, text in rows]
-    frame = pd.DataFrame(rows, columns=["line", "reason", "text"])
-    frame.insert(0, "source_file", str(path))
-    return frame[REJECTION_COLUMNS]
+def count_lines(path: Path) -> int:
+    """Physical lines in a (possibly gzipped) file, the last one with or without a newline.
 
-
-def rejections(path: Path, lines: np.ndarray, reason: str, texts) -> pd.DataFrame:
-    """Rejection rows for many lines sharing one reason."""
-    rows = [(int(n), reason, str(t)) for n, t in zip(lines, texts, strict=True)]
-    return _rejections(path, rows)
+    A stray double quote makes a quote-aware CSV reader run one row over several lines (it
+    swallowed the rest of a file in a test), so the fast path checks its row count against
+    this and falls back to the line-exact path when they differ. Runs beside the reader: numpy
+    and zlib release the GIL.
+    """
+    buffer = bytearray(16 << 20)
+    view = np.frombuffer(buffer, dtype=np.uint8)
+    lines, last = 0, 10
+    with open_raw(path) as fh:
+        while size := fh.readinto(buffer):
+            lines += int(np.count_nonzero(view[:size] == 10))
+            last = int(view[size - 1])
+    return lines + (last != 10)
 
 
 def parse_by_lines(fmt, path: Path, options: dict | None = None, transform=None) -> Parsed:
@@ -335,44 +235,4 @@ def parse_by_lines(fmt, path: Path, options: dict | None = None, transform=None)
     if len(unreadable):
         parsed.rejected = pd.concat([unreadable, parsed.rejected], ignore_index=True) \
             .sort_values("line", kind="stable").reset_index(drop=True)
-    return parsed
-
-
-def check_rejected_share(path: Path, fmt_name: str, parsed: Parsed) -> None:
-    """A mostly unparseable file is an error naming the file, its format and sample lines."""
-    bad = len(parsed.rejected)
-    if parsed.lines and bad / parsed.lines > MAX_REJECTED_SHARE:
-        samples = "\n".join(
-            f"    line {row.line}: {row.reason}: {row.text!r}"
-            for row in parsed.rejected.head(3).itertuples()
-        )
-        raise EvidenceError(
-            path,
-            f"{bad} of {parsed.lines} lines ({bad / parsed.lines:.0%}) could not be parsed as "
-            f"{fmt_name} (more than {MAX_REJECTED_SHARE:.0%} allowed); first ones:\n{samples}",
-        )
-
-
-def redact_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with every text column redacted (dig names, metadata paths, credential
-    codes...): whatever a parser read from a file is output once it leaves the parser."""
-    for column in table.columns:
-        dtype = table[column].dtype
-        if column != "source_file" and (dtype.kind == "O" or pd.api.types.is_string_dtype(dtype)):
-            table[column] = redact_all(table[column])
-    return table
-
-
-def parse_file(kind: str, path: Path, forced: str | Format | None = None,
-               options: dict | None = None) -> tuple[Format, Parsed]:
-    """Detect a file's format and parse it; every text that comes out is redacted."""
-    fmt = detect(kind, path, forced)
-    return fmt, parse_with(fmt, path, options)
-
-
-def parse_with(fmt: Format, path: Path, options: dict | None = None) -> Parsed:
-    """Parse a file in a known format; every text that comes out is redacted."""
-    parsed = fmt.parse(path, options)
-    parsed.latency_field = parsed.latency_field or getattr(fmt, "latency_field", "")
-    redact_table(parsed.table)
     return parsed

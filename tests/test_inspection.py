@@ -1,7 +1,7 @@
 import json
 
 from analysis.cli import main
-from analysis.inspect import inspect_path
+from analysis.inspection import inspect_path
 from tests.conftest import EXAMPLES
 from tests.ingest.test_custom import CUSTOM_YAML, custom_service
 
@@ -73,7 +73,7 @@ def test_inspect_reads_a_service_with_the_format_string_of_its_service_yaml(tmp_
 
 
 def test_failed_credential_fetches_are_counted_by_code(tmp_path, fixture_path):
-    from analysis.inspect import inspect_file
+    from analysis.inspection import inspect_file
 
     path = tmp_path / "credentials" / "pod.txt"
     path.parent.mkdir()

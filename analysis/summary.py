@@ -40,8 +40,9 @@ def dns_cost(analysis: Analysis) -> dict:
 
 
 def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
-          files: dict[str, str] | None = None) -> dict:
-    """The summary; `files` (fingerprint.evidence_files) adds the evidence fingerprint."""
+          files: dict[str, str] | None = None, what_if: dict | None = None) -> dict:
+    """The summary; `files` (fingerprint.evidence_files) adds the evidence fingerprint;
+    `what_if` is the run's `--set` overrides ({} when service.yaml was taken as it is)."""
     return {
         "service": analysis.service,
         "baseline": analysis.baseline,
@@ -54,24 +55,26 @@ def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
         "verdict": analysis.verdict,
         "findings": findings,
         "inputs": inputs(evidence),
+        "what_if": dict(what_if or {}),
         "tool_version": __version__,
         **({"evidence": {"fingerprint": combine(files), "files": len(files)}}
            if files is not None else {}),
     }
 
 
-def _finite(value):
+def jsonable(value):
+    """The summary with NaN and infinities as None, so every JSON reader accepts it."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def write(summary: dict, path: Path) -> Path:
     """Write summary.json (NaN becomes null so every JSON reader accepts it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False) + "\n")
     return path

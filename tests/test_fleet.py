@@ -54,7 +54,8 @@ def test_first_run_processes_every_service(fleet_runs):
 def test_a_second_run_with_nothing_changed_skips_all(fleet_runs):
     _, _, second, *_ = fleet_runs
     assert {e["status"] for e in second.entries} == {"skipped"}
-    assert any(": 0 to run, 4 unchanged," in line for line in second.said), second.said
+    assert any("4 services: 0 ok, 4 unchanged, 0 failed" in line for line in second.said), \
+        second.said
     assert second.exit_code == fleet.EXIT_OK
     assert all(e["change"] == {"p50_ms": 0.0, "p99_ms": 0.0, "was_cause": e["cause"],
                                "was_ready": e["ready"]} for e in second.entries)

@@ -1,0 +1,137 @@
+"""The one computation of a service's analysis, and the result every output is made from.
+
+compute() reads a service folder (service.yaml with any what-if overrides, the evidence),
+analyses it and keeps everything in one Result: the configuration, the evidence tables, the
+attribution, the findings, the predicted credential refresh moments and the fingerprint of
+every evidence file. `latency-gap verdict` prints its summary; the report pipeline saves it
+(save) and writes summary.json from it before any kernel starts; the notebooks load it (load)
+and only present it; a fleet run takes its skip decision, summary and history row from it.
+Evidence and configuration errors are raised here, located (file, line), never in a notebook.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import __version__, attribution, config, fingerprint, ingest, summary
+from analysis import findings as found
+from analysis import service as services
+from analysis.attribution import Analysis
+from analysis.errors import ConfigError
+from analysis.ingest import Evidence
+from analysis.models import credentials as cred_model
+from analysis.service import ServiceConfig
+
+#: what save() writes beside the Parquet tables (tables/) and summary.json
+STATE_FILE = "result.pickle"
+TABLES = "tables"
+
+
+@dataclass
+class Result:
+    """One service's analysis: what a report, a verdict and a fleet run are made from."""
+
+    service: str
+    config: ServiceConfig
+    evidence: Evidence
+    analysis: Analysis
+    findings: list[dict]
+    #: env -> the predicted refresh moments of each credential it served (empty without an SDK)
+    moments: dict[str, pd.DataFrame]
+    #: {relative path: SHA-256} of every evidence file (fingerprint.evidence_files)
+    files: dict[str, str]
+    #: the `--set` overrides of this run ({dotted key: value}); {} for service.yaml as it is
+    what_if: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """One SHA-256 for the whole evidence folder (fingerprint.combine)."""
+        return fingerprint.combine(self.files)
+
+    @property
+    def policy(self) -> cred_model.RefreshPolicy | None:
+        """The candidate's credential refresh policy (None when service.yaml names no SDK)."""
+        return cred_model.policy(self.config.sdk, self.config.credential_provider)
+
+    @property
+    def refresh_window_s(self) -> float | None:
+        """How long before expiry the candidate's SDK refreshes (None without an SDK)."""
+        policy = self.policy
+        return policy.refresh_before_expiry_s if policy else None
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.analysis.verdict["ready"])
+
+    def summary(self) -> dict:
+        """summary.json's content (contract in DESIGN.md)."""
+        return summary.build(self.analysis, self.findings, self.evidence, self.files,
+                             self.what_if)
+
+    def save(self, folder: Path) -> Path:
+        """Write the evidence tables (tables/*.parquet), summary.json and what load() needs
+        into `folder`; returns it."""
+        folder.mkdir(parents=True, exist_ok=True)
+        ingest.write_tables(self.evidence, folder / TABLES)
+        state = {"tool_version": __version__, "service": self.service, "config": self.config,
+                 "analysis": self.analysis, "findings": self.findings,
+                 "moments": self.moments, "files": self.files, "what_if": self.what_if}
+        (folder / STATE_FILE).write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        summary.write(self.summary(), folder / "summary.json")
+        return folder
+
+
+def saved(folder: Path) -> bool:
+    """Whether `folder` holds a result save() wrote."""
+    return (folder / STATE_FILE).is_file() and (folder / TABLES).is_dir()
+
+
+def load(folder: Path) -> Result:
+    """The result save() wrote in `folder` (by this version of the tool: the state file is
+    the tool's own, in the reports folder it writes)."""
+    if not saved(folder):
+        raise ConfigError(f"{folder}: no saved result ({STATE_FILE} and {TABLES}/); build it "
+                          "with `latency-gap report` or result.compute()")
+    state = pickle.loads((folder / STATE_FILE).read_bytes())  # noqa: S301 - written by save()
+    if state.pop("tool_version") != __version__:
+        raise ConfigError(f"{folder}: saved by another version of latency-gap; build it again")
+    return Result(evidence=ingest.read_tables(folder / TABLES), **state)
+
+
+def compute(folder: Path, overrides: dict[str, object] | None = None) -> Result:
+    """Read, check and analyse one service folder; `overrides` (service.parse_overrides) set
+    service.yaml keys for this run only. Raises the tool's located errors (ConfigError,
+    EvidenceError) for bad configuration or evidence."""
+    settings = services.load_config(folder, overrides)
+    evidence = ingest.load_evidence(folder, settings)
+    analysis = attribution.analyse(evidence, settings)
+    policy = cred_model.policy(settings.sdk, settings.credential_provider)
+    moments = {env: cred_model.refresh_moments(evidence.credentials, env, policy)
+               for env in (analysis.baseline, analysis.candidate)} if policy else {}
+    return Result(service=folder.name, config=settings, evidence=evidence, analysis=analysis,
+                  findings=found.findings(analysis, settings, evidence), moments=moments,
+                  files=fingerprint.evidence_files(folder), what_if=dict(overrides or {}))
+
+
+def compute_service(service: str, data_dir: str | os.PathLike | None = None,
+                    overrides: dict[str, object] | None = None) -> Result:
+    """compute() for a service by name under the data directory."""
+    return compute(services.service_dir(config.data_dir(data_dir), service), overrides)
+
+
+def load_or_compute(service: str, data_dir: str | os.PathLike | None = None,
+                    reports_dir: str | os.PathLike | None = None) -> Result:
+    """What the notebooks start with: the result saved in REPORTS_DIR/<service>/ (the report
+    pipeline saves it there before running them); without one (an analyst opening notebooks/
+    in Jupyter), computed from the evidence and saved there."""
+    folder = config.service_reports(config.reports_dir(reports_dir), service)
+    if saved(folder):
+        return load(folder)
+    result = compute_service(service, data_dir)
+    result.save(folder)
+    return result

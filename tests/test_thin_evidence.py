@@ -63,7 +63,7 @@ def test_every_cell_renders(name, tmp_path):
     build(tmp_path / "data")
     namespace = run_notebooks(name, tmp_path / "data", tmp_path / "reports")
     summary = json.loads((tmp_path / "reports" / name / "summary.json").read_text())
-    assert namespace["result"].verdict["cause"] == summary["verdict"]["cause"] == cause
+    assert namespace["analysis"].verdict["cause"] == summary["verdict"]["cause"] == cause
     _consistent(summary)
 
 

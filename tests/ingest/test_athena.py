@@ -120,7 +120,7 @@ def test_a_report_uses_an_athena_export(example_copy, tmp_path):
     assert summary["latency_ms"]["ec2"]["n"] == ec2["latency_ms"].notna().sum()
     assert summary["latency_ms"]["ec2"]["p50"] == pytest.approx(ec2["latency_ms"].median(),
                                                                 abs=0.05)
-    assert namespace["result"].verdict["cause"] == summary["verdict"]["cause"] == \
+    assert namespace["analysis"].verdict["cause"] == summary["verdict"]["cause"] == \
         "credential_refresh"
 
 

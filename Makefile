@@ -86,7 +86,7 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, fleet of 24
+## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, verdict vs report, fleet of 24
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/attribution.py

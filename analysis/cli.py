@@ -8,7 +8,7 @@ import math
 import sys
 from pathlib import Path
 
-from analysis import __version__, config, durations, pipeline, simulate
+from analysis import __version__, config, durations, simulate
 from analysis import service as services
 from analysis.errors import LatencyGapError
 
@@ -45,6 +45,8 @@ def _lifetime(text: str) -> float:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from analysis import pipeline  # papermill and nbconvert: not for the other commands
+
     pipeline.build_report(args.service, args.data_dir, args.reports_dir, code=args.code,
                           overrides=services.parse_overrides(args.set), pdf=args.pdf)
     return 0

@@ -32,6 +32,10 @@ STATE_FILE = "result.pickle"
 TABLES = "tables"
 
 
+class StaleResult(ConfigError):
+    """A saved result written by another version of the tool."""
+
+
 @dataclass
 class Result:
     """One service's analysis: what a report, a verdict and a fleet run are made from."""
@@ -99,7 +103,7 @@ def load(folder: Path) -> Result:
                           "with `latency-gap report` or result.compute()")
     state = pickle.loads((folder / STATE_FILE).read_bytes())  # noqa: S301 - written by save()
     if state.pop("tool_version") != __version__:
-        raise ConfigError(f"{folder}: saved by another version of latency-gap; build it again")
+        raise StaleResult(f"{folder}: saved by another version of latency-gap; build it again")
     return Result(evidence=ingest.read_tables(folder / TABLES), **state)
 
 
@@ -128,10 +132,14 @@ def load_or_compute(service: str, data_dir: str | os.PathLike | None = None,
                     reports_dir: str | os.PathLike | None = None) -> Result:
     """What the notebooks start with: the result saved in REPORTS_DIR/<service>/ (the report
     pipeline saves it there before running them); without one (an analyst opening notebooks/
-    in Jupyter), computed from the evidence and saved there."""
+    in Jupyter, or one saved by another version of the tool), computed from the evidence and
+    saved there."""
     folder = config.service_reports(config.reports_dir(reports_dir), service)
     if saved(folder):
-        return load(folder)
+        try:
+            return load(folder)
+        except StaleResult:
+            pass
     result = compute_service(service, data_dir)
     result.save(folder)
     return result

@@ -2,6 +2,7 @@
 made from it without a kernel."""
 
 import json
+import pickle
 
 import pytest
 
@@ -46,6 +47,19 @@ def test_save_and_load_give_the_same_result(search, tmp_path):
 def test_load_without_a_saved_result_says_how_to_make_one(tmp_path):
     with pytest.raises(ConfigError, match="no saved result"):
         result.load(tmp_path)
+
+
+def test_a_result_saved_by_another_version_is_computed_again(search, tmp_path):
+    folder = tmp_path / "reports" / "search-api"
+    search.save(folder)
+    state = pickle.loads((folder / result.STATE_FILE).read_bytes())
+    state["tool_version"], state["findings"] = "0.0.1", []
+    (folder / result.STATE_FILE).write_bytes(pickle.dumps(state))
+    with pytest.raises(result.StaleResult, match="another version"):
+        result.load(folder)
+    again = result.load_or_compute("search-api", EXAMPLES, tmp_path / "reports")
+    assert again.findings == search.findings
+    assert result.load(folder).findings == search.findings  # and saved for the next time
 
 
 def test_errors_in_evidence_are_raised_located_by_compute(example_copy):

@@ -58,7 +58,7 @@ EXIT_READY, EXIT_NOT_READY = 0, 2
 
 def cmd_verdict(args: argparse.Namespace) -> int:
     from analysis import result as results
-    from analysis.summary import jsonable
+    from analysis.summary import jsonable, render
 
     found = results.compute_service(args.service, args.data_dir,
                                     services.parse_overrides(args.set))
@@ -66,31 +66,8 @@ def cmd_verdict(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(jsonable(summary), indent=2, allow_nan=False))
     else:
-        print(render_verdict(summary))
+        print(render(summary))
     return EXIT_READY if found.ready else EXIT_NOT_READY
-
-
-def render_verdict(summary: dict) -> str:
-    """The verdict in a few lines: cause, readiness, gap and attribution at p50 and p99."""
-    verdict = summary["verdict"]
-    lines = [f"{summary['service']}: {'READY' if verdict['ready'] else 'NOT READY'} "
-             f"({verdict['cause']}) - {verdict['summary']}"]
-    for quantile in ("p50", "p99"):
-        gap = summary["gap_ms"].get(quantile)
-        parts = summary["attribution_ms"].get(quantile) or {}
-        shares = ", ".join(f"{cause} {ms:+.1f}" for cause, ms in parts.items())
-        decided = verdict.get("by_quantile", {}).get(quantile)
-        against = f"; {decided['decision']} its {decided['budget_ms']:g} ms budget" \
-            if decided else ""
-        lines.append(f"  gap {quantile}: " + (f"{gap['value']:+.1f} ms (95% CI "
-                     f"{gap['ci95'][0]:+.1f} to {gap['ci95'][1]:+.1f}{against}): {shares}"
-                     if gap else "n/a"))
-    for finding in summary["findings"]:
-        if finding["severity"] == "blocker":
-            lines.append(f"  blocker {finding['id']}: {finding['evidence']}")
-    if summary.get("what_if"):
-        lines.append("  what if: " + ", ".join(f"{k}={v}" for k, v in summary["what_if"].items()))
-    return "\n".join(lines)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -78,3 +78,27 @@ def write(summary: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False) + "\n")
     return path
+
+
+def render(summary: dict) -> str:
+    """The summary as `latency-gap verdict` prints it: cause and readiness, the gap and its
+    attribution at p50 and p99, the blockers, the what-if overrides."""
+    verdict = summary["verdict"]
+    lines = [f"{summary['service']}: {'READY' if verdict['ready'] else 'NOT READY'} "
+             f"({verdict['cause']}) - {verdict['summary']}"]
+    for quantile in ("p50", "p99"):
+        gap = summary["gap_ms"].get(quantile)
+        parts = summary["attribution_ms"].get(quantile) or {}
+        shares = ", ".join(f"{cause} {ms:+.1f}" for cause, ms in parts.items())
+        decided = verdict.get("by_quantile", {}).get(quantile)
+        against = f"; {decided['decision']} its {decided['budget_ms']:g} ms budget" \
+            if decided else ""
+        lines.append(f"  gap {quantile}: " + (f"{gap['value']:+.1f} ms (95% CI "
+                     f"{gap['ci95'][0]:+.1f} to {gap['ci95'][1]:+.1f}{against}): {shares}"
+                     if gap else "n/a"))
+    for finding in summary["findings"]:
+        if finding["severity"] == "blocker":
+            lines.append(f"  blocker {finding['id']}: {finding['evidence']}")
+    if summary.get("what_if"):
+        lines.append("  what if: " + ", ".join(f"{k}={v}" for k, v in summary["what_if"].items()))
+    return "\n".join(lines)

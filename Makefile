@@ -8,8 +8,8 @@ VENV ?= .venv
 # literally: $(value ...) keeps make from running a `$(shell ...)` inside it, and `override`
 # makes the literal text the value make exports. Recipes read them from the environment
 # ("$$SERVICE"), so the shell never parses a value as code.
-USER_VARIABLES := PYTHON VENV SERVICE DATA_DIR REPORTS_DIR CODE FORMAT PYTEST_ARGS SERVICES \
-                  JOBS EXECUTOR SCHEDULER GATE FORCE
+USER_VARIABLES := PYTHON VENV SERVICE DATA_DIR REPORTS_DIR CODE FORMAT SET PYTEST_ARGS \
+                  SERVICES JOBS EXECUTOR SCHEDULER GATE FORCE
 $(foreach name,$(USER_VARIABLES),$(eval override $(name) := $$(value $(name))))
 export $(foreach name,$(USER_VARIABLES),$(if $(value $(name)),$(name)))
 
@@ -43,6 +43,7 @@ help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); \
 	  printf "  make %-10s %s\n", t[1], doc}; doc=""}' "$$MAKEFILE_SELF"
 	@echo "  variables: SERVICE=name DATA_DIR=path REPORTS_DIR=path CODE=1 FORMAT=pdf"
+	@echo "  report what-if: SET='budget.p99_ms=100 dns.cache_ttl_s=60' (service.yaml keys)"
 	@echo "  fleet: SERVICES=a,b JOBS=n EXECUTOR=local|dask SCHEDULER=tcp://host:8786 GATE=1 FORCE=1"
 
 ## Create .venv, install the package with its dev tools, register the Jupyter kernel
@@ -58,8 +59,11 @@ $(STAMP): pyproject.toml
 	@echo "setup: $$VENV ready, kernel '$(KERNEL)' registered"
 
 ## Build reports/<SERVICE>/report.html and summary.json (FORMAT=pdf: also report.pdf)
+# SET='KEY=VALUE ...': what-if overrides, split on whitespace by `read` (never evaluated),
+# each passed as one --set argument
 report: $(STAMP)
-	$(BIN)/latency-gap report "$$SERVICE" $(REPORT_FLAGS)
+	read -r -a what_if <<< "$${SET-}"; \
+	$(BIN)/latency-gap report "$$SERVICE" $(REPORT_FLAGS) "$${what_if[@]/#/--set=}"
 
 ## Report every service in parallel: reports/index.html, fleet.json, history.duckdb
 fleet: $(STAMP)
@@ -82,7 +86,7 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, fleet of 24
+## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, verdict vs report, fleet of 24
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/attribution.py

@@ -8,16 +8,9 @@ import math
 import sys
 from pathlib import Path
 
-from analysis import __version__, config, durations, pipeline, simulate
+from analysis import __version__, config, durations, simulate
 from analysis import service as services
 from analysis.errors import LatencyGapError
-
-
-def _parameter(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, value
 
 
 def _positive(text: str, zero: bool = False) -> float:
@@ -52,9 +45,29 @@ def _lifetime(text: str) -> float:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from analysis import pipeline  # papermill and nbconvert: not for the other commands
+
     pipeline.build_report(args.service, args.data_dir, args.reports_dir, code=args.code,
-                          parameters=dict(args.parameter), pdf=args.pdf)
+                          overrides=services.parse_overrides(args.set), pdf=args.pdf)
     return 0
+
+
+#: `verdict` exit codes, as `fleet --gate`'s
+EXIT_READY, EXIT_NOT_READY = 0, 2
+
+
+def cmd_verdict(args: argparse.Namespace) -> int:
+    from analysis import result as results
+    from analysis.summary import jsonable, render
+
+    found = results.compute_service(args.service, args.data_dir,
+                                    services.parse_overrides(args.set))
+    summary = found.summary()
+    if args.json:
+        print(json.dumps(jsonable(summary), indent=2, allow_nan=False))
+    else:
+        print(render(summary))
+    return EXIT_READY if found.ready else EXIT_NOT_READY
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -74,16 +87,22 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     problem = services.check_provider_settings(settings)
     if problem:
         raise LatencyGapError(f"preflight: {problem}")
+    overrides = services.parse_overrides(args.set)
+    if overrides and not args.path:
+        raise LatencyGapError("preflight: --set overrides service.yaml keys; give the service "
+                              "folder (preflight data/<service> --set KEY=VALUE), or use the "
+                              "options (--sdk, --cache-ttl, ...) without one")
     given = None
     if args.budget_p50 is not None or args.budget_p99 is not None:
-        default = services.load_config(Path(args.path)).budget if args.path \
+        default = services.load_config(Path(args.path), overrides).budget if args.path \
             else services.Budget()
         given = services.Budget(
             default.p50_ms if args.budget_p50 is None else args.budget_p50,
             default.p99_ms if args.budget_p99 is None else args.budget_p99)
     if args.path:
         result = preflight.preflight_folder(Path(args.path), args.rate, args.dns_ms, given,
-                                            args.dns_local_ms, args.aws_calls_per_request)
+                                            args.dns_local_ms, args.aws_calls_per_request,
+                                            overrides)
     else:
         budget = given or services.Budget()
         result = preflight.check(
@@ -102,7 +121,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
                           "dns_query_ms": result.query_ms, "dns_query_time": result.query_source,
                           "names_queried": result.names_queried,
                           "dns": result.dns.as_json() if result.dns else None,
-                          "findings": [f.as_dict() for f in result.findings]}, indent=2))
+                          "findings": [f.as_dict() for f in result.findings],
+                          "what_if": overrides}, indent=2))
     else:
         print(preflight.render(result))
     return 1 if result.blocked else 0
@@ -139,6 +159,13 @@ def cmd_fleet(args: argparse.Namespace) -> int:
                      args.scheduler, args.gate, args.force, args.wait).exit_code
 
 
+def _what_if_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="what if: override a service.yaml key for this run only, dotted "
+                         "into sections (budget.p99_ms=100, dns.cache_ttl_s=60); repeatable; "
+                         "validated like service.yaml, recorded as what_if in summary.json")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="latency-gap",
@@ -154,9 +181,18 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--code", action="store_true", help="keep the code cells in report.html")
     report.add_argument("--pdf", action="store_true",
                         help="also print report.pdf with the system Chromium")
-    report.add_argument("-p", "--parameter", type=_parameter, action="append", default=[],
-                        metavar="NAME=VALUE", help="an extra notebook parameter (validated)")
+    _what_if_option(report)
     report.set_defaults(run=cmd_report)
+
+    verdict = sub.add_parser(
+        "verdict", help="the verdict and summary of one service, without building a report",
+        description="Compute the summary (the content of summary.json) with no kernel and no "
+                    "rendering. Exit 0: ready; 2: not ready; 1: could not run (as fleet --gate).")
+    verdict.add_argument("service", help="a folder name under the data directory")
+    verdict.add_argument("--data-dir", help="evidence folder (default: $DATA_DIR or data/)")
+    verdict.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _what_if_option(verdict)
+    verdict.set_defaults(run=cmd_verdict)
 
     inspect = sub.add_parser("inspect", help="check a service folder or one evidence file")
     inspect.add_argument("path", help="data/<service> or one file in it")
@@ -205,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--rate", type=_positive, default=1.0,
                      help="requests per second (default 1; folder mode: the logs' rate)")
     pre.add_argument("--json", action="store_true", help="print the result as JSON")
+    _what_if_option(pre)
     pre.set_defaults(run=cmd_preflight)
 
     listing = sub.add_parser("services", help="list the services under the data directory")

@@ -84,7 +84,3 @@ def service_reports(reports: Path, service: str) -> Path:
     """Where one service's published report lives."""
     return reports / service
 
-
-def tables_dir(reports: Path, service: str) -> Path:
-    """Tidy tables written by the evidence notebook, read by the comparison notebook."""
-    return service_reports(reports, service) / "tables"

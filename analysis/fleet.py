@@ -1,11 +1,13 @@
 """Fleet readiness runs: every service under DATA_DIR, in parallel, with history.
 
-Services run as independent reports (analysis.pipeline.build_report, which builds aside and
-publishes atomically) on a local process pool, or on a Dask distributed cluster through its
-concurrent.futures interface (`Client.get_executor`): one code path, no scheduler of our own.
-A service's failure is recorded, never raised, so the others go on. Each run appends one row
-per service to REPORTS_DIR/history.duckdb; REPORTS_DIR/fleet.json and index.html show the
-run beside the earlier ones. A file lock (filelock) keeps two runs off one REPORTS_DIR.
+Each service is computed (analysis.result.compute) and its report built (analysis.pipeline.
+build_report, which builds aside and publishes atomically) in a worker: a local process pool,
+or a Dask distributed cluster through its concurrent.futures interface (`Client.get_executor`):
+one code path, no scheduler of our own. The skip decision, the summary and the history row come
+from the computed result. A service's failure is recorded, never raised, so the others go on.
+Each run appends one row per service to REPORTS_DIR/history.duckdb; REPORTS_DIR/fleet.json and
+index.html show the run beside the earlier ones. A file lock (filelock) keeps two runs off one
+REPORTS_DIR.
 """
 
 from __future__ import annotations
@@ -59,20 +61,36 @@ class FleetResult:
     exit_code: int = EXIT_OK
 
 
-def run_service(service: str, data_dir: str, reports_dir: str, evidence: str) -> Outcome:
-    """Build one service's report; runs in a worker process. Failures come back as data."""
+def run_service(service: str, data_dir: str, reports_dir: str,
+                reusable: str | None = None) -> Outcome:
+    """Compute one service's result and build its report; runs in a worker process. When
+    the evidence fingerprint equals `reusable` (the last good run's, made by this tool, whose
+    report is published) the report is not built again: "skipped". The summary and the
+    fingerprint come from the result, never from a file. Failures come back as data."""
     from analysis import pipeline  # imported in the worker, not in the parent
+    from analysis import result as results
 
     started = time.perf_counter()
+    folder = Path(data_dir) / service
     try:
-        result = pipeline.build_report(service, data_dir, reports_dir, say=lambda message: None)
-        summary = json.loads((result.folder / "summary.json").read_text())
-        return Outcome(service, "ok", time.perf_counter() - started, evidence, summary)
+        result = results.compute(services.service_dir(Path(data_dir), service))
+        if result.fingerprint == reusable:
+            return Outcome(service, "skipped", time.perf_counter() - started, reusable,
+                           result.summary())
+        pipeline.build_report(service, data_dir, reports_dir, say=lambda message: None,
+                              result=result)
+        return Outcome(service, "ok", time.perf_counter() - started, result.fingerprint,
+                       result.summary())
     except Exception as exc:  # noqa: BLE001 - one service's failure must not stop the fleet
         # LatencyGapError messages are redacted when made; anything else may quote evidence
         error = str(exc) if isinstance(exc, LatencyGapError) else \
             redact(f"{type(exc).__name__}: {exc}")
-        return Outcome(service, "failed", time.perf_counter() - started, evidence, error=error)
+        try:  # the history row still says which evidence failed
+            evidence = fingerprint.evidence_fingerprint(folder)
+        except OSError:
+            evidence = ""
+        return Outcome(service, "failed", time.perf_counter() - started, evidence,
+                       error=error)
 
 
 @contextmanager
@@ -181,7 +199,6 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
         db = history.open_history(reports / history.FILE_NAME, say)
         try:
             tool = fingerprint.tool_fingerprint()
-            prints = {s: fingerprint.evidence_fingerprint(data / s) for s in names}
             last = db.last_good(names)
             outcomes = [Outcome(name, "failed", 0.0, "", error=(
                 f"{data / name} is not a usable service folder: a service name is letters, "
@@ -189,23 +206,15 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
                 for name in services.unusable_folders(data) if not only]
             for outcome in outcomes:
                 say(_line(outcome))
-            todo = []
-            for name in names:
-                published = reports / name / "summary.json"
-                before = last.get(name)
-                if not force and before and before["evidence_fingerprint"] == prints[name] \
-                        and before["tool_fingerprint"] == tool and published.is_file():
-                    outcomes.append(Outcome(name, "skipped", 0.0, prints[name],
-                                            json.loads(published.read_text())))
-                    say(_line(outcomes[-1]))
-                else:
-                    todo.append(name)
-            unchanged = sum(o.status == "skipped" for o in outcomes)
-            say(f"fleet {run_id}: {len(todo)} to run, {unchanged} unchanged, "
+            # a service whose evidence is unchanged since its last good run by this tool, with
+            # its report published, is computed (the verdict is fresh) but not rendered again
+            reusable = {name: last[name]["evidence_fingerprint"] for name in names
+                        if not force and name in last and last[name]["tool_fingerprint"] == tool
+                        and (reports / name / "summary.json").is_file()}
+            say(f"fleet {run_id}: {len(names)} to run ({len(reusable)} may be unchanged), "
                 f"{jobs} job(s) on {executor}")
-            if todo:
-                outcomes += _execute(todo, data, reports, prints, jobs, executor, scheduler, say,
-                                     progress)
+            outcomes += _execute(names, data, reports, reusable, jobs, executor, scheduler, say,
+                                 progress)
             finished = datetime.now(UTC)
             db.record(run_id, finished, outcomes, tool)
             entries = fleet_entries(db, outcomes, last, reports)
@@ -227,7 +236,7 @@ def run_fleet(data_dir: str | os.PathLike | None = None,
     return result
 
 
-def _execute(todo: list[str], data: Path, reports: Path, prints: dict[str, str], jobs: int,
+def _execute(todo: list[str], data: Path, reports: Path, reusable: dict[str, str], jobs: int,
              executor: str, scheduler: str | None, say: Callable[[str], None],
              progress: bool) -> list[Outcome]:
     done = []
@@ -235,13 +244,13 @@ def _execute(todo: list[str], data: Path, reports: Path, prints: dict[str, str],
             tqdm(total=len(todo), unit="service", desc="fleet", file=sys.stderr,
                  disable=None if progress else True, dynamic_ncols=True) as bar:
         # disable=None: tqdm draws only on a terminal; a cron log gets one line per service
-        futures = {pool.submit(run_service, name, str(data), str(reports), prints[name]): name
-                   for name in todo}
+        futures = {pool.submit(run_service, name, str(data), str(reports),
+                               reusable.get(name)): name for name in todo}
         for future in cf.as_completed(futures):
             try:
                 outcome = future.result()
             except Exception as exc:  # noqa: BLE001 - a worker died or the cluster went away
-                outcome = Outcome(futures[future], "failed", 0.0, prints[futures[future]],
+                outcome = Outcome(futures[future], "failed", 0.0, "",
                                   error=f"worker lost: {type(exc).__name__}: {exc}")
             done.append(outcome)
             if not bar.disable:

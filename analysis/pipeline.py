@@ -1,4 +1,9 @@
-"""Build one service's report: papermill runs the notebooks, nbconvert renders the last one.
+"""Build one service's report: the library computes, papermill runs the notebooks that
+present it, nbconvert renders the last one.
+
+The analysis is computed first (analysis/result.py), in this process: configuration and
+evidence errors are raised before any kernel starts, located (file, line). The result and
+summary.json are saved into the staging folder; the notebooks load the result from there.
 
 Everything is built in a staging folder under REPORTS_DIR and moved into place only when the
 whole run succeeded (analysis/publishing.py), so a failed run never touches the last good
@@ -26,12 +31,14 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import default
 
-from analysis import browser, config, ingest, lifeline, publishing
+from analysis import browser, config, lifeline, publishing
+from analysis import result as results
 from analysis import service as services
 from analysis.errors import ConfigError, EvidenceError, NotebookError, PublishError, ServiceError
+from analysis.result import Result
 
-#: Parameters the pipeline itself sets on every notebook.
-PIPELINE_PARAMETERS = ("service", "data_dir", "reports_dir")
+#: Parameters the pipeline sets on every notebook (they have no other parameter).
+PIPELINE_PARAMETERS = ("service", "data_dir", "result_dir")
 #: The tool's own errors: raised in a notebook, their message is shown alone.
 DOMAIN_ERRORS = {cls.__name__ for cls in (ConfigError, EvidenceError, ServiceError)}
 #: Tags of the cells papermill adds to an executed notebook.
@@ -75,47 +82,12 @@ class ReportResult:
     service: str
     folder: Path
     seconds: float
+    result: Result
 
 
 def notebook_parameters(notebook: Path) -> dict[str, dict]:
     """The parameters a notebook declares in its `parameters` cell (name -> papermill info)."""
     return papermill.inspect_notebook(str(notebook))
-
-
-def validate_parameters(extra: dict[str, str], notebooks: list[Path]) -> dict[str, object]:
-    """Check user parameters against every notebook's parameters cell before any kernel runs.
-
-    papermill itself only warns about an unknown parameter; here it is an error. Values are
-    converted to the type of the notebook's default.
-    """
-    declared: dict[str, dict] = {}
-    for nb in notebooks:
-        params = notebook_parameters(nb)
-        if not params:
-            raise ConfigError(f"{nb.name} has no cell tagged 'parameters'")
-        declared.update(params)
-    converted: dict[str, object] = {}
-    for name, value in extra.items():
-        if name in PIPELINE_PARAMETERS:
-            raise ConfigError(f"parameter {name!r} is set by the pipeline; use the matching "
-                              "option (SERVICE=, DATA_DIR=, REPORTS_DIR=)")
-        if name not in declared:
-            known = ", ".join(sorted(set(declared) - set(PIPELINE_PARAMETERS))) or "none"
-            raise ConfigError(f"unknown parameter {name!r}; the notebooks accept: {known}")
-        kind = declared[name]["inferred_type_name"]
-        try:
-            converted[name] = {"int": int, "float": float}.get(kind, str)(value) \
-                if kind != "bool" else _boolean(value)
-        except ValueError:
-            raise ConfigError(f"parameter {name}={value!r}: expected {kind}") from None
-    return converted
-
-
-def _boolean(value: str) -> bool:
-    lowered = value.lower()
-    if lowered not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValueError(value)
-    return lowered in ("true", "1", "yes")
 
 
 def check_kernel(name: str = config.KERNEL_NAME) -> None:
@@ -201,10 +173,13 @@ def _run_notebooks(km: IpcKernelManager, notebooks: list[Path], built: Path, val
 
 def build_report(service: str, data_dir: str | os.PathLike | None = None,
                  reports_dir: str | os.PathLike | None = None, code: bool = False,
-                 parameters: dict[str, str] | None = None,
-                 say: Callable[[str], None] | None = None, pdf: bool = False) -> ReportResult:
-    """Run the notebooks for one service and publish reports/<service>/ (with report.pdf
-    printed by the system Chromium when `pdf`)."""
+                 overrides: dict[str, object] | None = None,
+                 say: Callable[[str], None] | None = None, pdf: bool = False,
+                 result: Result | None = None) -> ReportResult:
+    """Compute one service's result, run the notebooks that present it and publish
+    reports/<service>/ (with report.pdf printed by the system Chromium when `pdf`).
+    `overrides` ({dotted key: value}) set service.yaml keys for this run (what-if); a
+    `result` already computed (a fleet worker's) is used as it is."""
     say = say or (lambda message: print(message, file=sys.stderr, flush=True))
     started = time.perf_counter()
     data, reports = config.data_dir(data_dir), config.reports_dir(reports_dir)
@@ -215,15 +190,13 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
     def step(number: int, text: str) -> None:
         say(f"[{service}] {number}/{steps} {text} ({time.perf_counter() - started:.1f} s)")
 
-    step(1, "checking parameters and evidence layout")
+    step(1, "reading and analysing the evidence")
     folder = services.service_dir(data, service)
     if reports.is_dir():  # a killed run's leftovers are put right first, even if this one fails;
         # links are checked before any cleanup: a .staging linked into the evidence is refused
         config.prepare_reports(data, reports, service)
         _recover(reports, service, say)
-    settings = services.load_config(folder)
-    ingest.check_layout(folder, settings)
-    extra = validate_parameters(parameters or {}, notebooks)
+    result = result or results.compute(folder, overrides)
     check_kernel()
     if pdf:
         browser.chromium()  # fail before the work when there is no browser to print with
@@ -234,8 +207,8 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
         with publishing.staging(reports, service) as staging:
             built = config.service_reports(staging, service)
             (built / "notebooks").mkdir(parents=True)
-            values = {"service": service, "data_dir": str(data), "reports_dir": str(staging),
-                      **extra}
+            result.save(built)  # tables, summary.json, and what the notebooks load
+            values = {"service": service, "data_dir": str(data), "result_dir": str(built)}
             # One kernel runs the notebooks in turn, reset between them: each notebook sees
             # only its own variables, and pandas, seaborn and analysis/ are imported once
             # (README, "Speed").
@@ -252,6 +225,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
                     browser.write_pdf(built / "report.html", built / "report.pdf")
                 current = "publishing"
                 step(steps, current)
+                results.drop_state(built)
                 final = publishing.publish(built, reports, service)
             finally:
                 if km.has_kernel:
@@ -269,7 +243,7 @@ def build_report(service: str, data_dir: str | os.PathLike | None = None,
                            last_good) from None
     seconds = time.perf_counter() - started
     say(f"[{service}] report: {final / 'report.html'} (total {seconds:.1f} s)")
-    return ReportResult(service, final, seconds)
+    return ReportResult(service, final, seconds, result)
 
 
 def _recover(reports: Path, service: str, say: Callable[[str], None]) -> None:

@@ -175,13 +175,15 @@ def expired_check(sdk: str, version: str | None, provider: str | None) -> list[F
 
 def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None = None,
                      budget: Budget | None = None, local_ms: float | None = None,
-                     aws_calls: float | None = None) -> Preflight:
+                     aws_calls: float | None = None,
+                     overrides: dict[str, object] | None = None) -> Preflight:
     """Preflight from a service folder: service.yaml, the candidate's resolv.conf, and its
     credential documents, dig samples, timed metadata calls and latency logs when present
     (none is needed). Evidence beats configuration: dig samples beat `dns_ms`, the logs'
     request rate beats `rate_per_s`, timed metadata calls beat the provider's estimate;
-    `budget` (the command line) beats service.yaml's."""
-    config = load_config(folder)
+    `budget` (the command line) beats service.yaml's; `overrides` (`--set`) set service.yaml
+    keys for this run only."""
+    config = load_config(folder, overrides)
     env = folder / config.candidate
     lifetime, floor, dig, call_ms, rate_source, timed_out = None, None, None, None, "given", None
     query_ms, source = (DEFAULT_QUERY_MS, "assumed") if dns_ms is None else (dns_ms, "given")

@@ -187,14 +187,63 @@ def _read_yaml(path: Path) -> tuple[object, dict[str, int]]:
 
 
 class _Where:
-    """Error messages that name the file, the line of the key, and the key."""
+    """Error messages that name the file, the line of the key, and the key; a key a what-if
+    override set (or sits under) is named as the `--set` it came from."""
 
-    def __init__(self, path: Path, lines: dict[str, int]):
-        self.path, self.lines = path, lines
+    def __init__(self, path: Path, lines: dict[str, int], overridden: tuple[str, ...] = ()):
+        self.path, self.lines, self.overridden = path, lines, overridden
 
     def __call__(self, key: str) -> str:
+        for given in self.overridden:
+            if given == key or given.startswith(f"{key}.") or key.startswith(f"{given}."):
+                return f"--set {given}"
         line = self.lines.get(key) or self.lines.get(key.split(".")[0]) or 1
         return f"{self.path}, line {line}: {key}"
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, object]:
+    """`--set KEY=VALUE` options as {dotted key: value}, each value read as a YAML scalar
+    (`60`, `20m`, `true`, `[a, b]`); the last of a key given twice wins."""
+    overrides: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE with a service.yaml key, "
+                              "dotted into sections (e.g. budget.p99_ms=100)")
+        loader = _StrictLoader(text)
+        try:
+            value = loader.get_single_data()
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {key}: not a YAML value: {exc}") from None
+        finally:
+            loader.dispose()
+        if isinstance(value, dict):
+            raise ConfigError(f"--set {key}: expected a single value, got a mapping; set each "
+                              "key of a section on its own (e.g. budget.p99_ms=100)")
+        if not isinstance(value, (str, int, float, bool, list, type(None))):
+            value = text.strip()  # a date or a timestamp: kept as the text given
+        overrides[key] = value
+    return overrides
+
+
+def _merge(raw: dict, overrides: dict[str, object], where: _Where) -> dict:
+    """service.yaml's document with the overrides set into it (a copy: nothing is written)."""
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for key, value in overrides.items():
+        *sections, last = key.split(".")
+        target = merged
+        for depth, section in enumerate(sections):
+            here = ".".join(sections[:depth + 1])
+            if target.get(section) is None:
+                target[section] = {}
+            elif not isinstance(target[section], dict):
+                raise ConfigError(f"{where(key)}: {here} is not a section "
+                                  f"(it is {target[section]!r}); set {here}=VALUE instead")
+            target[section] = dict(target[section])
+            target = target[section]
+        target[last] = value
+    return merged
 
 
 def _section(cls, raw, where: _Where, section: str):
@@ -296,17 +345,21 @@ _TOP_KEYS = {"name", "sdk", "sdk_version", "credential_provider", "dns", "budget
 LATENCY_UNITS = ("ms", "s", "us")
 
 
-def load_config(folder: Path) -> ServiceConfig:
+def load_config(folder: Path, overrides: dict[str, object] | None = None) -> ServiceConfig:
     """Read data/<service>/service.yaml (optional) into a validated ServiceConfig; every
-    error names the file, the line and what was expected."""
+    error names the file, the line and what was expected. `overrides` ({dotted key: value},
+    parse_overrides) are set into the document for this run only, then validated with it:
+    an error in one names its `--set`. The file is never written."""
     path = folder / "service.yaml"
-    if not os.path.lexists(path):
+    if not os.path.lexists(path) and not overrides:
         return ServiceConfig(name=folder.name)
-    raw, lines = _read_yaml(path)
+    raw, lines = _read_yaml(path) if os.path.lexists(path) else ({}, {})
     raw = {} if raw is None else raw
-    where = _Where(path, lines)
+    where = _Where(path, lines, tuple(overrides or ()))
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}, line 1: expected a mapping of keys {sorted(_TOP_KEYS)}")
+    if overrides:
+        raw = _merge(raw, overrides, where)
     unknown = sorted(set(raw) - _TOP_KEYS, key=str)
     if unknown:
         raise ConfigError(f"{where(str(unknown[0]))}: unknown key(s) {unknown}; expected some "

@@ -41,8 +41,9 @@ def dns_cost(analysis: Analysis) -> dict:
 
 
 def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
-          files: dict[str, str] | None = None) -> dict:
-    """The summary; `files` (fingerprint.evidence_files) adds the evidence fingerprint."""
+          files: dict[str, str] | None = None, what_if: dict | None = None) -> dict:
+    """The summary; `files` (fingerprint.evidence_files) adds the evidence fingerprint;
+    `what_if` is the run's `--set` overrides ({} when service.yaml was taken as it is)."""
     return {
         "service": analysis.service,
         "baseline": analysis.baseline,
@@ -55,24 +56,50 @@ def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
         "verdict": analysis.verdict,
         "findings": findings,
         "inputs": inputs(evidence),
+        "what_if": dict(what_if or {}),
         "tool_version": __version__,
         **({"evidence": {"fingerprint": combine(files), "files": len(files)}}
            if files is not None else {}),
     }
 
 
-def _finite(value):
+def jsonable(value):
+    """The summary with NaN and infinities as None, so every JSON reader accepts it."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def write(summary: dict, path: Path) -> Path:
     """Write summary.json (NaN becomes null so every JSON reader accepts it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False) + "\n")
     return path
+
+
+def render(summary: dict) -> str:
+    """The summary as `latency-gap verdict` prints it: cause and readiness, the gap and its
+    attribution at p50 and p99, the blockers, the what-if overrides."""
+    verdict = summary["verdict"]
+    lines = [f"{summary['service']}: {'READY' if verdict['ready'] else 'NOT READY'} "
+             f"({verdict['cause']}) - {verdict['summary']}"]
+    for quantile in ("p50", "p99"):
+        gap = summary["gap_ms"].get(quantile)
+        parts = summary["attribution_ms"].get(quantile) or {}
+        shares = ", ".join(f"{cause} {ms:+.1f}" for cause, ms in parts.items())
+        decided = verdict.get("by_quantile", {}).get(quantile)
+        against = f"; {decided['decision']} its {decided['budget_ms']:g} ms budget" \
+            if decided else ""
+        lines.append(f"  gap {quantile}: " + (f"{gap['value']:+.1f} ms (95% CI "
+                     f"{gap['ci95'][0]:+.1f} to {gap['ci95'][1]:+.1f}{against}): {shares}"
+                     if gap else "n/a"))
+    for finding in summary["findings"]:
+        if finding["severity"] == "blocker":
+            lines.append(f"  blocker {finding['id']}: {finding['evidence']}")
+    if summary.get("what_if"):
+        lines.append("  what if: " + ", ".join(f"{k}={v}" for k, v in summary["what_if"].items()))
+    return "\n".join(lines)

@@ -38,8 +38,19 @@ def _gap(analysis: Analysis, quantile: str) -> str:
             f"{'; ' + against if against else ''})</small>")
 
 
-def banner(analysis: Analysis) -> HTML:
-    """The verdict: service, cause, gap at p50 and p99, ready or blocked, one sentence."""
+def _what_if(overrides: dict | None) -> str:
+    """The banner's line naming a what-if run's overrides (empty for service.yaml as is)."""
+    if not overrides:
+        return ""
+    given = ", ".join(f"<code>{escape(str(k))}={escape(str(v))}</code>"
+                      for k, v in overrides.items())
+    return (f'<div class="lg-what-if"><strong>What if:</strong> {given} (--set, this run '
+            "only; service.yaml says otherwise)</div>")
+
+
+def banner(analysis: Analysis, what_if: dict | None = None) -> HTML:
+    """The verdict: service, cause, gap at p50 and p99, ready or blocked, one sentence, and
+    the what-if overrides the run was made with."""
     ready = analysis.verdict["ready"]
     colour = "#1b7837" if ready else "#b2182b"
     return HTML(
@@ -50,7 +61,7 @@ def banner(analysis: Analysis) -> HTML:
         f'{escape(_CAUSE_WORDS[analysis.verdict["cause"]])}</div>'
         f'<div>{escape(analysis.candidate)} vs {escape(analysis.baseline)} &middot; gap p50 '
         f'{_gap(analysis, "p50")} &middot; p99 {_gap(analysis, "p99")}</div>'
-        f'<div>{escape(analysis.verdict["summary"])}</div></div>'
+        f'<div>{escape(analysis.verdict["summary"])}</div>{_what_if(what_if)}</div>'
     )
 
 
@@ -75,6 +86,11 @@ def findings_table(findings: list[dict]) -> HTML:
 def latency_table(analysis: Analysis) -> HTML:
     rows = [{"environment": env, **values} for env, values in analysis.latency_ms.items()]
     return table(pd.DataFrame(rows))
+
+
+def latency_summary(evidence: Evidence) -> pd.DataFrame:
+    """Count, mean, spread and quantiles of backend latency (ms) per environment."""
+    return evidence.latency.groupby("env")["latency_ms"].describe(percentiles=[0.5, 0.9, 0.99])
 
 
 def inputs_table(evidence: Evidence) -> HTML:

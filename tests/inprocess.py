@@ -25,7 +25,7 @@ def _show(value) -> None:
             return
 
 
-def run_notebooks(service: str, data_dir: Path, reports_dir: Path) -> dict:
+def run_notebooks(service: str, data_dir: Path, result_dir: Path | None = None) -> dict:
     """Run both notebooks' code for one service, cell by cell; returns the last namespace.
 
     A cell's error propagates with the notebook and cell named."""
@@ -33,7 +33,7 @@ def run_notebooks(service: str, data_dir: Path, reports_dir: Path) -> dict:
     for name in config.NOTEBOOKS:
         notebook = nbformat.read(config.NOTEBOOKS_DIR / name, as_version=4)
         namespace = {"service": service, "data_dir": str(data_dir),
-                     "reports_dir": str(reports_dir)}
+                     "result_dir": str(result_dir) if result_dir else None}
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
                 continue

@@ -28,6 +28,8 @@ def fleet_runs(tmp_path_factory):
     quiet = {"say": lambda m: None, "progress": False, "jobs": 2}
     first = fleet.run_fleet(data, reports, **quiet)
     good_report = (reports / "broken-api" / "report.html").read_bytes()
+    published = reports / "search-api" / "summary.json"  # the fleet never reads it back
+    published.write_text(published.read_text().replace('"credential_refresh"', '"tampered"'))
     said = []
     second = fleet.run_fleet(data, reports, **{**quiet, "say": said.append})
     second.said = said
@@ -53,7 +55,10 @@ def test_first_run_processes_every_service(fleet_runs):
 def test_a_second_run_with_nothing_changed_skips_all(fleet_runs):
     _, _, second, *_ = fleet_runs
     assert {e["status"] for e in second.entries} == {"skipped"}
-    assert any(": 0 to run, 4 unchanged," in line for line in second.said), second.said
+    # the summary of an unchanged service is computed, not read from its published report
+    assert _by_service(second)["search-api"]["cause"] == "credential_refresh"
+    assert any("4 services: 0 ok, 4 unchanged, 0 failed" in line for line in second.said), \
+        second.said
     assert second.exit_code == fleet.EXIT_OK
     assert all(e["change"] == {"p50_ms": 0.0, "p99_ms": 0.0, "was_cause": e["cause"],
                                "was_ready": e["ready"]} for e in second.entries)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -98,3 +99,31 @@ def test_fleet_variables_reach_the_command(tmp_path):
     assert recorded(record)[0]["argv"] == [
         "fleet", "--services", "a,b", "--jobs", "3", "--executor", "dask", "--scheduler",
         "tcp://127.0.0.1:8786", "--gate", "--force"]
+
+
+def test_report_what_if_reaches_the_command_as_data(tmp_path):
+    """SET='KEY=VALUE ...' becomes one --set per word; nothing in it is run by make or the
+    shell."""
+    venv, record = recording_venv(tmp_path / "venv"), tmp_path / "calls.jsonl"
+    marker = tmp_path / "ran"
+    run = make("report", f"VENV={venv}", "SERVICE=search-api",
+               f"SET=budget.p99_ms=100 dns.names=$(shell touch {marker}) x=`touch {marker}` *",
+               LG_RECORD=str(record))
+    assert run.returncode == 0, run.stderr
+    assert recorded(record)[0]["argv"] == [
+        "report", "search-api", "--set=budget.p99_ms=100", "--set=dns.names=$(shell",
+        "--set=touch", f"--set={marker})", "--set=x=`touch", f"--set={marker}`", "--set=*"]
+    assert not marker.exists()
+    make("report", f"VENV={venv}", "SERVICE=search-api", LG_RECORD=str(record))
+    assert recorded(record)[1]["argv"] == ["report", "search-api"]
+
+
+def test_a_bad_service_yaml_stops_make_report_naming_file_and_line(tmp_path):
+    folder = tmp_path / "data" / "bad-api"
+    shutil.copytree(config.PROJECT_ROOT / "data" / "payments-api", folder)
+    (folder / "service.yaml").write_text("name: bad-api\nsdk: aws-java-sdk-v1\nsdk: botocore\n")
+    run = make("report", "SERVICE=bad-api", f"DATA_DIR={tmp_path / 'data'}",
+               f"REPORTS_DIR={tmp_path / 'reports'}")
+    assert run.returncode != 0
+    assert f"{folder / 'service.yaml'}, line 3: sdk is given twice" in run.stderr
+    assert "running 01_evidence" not in run.stderr and "cell" not in run.stderr

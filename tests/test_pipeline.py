@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import config, pipeline
-from analysis.errors import ConfigError, EvidenceError, NotebookError
+from analysis import cli, config, pipeline, result
+from analysis.errors import ConfigError, EvidenceError
 from tests.conftest import EXAMPLES, tree_digest
 
 SUMMARY_KEYS = {"service", "baseline", "candidate", "latency_ms", "gap_ms", "attribution_ms",
@@ -72,29 +72,53 @@ def test_evidence_is_not_modified(search_report):
     assert tree_digest(EXAMPLES / "search-api") == before
 
 
-def test_unknown_parameter_fails_before_any_kernel_starts(tmp_path):
-    with pytest.raises(ConfigError, match="unknown parameter 'servcie'"):
-        pipeline.build_report("payments-api", EXAMPLES, tmp_path, parameters={"servcie": "x"})
+def test_summary_json_is_the_verdict_commands_summary(search_report, capsys):
+    """summary.json is written by the library from the result the notebooks present; the
+    verdict command, with no kernel, gives the same content."""
+    _, reports, _, _ = search_report
+    folder = reports / "search-api"
+    assert not (folder / result.STATE_FILE).exists(), "the pickle the notebooks load is published"
+    assert (folder / "tables" / "latency.parquet").is_file()
+    published = json.loads((folder / "summary.json").read_text())
+    assert cli.main(["verdict", "search-api", "--data-dir", str(EXAMPLES), "--json"]) == 2
+    verdict = json.loads(capsys.readouterr().out)
+    for key in ("verdict", "gap_ms", "attribution_ms"):
+        assert verdict[key] == published[key], key
+    assert verdict == published
+    assert published["what_if"] == {}
+
+
+def test_an_unknown_override_fails_before_any_kernel_starts(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "_run_notebooks", _no_kernel)
+    with pytest.raises(ConfigError, match="--set no.such.key: unknown key"):
+        pipeline.build_report("payments-api", EXAMPLES, tmp_path, overrides={"no.such.key": 1})
     assert not (tmp_path / ".staging").exists() or not any((tmp_path / ".staging").iterdir())
 
 
-def test_failing_cell_keeps_the_last_good_report(example_copy, tmp_path):
-    folder = example_copy("payments-api")
-    reports = tmp_path / "reports"
-    pipeline.build_report("payments-api", folder.parent, reports, say=lambda m: None)
-    good = (reports / "payments-api" / "report.html").read_bytes()
+def _no_kernel(*args, **kwargs):
+    raise AssertionError("a kernel was started")
 
+
+def test_a_bad_service_yaml_fails_the_report_command_before_any_kernel(
+        example_copy, tmp_path, monkeypatch, capsys):
+    folder = example_copy("payments-api")
+    (folder / "service.yaml").write_text("name: payments-api\nbudget:\n  p50_ms: fast\n")
+    monkeypatch.setattr(pipeline, "_run_notebooks", _no_kernel)
+    code = cli.main(["report", "payments-api", "--data-dir", str(folder.parent),
+                     "--reports-dir", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{folder / 'service.yaml'}, line 3: budget.p50_ms: expected a number" in err
+    assert "cell" not in err and "notebook" not in err
+
+
+def test_bad_evidence_fails_before_any_kernel_naming_the_file(example_copy, tmp_path,
+                                                              monkeypatch):
+    folder = example_copy("payments-api")
     (folder / "k8s" / "latency" / "garbage.log").write_text("this is not an access log\n" * 5)
-    with pytest.raises(NotebookError) as err:
-        pipeline.build_report("payments-api", folder.parent, reports, say=lambda m: None)
-    message = str(err.value)
-    assert "'payments-api'" in message and "01_evidence.ipynb" in message  # kept there
-    # an evidence error is shown alone: the cell that happened to raise it says nothing
-    assert "cell 4" not in message and "EvidenceError" not in message
-    first = message.splitlines()[0]
-    assert "garbage.log" in first and "not a known latency format" in first
-    assert (reports / "payments-api" / "report.html").read_bytes() == good
-    assert (reports / ".failed" / "payments-api" / "notebooks" / "01_evidence.ipynb").is_file()
+    monkeypatch.setattr(pipeline, "_run_notebooks", _no_kernel)
+    with pytest.raises(EvidenceError, match="garbage.log.*not a known latency format"):
+        pipeline.build_report("payments-api", folder.parent, tmp_path / "r", say=lambda m: None)
 
 
 def test_missing_environment_is_named_before_any_kernel_starts(example_copy, tmp_path):

@@ -13,6 +13,7 @@ import pytest
 
 from analysis import pipeline
 from analysis.simulate import SCENARIOS, Scenario, write_service
+from analysis.summary import jsonable
 from tests.inprocess import run_notebooks
 
 SEARCH, PAYMENTS = SCENARIOS["search-api"], SCENARIOS["payments-api"]
@@ -61,9 +62,9 @@ VARIANTS = {
 def test_every_cell_renders(name, tmp_path):
     build, cause = VARIANTS[name]
     build(tmp_path / "data")
-    namespace = run_notebooks(name, tmp_path / "data", tmp_path / "reports")
-    summary = json.loads((tmp_path / "reports" / name / "summary.json").read_text())
-    assert namespace["result"].verdict["cause"] == summary["verdict"]["cause"] == cause
+    namespace = run_notebooks(name, tmp_path / "data")
+    summary = json.loads(json.dumps(jsonable(namespace["result"].summary())))
+    assert namespace["analysis"].verdict["cause"] == summary["verdict"]["cause"] == cause
     _consistent(summary)
 
 

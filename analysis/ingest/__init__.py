@@ -223,7 +223,7 @@ def _skipped_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def write_tables(evidence: Evidence, folder: Path) -> None:
-    """Save the tidy tables as Parquet for the comparison notebook and for analysts."""
+    """Save the tidy tables as Parquet (a saved result's, analysis/result.py)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         table = getattr(evidence, name)
@@ -234,6 +234,6 @@ def read_tables(folder: Path) -> Evidence:
     """Load the tables write_tables saved."""
     missing = [n for n in TABLES if not (folder / f"{n}.parquet").is_file()]
     if missing:
-        raise EvidenceError(folder, f"tables {missing} are missing: run the evidence notebook "
-                            "(01_evidence.ipynb) first")
+        raise EvidenceError(folder, f"tables {missing} are missing: the saved result is "
+                            "incomplete; build it again (latency-gap report)")
     return Evidence(**{n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES})

@@ -7,7 +7,6 @@ kind (-1 for "no answer" printed as the DOUBLE -1.0)."""
 
 import csv
 import gzip
-import json
 
 import numpy as np
 import pytest
@@ -110,8 +109,8 @@ def test_a_report_uses_an_athena_export(example_copy, tmp_path):
         log.unlink()
     entry = inspect_path(folder / "ec2" / "latency" / "athena-results.csv")["files"][0]
     assert entry["format"] == "aws-alb-athena-csv" and entry["rejected"] == 0
-    namespace = run_notebooks("search-api", folder.parent, tmp_path / "reports")
-    summary = json.loads((tmp_path / "reports" / "search-api" / "summary.json").read_text())
+    namespace = run_notebooks("search-api", folder.parent)
+    summary = namespace["result"].summary()
     assert summary["inputs"]["ec2"]["latency"]["formats"] == ["aws-alb-athena-csv"]
     assert summary["inputs"]["ec2"]["latency"]["rejected"] == 0
     original = ingest.load_evidence(EXAMPLES / "search-api",
@@ -120,7 +119,7 @@ def test_a_report_uses_an_athena_export(example_copy, tmp_path):
     assert summary["latency_ms"]["ec2"]["n"] == ec2["latency_ms"].notna().sum()
     assert summary["latency_ms"]["ec2"]["p50"] == pytest.approx(ec2["latency_ms"].median(),
                                                                 abs=0.05)
-    assert namespace["result"].verdict["cause"] == summary["verdict"]["cause"] == \
+    assert namespace["analysis"].verdict["cause"] == summary["verdict"]["cause"] == \
         "credential_refresh"
 
 

@@ -58,7 +58,7 @@ def pages(tmp_path_factory):
     said = []
     fleet.run_fleet(data, reports, say=said.append, progress=False)
     # the unusable folder is reported as failed, not counted as unchanged
-    assert any(": 1 to run, 0 unchanged," in line for line in said), said
+    assert any(": 2 services: 1 ok, 0 unchanged, 1 failed" in line for line in said), said
     return report, (reports / "index.html").read_text()
 
 

@@ -45,11 +45,11 @@ def _new_report(reports, tag):
 
 
 def _next_start_fails_early(reports):
-    """The next `make report` of the service, failing on a bad parameter before any kernel;
+    """The next `make report` of the service, failing on a bad --set before any kernel;
     returns what it said."""
     said = []
     with pytest.raises(ConfigError):
-        pipeline.build_report(SERVICE, EXAMPLES, reports, parameters={"nope": "1"},
+        pipeline.build_report(SERVICE, EXAMPLES, reports, overrides={"nope": 1},
                               say=said.append)
     return said
 

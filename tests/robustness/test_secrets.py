@@ -149,7 +149,8 @@ def test_the_runs_happened_with_one_failure(runs):
     assert "broken-api: FAILED" in logs and "[search-api] report:" in logs
     statuses = {e["service"]: e["status"] for e in result["services"]}
     assert statuses == {"broken-api": "failed", "payments-api": "ok", "search-api": "ok"}
-    assert (reports / ".failed" / "broken-api" / "notebooks").is_dir()
+    # bad evidence stops a service before any kernel starts: no failed notebook is kept
+    assert not (reports / ".failed" / "broken-api").exists()
     html = (reports / "search-api" / "report.html").read_text()
     assert "c5-broken.jsonl" in html  # the broken document is shown as a rejected line...
 
@@ -158,7 +159,7 @@ def test_no_canary_in_any_file_under_reports_or_any_log(runs):
     _, reports, _, _, logs = runs
     files = [p for p in reports.rglob("*") if p.is_file()]
     assert len(files) >= 25 and any(p.suffix == ".parquet" for p in files) and \
-        any(p.suffix == ".duckdb" for p in files) and any(".failed" in p.parts for p in files)
+        any(p.suffix == ".duckdb" for p in files) and any(p.suffix == ".pickle" for p in files)
     found = [(p, name) for p in files for name, value in ALL.items() if value in _text_of(p)]
     found += [("logs", name) for name, value in ALL.items() if value in logs]
     assert found == []  # ...without its secret

@@ -47,7 +47,7 @@ def _lifetime(text: str) -> float:
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis import pipeline  # papermill and nbconvert: not for the other commands
 
-    pipeline.build_report(args.service, args.data_dir, args.reports_dir, code=args.code,
+    pipeline.report(args.service, args.data_dir, args.reports_dir, code=args.code,
                           overrides=services.parse_overrides(args.set), pdf=args.pdf)
     return 0
 
@@ -60,8 +60,7 @@ def cmd_verdict(args: argparse.Namespace) -> int:
     from analysis import result as results
     from analysis.summary import jsonable, render
 
-    found = results.compute_service(args.service, args.data_dir,
-                                    services.parse_overrides(args.set))
+    found = results.verdict(args.service, args.data_dir, services.parse_overrides(args.set))
     summary = found.summary()
     if args.json:
         print(json.dumps(jsonable(summary), indent=2, allow_nan=False))
@@ -71,60 +70,28 @@ def cmd_verdict(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from analysis.inspection import inspect_path, render
+    from analysis.inspection import inspect, render
 
-    result = inspect_path(Path(args.path))
+    result = inspect(Path(args.path))
     print(json.dumps(result, indent=2, default=str) if args.json else render(result))
     return 0 if result["ok"] else 1
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
-    from analysis import preflight
-    from analysis.ingest.resolv import parse_resolv_conf
+    from analysis.preflight import preflight, render
 
-    settings = services.ProviderSettings(args.session_duration, args.session_refresh,
-                                         args.session_ttl, args.hop_limit, args.imds_v2)
-    problem = services.check_provider_settings(settings)
-    if problem:
-        raise LatencyGapError(f"preflight: {problem}")
-    overrides = services.parse_overrides(args.set)
-    if overrides and not args.path:
-        raise LatencyGapError("preflight: --set overrides service.yaml keys; give the service "
-                              "folder (preflight data/<service> --set KEY=VALUE), or use the "
-                              "options (--sdk, --cache-ttl, ...) without one")
-    given = None
-    if args.budget_p50 is not None or args.budget_p99 is not None:
-        default = services.load_config(Path(args.path), overrides).budget if args.path \
-            else services.Budget()
-        given = services.Budget(
-            default.p50_ms if args.budget_p50 is None else args.budget_p50,
-            default.p99_ms if args.budget_p99 is None else args.budget_p99)
-    if args.path:
-        result = preflight.preflight_folder(Path(args.path), args.rate, args.dns_ms, given,
-                                            args.dns_local_ms, args.aws_calls_per_request,
-                                            overrides)
-    else:
-        budget = given or services.Budget()
-        result = preflight.check(
-            args.sdk, args.provider, args.lifetime,
-            parse_resolv_conf(Path(args.resolv)) if args.resolv else None,
-            args.names.split(",") if args.names else [], args.rate, args.cache_ttl,
-            args.lookups_per_request, args.sdk_version, settings=settings,
-            budget_ms=budget.p50_ms, budget_p99_ms=budget.p99_ms,
-            local_ms=args.dns_local_ms, aws_calls=args.aws_calls_per_request,
-            **({"query_ms": args.dns_ms, "query_source": "given"} if args.dns_ms else {}))
-    if args.json:
-        print(json.dumps({"sdk": result.sdk, "provider": result.provider,
-                          "lifetime_s": result.lifetime_s, "blocked": result.blocked,
-                          "rate_per_s": result.rate_per_s, "rate_source": result.rate_source,
-                          "added_ms_per_request": round(result.added_ms, 1),
-                          "dns_query_ms": result.query_ms, "dns_query_time": result.query_source,
-                          "names_queried": result.names_queried,
-                          "dns": result.dns.as_json() if result.dns else None,
-                          "findings": [f.as_dict() for f in result.findings],
-                          "what_if": overrides}, indent=2))
-    else:
-        print(preflight.render(result))
+    result = preflight(
+        Path(args.path) if args.path else None, sdk=args.sdk, provider=args.provider,
+        lifetime_s=args.lifetime, resolv=Path(args.resolv) if args.resolv else None,
+        names=args.names.split(",") if args.names else [], rate_per_s=args.rate,
+        cache_ttl_s=args.cache_ttl, lookups_per_request=args.lookups_per_request,
+        sdk_version=args.sdk_version,
+        settings=services.ProviderSettings(args.session_duration, args.session_refresh,
+                                           args.session_ttl, args.hop_limit, args.imds_v2),
+        dns_ms=args.dns_ms, dns_local_ms=args.dns_local_ms, budget_p50=args.budget_p50,
+        budget_p99=args.budget_p99, aws_calls=args.aws_calls_per_request,
+        overrides=services.parse_overrides(args.set))
+    print(json.dumps(result.as_json(), indent=2) if args.json else render(result))
     return 1 if result.blocked else 0
 
 
@@ -152,10 +119,10 @@ def _pass_through(argv: list[str]) -> int | None:
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
-    from analysis.fleet import run_fleet
+    from analysis.fleet import fleet
 
     only = [s.strip() for s in args.services.split(",") if s.strip()] if args.services else None
-    return run_fleet(args.data_dir, args.reports_dir, only, args.jobs, args.executor,
+    return fleet(args.data_dir, args.reports_dir, only, args.jobs, args.executor,
                      args.scheduler, args.gate, args.force, args.wait).exit_code
 
 

@@ -1,7 +1,7 @@
 """Fleet readiness runs: every service under DATA_DIR, in parallel, with history.
 
 Each service is computed (analysis.result.compute) and its report built (analysis.pipeline.
-build_report, which builds aside and publishes atomically) in a worker: a local process pool,
+report, which builds aside and publishes atomically) in a worker: a local process pool,
 or a Dask distributed cluster through its concurrent.futures interface (`Client.get_executor`):
 one code path, no scheduler of our own. The skip decision, the summary and the history row come
 from the computed result. A service's failure is recorded, never raised, so the others go on.
@@ -77,7 +77,7 @@ def run_service(service: str, data_dir: str, reports_dir: str,
         if result.fingerprint == reusable:
             return Outcome(service, "skipped", time.perf_counter() - started, reusable,
                            result.summary())
-        pipeline.build_report(service, data_dir, reports_dir, say=lambda message: None,
+        pipeline.report(service, data_dir, reports_dir, say=lambda message: None,
                               result=result)
         return Outcome(service, "ok", time.perf_counter() - started, result.fingerprint,
                        result.summary())
@@ -178,7 +178,7 @@ def _line(outcome: Outcome) -> str:
     return f"{outcome.service}: {verdict.get('cause', '?')}, {ready} ({took})"
 
 
-def run_fleet(data_dir: str | os.PathLike | None = None,
+def fleet(data_dir: str | os.PathLike | None = None,
               reports_dir: str | os.PathLike | None = None, only: list[str] | None = None,
               jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
               gate: bool = False, force: bool = False, wait_s: float = 0,

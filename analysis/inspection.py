@@ -104,7 +104,7 @@ def _best_format(kinds: list[str], path: Path):
                           f"{path}: not recognised as any kind of evidence ({', '.join(kinds)})")
 
 
-def inspect_path(path: Path) -> dict:
+def inspect(path: Path) -> dict:
     """A service folder or one file; `ok` is False when a report would fail on it."""
     path = Path(path)
     if path.is_file():

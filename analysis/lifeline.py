@@ -43,7 +43,7 @@ def _watch(parent: int) -> None:
 def die_with_parent(parent: int) -> None:
     """Pool initializer: end this worker as soon as `parent` (the fleet process) is gone."""
     # The death signal fires when the *thread* that started the worker ends: the pool is fed
-    # only from run_fleet's thread, which outlives it.
+    # only from fleet's thread, which outlives it.
     prctl = _prctl()
     if prctl and prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
         if os.getppid() != parent:  # it died before the signal was armed

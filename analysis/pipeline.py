@@ -171,7 +171,7 @@ def _run_notebooks(km: IpcKernelManager, notebooks: list[Path], built: Path, val
                                 kept, publishing.last_good(reports, service)) from None
 
 
-def build_report(service: str, data_dir: str | os.PathLike | None = None,
+def report(service: str, data_dir: str | os.PathLike | None = None,
                  reports_dir: str | os.PathLike | None = None, code: bool = False,
                  overrides: dict[str, object] | None = None,
                  say: Callable[[str], None] | None = None, pdf: bool = False,

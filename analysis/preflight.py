@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import durations
+from analysis.errors import ConfigError
 from analysis.finding import Finding
 from analysis.ingest import load_evidence
 from analysis.ingest.resolv import ResolvConf, env_resolv_conf
@@ -50,6 +51,18 @@ class Preflight:
     #: the p50 and p99 DNS adds per request, judged against the budgets
     dns: DnsPrediction | None = None
     rate_source: str = "given"      # given | logs (folder mode: requests in the latency logs)
+    #: the `--set` overrides of service.yaml keys this run used (folder mode)
+    what_if: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        """What `preflight --json` prints."""
+        return {"sdk": self.sdk, "provider": self.provider, "lifetime_s": self.lifetime_s,
+                "blocked": self.blocked, "rate_per_s": self.rate_per_s,
+                "rate_source": self.rate_source, "added_ms_per_request": round(self.added_ms, 1),
+                "dns_query_ms": self.query_ms, "dns_query_time": self.query_source,
+                "names_queried": self.names_queried,
+                "dns": self.dns.as_json() if self.dns else None,
+                "findings": [f.as_dict() for f in self.findings], "what_if": self.what_if}
 
     @property
     def blocked(self) -> bool:
@@ -300,3 +313,41 @@ def render(result: Preflight) -> str:
                  f"{'BLOCKED' if result.blocked else 'no blocker'}"
                  f"{f'; {result.dns.failure()}' if result.dns and result.dns.failed else ''}")
     return "\n".join(lines)
+
+
+def preflight(path: Path | None = None, *, sdk: str | None = None, provider: str | None = None,
+              lifetime_s: float | None = None, resolv: Path | None = None,
+              names: list[str] | tuple[str, ...] = (), rate_per_s: float = 1.0,
+              cache_ttl_s: float = DEFAULT_CACHE_TTL_S, lookups_per_request: float = 1.0,
+              sdk_version: str | None = None, settings: ProviderSettings | None = None,
+              dns_ms: float | None = None, dns_local_ms: float | None = None,
+              budget_p50: float | None = None, budget_p99: float | None = None,
+              aws_calls: float | None = None,
+              overrides: dict[str, object] | None = None) -> Preflight:
+    """`latency-gap preflight`: from a service folder (`path`: service.yaml, resolv.conf and
+    any evidence, with `overrides` of service.yaml keys), or from the options alone. Budgets
+    not given come from service.yaml in folder mode, else the defaults."""
+    from analysis.ingest.resolv import parse_resolv_conf
+    from analysis.service import check_provider_settings
+
+    problem = check_provider_settings(settings) if settings is not None else None
+    if problem:
+        raise ConfigError(f"preflight: {problem}")
+    if overrides and path is None:
+        raise ConfigError("preflight: --set overrides service.yaml keys; give the service "
+                          "folder (preflight data/<service> --set KEY=VALUE), or use the "
+                          "options (--sdk, --cache-ttl, ...) without one")
+    default = load_config(path, overrides).budget if path is not None else Budget()
+    budget = Budget(default.p50_ms if budget_p50 is None else budget_p50,
+                    default.p99_ms if budget_p99 is None else budget_p99)
+    if path is not None:
+        given = budget if budget_p50 is not None or budget_p99 is not None else None
+        result = preflight_folder(path, rate_per_s, dns_ms, given, dns_local_ms, aws_calls,
+                                  overrides)
+        result.what_if = dict(overrides or {})
+        return result
+    return check(sdk, provider, lifetime_s, parse_resolv_conf(resolv) if resolv else None,
+                 list(names), rate_per_s, cache_ttl_s, lookups_per_request, sdk_version,
+                 settings=settings, budget_ms=budget.p50_ms, budget_p99_ms=budget.p99_ms,
+                 local_ms=dns_local_ms, aws_calls=aws_calls,
+                 **({"query_ms": dns_ms, "query_source": "given"} if dns_ms else {}))

@@ -140,9 +140,10 @@ def compute(folder: Path, overrides: dict[str, object] | None = None) -> Result:
                   files=fingerprint.evidence_files(folder), what_if=dict(overrides or {}))
 
 
-def compute_service(service: str, data_dir: str | os.PathLike | None = None,
-                    overrides: dict[str, object] | None = None) -> Result:
-    """compute() for a service by name under the data directory."""
+def verdict(service: str, data_dir: str | os.PathLike | None = None,
+            overrides: dict[str, object] | None = None) -> Result:
+    """`latency-gap verdict`: compute() for a service by name under the data directory; its
+    summary() is what the command prints."""
     return compute(services.service_dir(config.data_dir(data_dir), service), overrides)
 
 
@@ -153,4 +154,4 @@ def for_notebook(service: str, data_dir: str | os.PathLike | None = None,
     the evidence as it is now: never a saved file that may be stale or planted."""
     if result_dir is not None:
         return load(Path(result_dir))
-    return compute_service(service, data_dir)
+    return verdict(service, data_dir)

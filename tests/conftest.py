@@ -50,5 +50,5 @@ def search_report(tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
     before = tree_digest(EXAMPLES / "search-api")
     messages = []
-    result = pipeline.build_report("search-api", EXAMPLES, reports, say=messages.append)
+    result = pipeline.report("search-api", EXAMPLES, reports, say=messages.append)
     return result, reports, messages, before

@@ -53,7 +53,7 @@ def test_the_verdict_banner_is_in_the_first_screen_and_figures_render(opened):
 
 
 def test_format_pdf_publishes_a_pdf_printed_by_the_system_chromium(tmp_path):
-    result = pipeline.build_report("payments-api", EXAMPLES, tmp_path, pdf=True,
+    result = pipeline.report("payments-api", EXAMPLES, tmp_path, pdf=True,
                                    say=lambda m: None)
     pdf = (result.folder / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and len(pdf) > 20_000
@@ -63,5 +63,5 @@ def test_format_pdf_publishes_a_pdf_printed_by_the_system_chromium(tmp_path):
 def test_format_pdf_without_chromium_fails_before_any_work(tmp_path, monkeypatch):
     monkeypatch.setattr(system_browser.shutil, "which", lambda name: None)
     with pytest.raises(ConfigError, match="apt-get install chromium"):
-        pipeline.build_report("payments-api", EXAMPLES, tmp_path, pdf=True, say=lambda m: None)
+        pipeline.report("payments-api", EXAMPLES, tmp_path, pdf=True, say=lambda m: None)
     assert not (tmp_path / "payments-api").exists()

@@ -61,3 +61,36 @@ def test_an_unknown_service_is_a_one_line_error_naming_the_ones_there(tmp_path, 
                  "--reports-dir", str(tmp_path)]) == 1
     last = capsys.readouterr().err.splitlines()[-1]  # after the progress lines
     assert last.startswith("latency-gap: error: no service 'nope'") and "search-api" in last
+
+
+#: each command and the library function of the same name that does its work
+LIBRARY = {"report": ("analysis.pipeline", ["report", "search-api"]),
+           "verdict": ("analysis.result", ["verdict", "search-api"]),
+           "inspect": ("analysis.inspection", ["inspect", "data/search-api"]),
+           "preflight": ("analysis.preflight", ["preflight", "--sdk", "botocore"]),
+           "services": ("analysis.service", ["services"]),
+           "simulate": ("analysis.simulate", ["simulate", "--out", "/nonexistent"]),
+           "fleet": ("analysis.fleet", ["fleet"]),
+           "collect": ("collector.collect", ["collect", "--help"]),
+           "imds-emulator": ("collector.emulator", ["imds-emulator", "--help"])}
+
+
+class _Called(Exception):
+    pass
+
+
+@pytest.mark.parametrize("command", cli_docs.commands())
+def test_every_command_calls_the_library_function_of_its_name(command, monkeypatch):
+    """The CLI only parses: `latency-gap X` hands its work to a library function X (the
+    pass-through commands to their module's main)."""
+    import importlib
+
+    module, argv = LIBRARY[command]
+    name = "main" if module.startswith("collector") else command
+
+    def called(*args, **kwargs):
+        raise _Called
+
+    monkeypatch.setattr(importlib.import_module(module), name, called)
+    with pytest.raises(_Called):
+        main(argv)

@@ -26,16 +26,16 @@ def fleet_runs(tmp_path_factory):
         shutil.copytree(EXAMPLES / name, data / name)
     shutil.copytree(EXAMPLES / "payments-api", data / "broken-api")
     quiet = {"say": lambda m: None, "progress": False, "jobs": 2}
-    first = fleet.run_fleet(data, reports, **quiet)
+    first = fleet.fleet(data, reports, **quiet)
     good_report = (reports / "broken-api" / "report.html").read_bytes()
     published = reports / "search-api" / "summary.json"  # the fleet never reads it back
     published.write_text(published.read_text().replace('"credential_refresh"', '"tampered"'))
     said = []
-    second = fleet.run_fleet(data, reports, **{**quiet, "say": said.append})
+    second = fleet.fleet(data, reports, **{**quiet, "say": said.append})
     second.said = said
     log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
     log.write_text("".join(f"garbage line {i} {INJECTED}\n" for i in range(50)))
-    third = fleet.run_fleet(data, reports, force=True, **quiet)
+    third = fleet.fleet(data, reports, force=True, **quiet)
     return reports, first, second, third, good_report
 
 
@@ -173,7 +173,7 @@ def test_a_second_run_on_the_same_reports_refuses_with_a_clear_message(tmp_path,
 
 def test_unknown_services_are_named(tmp_path):
     with pytest.raises(fleet.LatencyGapError, match="'nope'.*services found: listings-api"):
-        fleet.run_fleet(EXAMPLES, tmp_path, only=["nope"], say=lambda m: None)
+        fleet.fleet(EXAMPLES, tmp_path, only=["nope"], say=lambda m: None)
 
 
 def test_the_fleet_runs_on_a_real_dask_cluster(tmp_path):
@@ -181,7 +181,7 @@ def test_the_fleet_runs_on_a_real_dask_cluster(tmp_path):
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                       dashboard_address=None, host="127.0.0.1") as cluster:
-        result = fleet.run_fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
+        result = fleet.fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
                                  scheduler=cluster.scheduler_address, say=lambda m: None,
                                  progress=False)
     assert result.exit_code == fleet.EXIT_OK
@@ -191,6 +191,6 @@ def test_the_fleet_runs_on_a_real_dask_cluster(tmp_path):
 
 def test_dask_needs_a_scheduler_and_says_so_before_any_work(tmp_path):
     with pytest.raises(fleet.LatencyGapError, match="--scheduler"):
-        fleet.run_fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
+        fleet.fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
                         say=lambda m: None, force=True)
     assert list(tmp_path.iterdir()) == []

@@ -1,13 +1,13 @@
 import json
 
 from analysis.cli import main
-from analysis.inspection import inspect_path
+from analysis.inspection import inspect
 from tests.conftest import EXAMPLES
 from tests.ingest.test_custom import CUSTOM_YAML, custom_service
 
 
 def test_a_good_service_folder_is_ok_with_every_file_described():
-    result = inspect_path(EXAMPLES / "search-api")
+    result = inspect(EXAMPLES / "search-api")
     assert result["ok"] and not result["missing"]
     by_kind = {}
     for entry in result["files"]:
@@ -45,7 +45,7 @@ def test_an_unrecognised_file_names_the_closest_format_and_shows_lines(tmp_path)
     path.parent.mkdir()
     good = (EXAMPLES / "listings-api" / "k8s" / "latency" / "ingress-nginx.log").read_text()
     path.write_text("\n".join(["junk <b>"] * 8 + good.splitlines()[:2]) + "\n")
-    entry = inspect_path(path)["files"][0]
+    entry = inspect(path)["files"][0]
     assert "looks most like ingress-nginx (20% of its first lines match)" in entry["error"]
     assert "'junk <b>'" in entry["error"]
 
@@ -57,15 +57,15 @@ def test_what_glibc_ignores_in_a_resolv_conf_is_shown(example_copy, capsys):
     assert main(["inspect", str(folder)]) == 0
     assert "ignored: line 2: option 'retries:1' is ignored (unknown to glibc)" in \
         capsys.readouterr().out
-    entry = next(e for e in inspect_path(folder)["files"] if e["path"].endswith("k8s/resolv.conf"))
+    entry = next(e for e in inspect(folder)["files"] if e["path"].endswith("k8s/resolv.conf"))
     assert entry["ignored"] == ["line 2: option 'retries:1' is ignored (unknown to glibc)"]
 
 
 def test_inspect_reads_a_service_with_the_format_string_of_its_service_yaml(tmp_path):
     folder = custom_service(tmp_path)
-    assert not inspect_path(folder)["ok"]  # no built-in format reads these lines
+    assert not inspect(folder)["ok"]  # no built-in format reads these lines
     (folder / "service.yaml").write_text(CUSTOM_YAML)
-    result = inspect_path(folder)
+    result = inspect(folder)
     latency = [e for e in result["files"] if e["kind"] == "latency"]
     assert result["ok"] and {e["format"] for e in latency} == {"custom-nginx"}
     assert [e["parsed"] for e in latency] == [5, 5] and latency[1]["latency_ms_p50"] == 110.0

@@ -91,7 +91,7 @@ def test_summary_json_is_the_verdict_commands_summary(search_report, capsys):
 def test_an_unknown_override_fails_before_any_kernel_starts(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "_run_notebooks", _no_kernel)
     with pytest.raises(ConfigError, match="--set no.such.key: unknown key"):
-        pipeline.build_report("payments-api", EXAMPLES, tmp_path, overrides={"no.such.key": 1})
+        pipeline.report("payments-api", EXAMPLES, tmp_path, overrides={"no.such.key": 1})
     assert not (tmp_path / ".staging").exists() or not any((tmp_path / ".staging").iterdir())
 
 
@@ -118,14 +118,14 @@ def test_bad_evidence_fails_before_any_kernel_naming_the_file(example_copy, tmp_
     (folder / "k8s" / "latency" / "garbage.log").write_text("this is not an access log\n" * 5)
     monkeypatch.setattr(pipeline, "_run_notebooks", _no_kernel)
     with pytest.raises(EvidenceError, match="garbage.log.*not a known latency format"):
-        pipeline.build_report("payments-api", folder.parent, tmp_path / "r", say=lambda m: None)
+        pipeline.report("payments-api", folder.parent, tmp_path / "r", say=lambda m: None)
 
 
 def test_missing_environment_is_named_before_any_kernel_starts(example_copy, tmp_path):
     folder = example_copy("listings-api")
     shutil.rmtree(folder / "k8s")
     with pytest.raises(EvidenceError, match="environment folder 'k8s' is missing"):
-        pipeline.build_report("listings-api", folder.parent, tmp_path / "r", say=lambda m: None)
+        pipeline.report("listings-api", folder.parent, tmp_path / "r", say=lambda m: None)
     assert not (tmp_path / "r").exists()
 
 

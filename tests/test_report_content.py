@@ -24,7 +24,7 @@ def reports(search_report, tmp_path_factory):
     _, search_reports, _, _ = search_report
     others = tmp_path_factory.mktemp("examples")
     for name in ("listings-api", "payments-api"):
-        pipeline.build_report(name, EXAMPLES, others, say=lambda m: None)
+        pipeline.report(name, EXAMPLES, others, say=lambda m: None)
     return {"search-api": search_reports, "listings-api": others, "payments-api": others}
 
 

@@ -69,7 +69,7 @@ def test_every_cell_renders(name, tmp_path):
 
 
 def _report(root: Path, name: str) -> tuple[dict, str]:
-    pipeline.build_report(name, root / "data", root / "reports", say=lambda m: None)
+    pipeline.report(name, root / "data", root / "reports", say=lambda m: None)
     folder = root / "reports" / name
     summary = json.loads((folder / "summary.json").read_text())
     _consistent(summary)

@@ -14,7 +14,7 @@ import pytest
 from analysis import ingest
 from analysis.errors import EvidenceError
 from analysis.ingest.registry import detect, parse_file
-from analysis.inspection import inspect_path
+from analysis.inspection import inspect
 from analysis.service import load_config
 from tests.conftest import EXAMPLES
 from tests.inprocess import run_notebooks
@@ -107,7 +107,7 @@ def test_a_report_uses_an_athena_export(example_copy, tmp_path):
     _athena_export(logs, folder / "ec2" / "latency" / "athena-results.csv")
     for log in logs:
         log.unlink()
-    entry = inspect_path(folder / "ec2" / "latency" / "athena-results.csv")["files"][0]
+    entry = inspect(folder / "ec2" / "latency" / "athena-results.csv")["files"][0]
     assert entry["format"] == "aws-alb-athena-csv" and entry["rejected"] == 0
     namespace = run_notebooks("search-api", folder.parent)
     summary = namespace["result"].summary()

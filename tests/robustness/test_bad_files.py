@@ -19,7 +19,7 @@ SERVICE = "search-api"
 def good_report(tmp_path_factory):
     """An earlier good report that every bad run must leave untouched."""
     reports = tmp_path_factory.mktemp("reports")
-    pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+    pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     return reports, (reports / SERVICE / "report.html").read_bytes()
 
 
@@ -123,7 +123,7 @@ def test_mixed_line_endings_lose_no_line(tmp_path):
     gz = _alb_gz(data / SERVICE)
     text = gzip.decompress(gz.read_bytes()).decode().splitlines()
     gz.write_bytes(gzip.compress("\r\n".join(text).encode() + b"\r\n"))
-    result = pipeline.build_report(SERVICE, data, tmp_path / "reports", say=lambda m: None)
+    result = pipeline.report(SERVICE, data, tmp_path / "reports", say=lambda m: None)
     inputs = json.loads((result.folder / "summary.json").read_text())["inputs"]
     assert inputs["k8s"]["latency"]["lines"] == len(lines)
     assert inputs["k8s"]["latency"]["rejected"] == 0 and inputs["ec2"]["latency"]["rejected"] == 0

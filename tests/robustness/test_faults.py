@@ -23,7 +23,7 @@ SERVICE = "payments-api"
 def good(tmp_path_factory):
     """One good report that every fault below must leave as it was."""
     reports = tmp_path_factory.mktemp("faults") / "reports"
-    pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+    pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     return reports, (reports / SERVICE / "report.html").read_bytes()
 
 
@@ -58,7 +58,7 @@ def test_the_kernel_killed_mid_notebook(good, notebooks_with):
     reports, before = good
     notebooks_with("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
     with pytest.raises(NotebookError) as raised:
-        pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+        pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     message = str(raised.value)
     assert SERVICE in message and config.REPORT_NOTEBOOK in message and "died" in message.lower()
     assert (reports / ".failed" / SERVICE / "notebooks" / "01_evidence.ipynb").is_file()
@@ -70,7 +70,7 @@ def test_a_cell_raising(good, notebooks_with):
     reports, before = good
     notebooks_with("raise RuntimeError('injected fault')")
     with pytest.raises(NotebookError) as raised:
-        pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+        pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     assert "RuntimeError: injected fault" in str(raised.value)
     assert "cell 4" in str(raised.value)  # the injected cell, counted among the notebook's own
     kept = nbformat.read(reports / ".failed" / SERVICE / "notebooks" / config.REPORT_NOTEBOOK, 4)
@@ -87,7 +87,7 @@ def test_the_disk_full_while_rendering(good, monkeypatch):
     reports, before = good
     monkeypatch.setattr(pipeline, "render_html", _disk_full)
     with pytest.raises(PublishError) as raised:
-        pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+        pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     assert "rendering report.html failed" in str(raised.value)
     assert "No space left on device" in str(raised.value)
     assert (reports / ".failed" / SERVICE / "notebooks" / config.REPORT_NOTEBOOK).is_file()
@@ -107,7 +107,7 @@ def test_the_disk_full_while_publishing(good, monkeypatch):
 
     monkeypatch.setattr(pipeline.os, "replace", replace)
     with pytest.raises(PublishError) as raised:
-        pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+        pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     monkeypatch.setattr(pipeline.os, "replace", real_replace)
     assert "publishing failed" in str(raised.value)
     assert not list(reports.glob(f".{SERVICE}.old-*")), "the old report was put back"

@@ -24,7 +24,7 @@ def ran_once(tmp_path_factory):
     """One fleet run over one service: a run on a copy of it has nothing to redo."""
     root = tmp_path_factory.mktemp("fleet-faults")
     shutil.copytree(EXAMPLES / SERVICE, root / "data" / SERVICE)
-    fleet.run_fleet(root / "data", root / "reports", jobs=1, say=lambda m: None,
+    fleet.fleet(root / "data", root / "reports", jobs=1, say=lambda m: None,
                     progress=False)
     return root
 

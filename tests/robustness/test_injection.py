@@ -53,10 +53,10 @@ def _planted(root):
 def pages(tmp_path_factory):
     root = tmp_path_factory.mktemp("injection")
     data, reports = _planted(root), root / "reports"
-    pipeline.build_report("search-api", data, reports, say=lambda m: None)
+    pipeline.report("search-api", data, reports, say=lambda m: None)
     report = (reports / "search-api" / "report.html").read_text()
     said = []
-    fleet.run_fleet(data, reports, say=said.append, progress=False)
+    fleet.fleet(data, reports, say=said.append, progress=False)
     # the unusable folder is reported as failed, not counted as unchanged
     assert any(": 2 services: 1 ok, 0 unchanged, 1 failed" in line for line in said), said
     return report, (reports / "index.html").read_text()

@@ -25,7 +25,7 @@ SERVICE = "payments-api"
 def built_once(tmp_path_factory):
     """One good report, copied by each test that needs a REPORTS_DIR holding it."""
     reports = tmp_path_factory.mktemp("publishing") / "reports"
-    pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+    pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     return reports
 
 
@@ -49,7 +49,7 @@ def _next_start_fails_early(reports):
     returns what it said."""
     said = []
     with pytest.raises(ConfigError):
-        pipeline.build_report(SERVICE, EXAMPLES, reports, overrides={"nope": 1},
+        pipeline.report(SERVICE, EXAMPLES, reports, overrides={"nope": 1},
                               say=said.append)
     return said
 
@@ -163,7 +163,7 @@ def test_when_the_old_report_cannot_be_put_back_the_error_says_where_it_is(repor
 
     monkeypatch.setattr(publishing.os, "replace", replace)
     with pytest.raises(PublishError) as raised:
-        pipeline.build_report(SERVICE, EXAMPLES, reports, say=lambda m: None)
+        pipeline.report(SERVICE, EXAMPLES, reports, say=lambda m: None)
     monkeypatch.setattr(publishing.os, "replace", real)
     message = str(raised.value)
     aside = publishing.leftovers(reports, SERVICE)
@@ -177,7 +177,7 @@ def test_when_the_old_report_cannot_be_put_back_the_error_says_where_it_is(repor
 def test_with_no_earlier_report_the_error_does_not_claim_one(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "render_html", _disk_full)
     with pytest.raises(PublishError) as raised:
-        pipeline.build_report(SERVICE, EXAMPLES, tmp_path / "reports", say=lambda m: None)
+        pipeline.report(SERVICE, EXAMPLES, tmp_path / "reports", say=lambda m: None)
     message = str(raised.value)
     assert "there was no earlier report" in message and "not touched" not in message
     TALLY["faults"] += 1

@@ -120,7 +120,7 @@ def test_links_under_reports_dir_never_lead_a_write_into_data(service, tmp_path,
     (folder / "k8s" / "latency" / "garbage.log").write_text("not an access log\n" * 5)
     before = tree_digest(data)
     with pytest.raises(Exception) as raised:
-        pipeline.build_report("search-api", data, reports, say=lambda m: None)
+        pipeline.report("search-api", data, reports, say=lambda m: None)
     assert "inside DATA_DIR" in str(raised.value) and name in str(raised.value)
     assert tree_digest(data) == before
     TALLY["bad_inputs"] += 1

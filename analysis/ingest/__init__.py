@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import EvidenceError, LatencyGapError
@@ -147,9 +148,9 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | Format | None, o
         formats.add(fmt.name)
         fields.add(parsed.latency_field)
         lines += parsed.lines
-    table = pd.concat(tables, ignore_index=True) if tables else \
-        pd.DataFrame(columns=module.COLUMNS)
-    table.insert(0, "env", env)
+    table = concat_labelled(tables) if tables else pd.DataFrame(columns=module.COLUMNS)
+    table.insert(0, "env", pd.Categorical.from_codes(np.zeros(len(table), np.int8), [env])
+                 if kind == "latency" else env)
     count = {"env": env, "kind": kind, "files": len(files), "lines": lines,
              "rejected": sum(len(r) for r in rejected),
              "skipped": sum(len(r) for r in skipped), "formats": ",".join(sorted(formats)),
@@ -204,7 +205,7 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
                        "latency_from": "",
                        "formats": "resolv.conf" if conf else ""})
     return Evidence(
-        latency=pd.concat(collected["latency"], ignore_index=True),
+        latency=concat_labelled(collected["latency"]),
         dig=pd.concat(collected["dig"], ignore_index=True),
         credentials=pd.concat(collected["credentials"], ignore_index=True),
         metadata=pd.concat(collected["metadata"], ignore_index=True),
@@ -214,6 +215,21 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
         if rejected else pd.DataFrame(columns=["env", "kind", *REJECTION_COLUMNS]),
         skipped=_skipped_of(skipped),
     )
+
+
+def concat_labelled(frames: list[pd.DataFrame],
+                    labels: tuple[str, ...] = ("env", "source_file")) -> pd.DataFrame:
+    """Concatenate tables whose label columns are categorical, keeping them categorical (one
+    code per row, not one string: a busy service's latency table has millions of rows, and
+    selecting rows of an Arrow string column costs more than the analysis of them)."""
+    kinds = {}
+    for label in labels:
+        columns = [frame[label] for frame in frames if label in frame]
+        if len(columns) == len(frames) and all(
+                isinstance(c.dtype, pd.CategoricalDtype) for c in columns):
+            kinds[label] = pd.CategoricalDtype(sorted(set().union(
+                *(c.cat.categories for c in columns))))
+    return pd.concat([frame.astype(kinds) for frame in frames], ignore_index=True)
 
 
 def _skipped_of(parts: list[pd.DataFrame]) -> pd.DataFrame:

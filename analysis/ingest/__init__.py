@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
@@ -246,10 +247,15 @@ def write_tables(evidence: Evidence, folder: Path) -> None:
         table.to_parquet(folder / f"{name}.parquet", index=False)
 
 
-def read_tables(folder: Path) -> Evidence:
-    """Load the tables write_tables saved."""
+def read_tables(folder: Path, rows: bool = True) -> Evidence:
+    """Load the tables write_tables saved; without `rows`, the latency table's columns but
+    none of its rows (a busy service's millions of requests: Result.latency digests them)."""
     missing = [n for n in TABLES if not (folder / f"{n}.parquet").is_file()]
     if missing:
         raise EvidenceError(folder, f"tables {missing} are missing: the saved result is "
                             "incomplete; build it again (latency-gap report)")
-    return Evidence(**{n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES})
+    tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES
+              if rows or n != "latency"}
+    if not rows:
+        tables["latency"] = pq.read_schema(folder / "latency.parquet").empty_table().to_pandas()
+    return Evidence(**tables)

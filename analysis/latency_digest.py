@@ -70,8 +70,9 @@ def digest(latency: pd.DataFrame, baseline: str | None = None,
         ecdf.append(pd.DataFrame({"env": env, "latency_ms": x, "share": share}))
         minutes.append(stats.per_minute(latency.loc[mine & timed, ["time", "latency_ms"]])
                        .assign(env=env))
-    summary = latency.assign(env=latency["env"].astype(str)).groupby("env")["latency_ms"] \
+    summary = latency["latency_ms"].groupby(latency["env"], observed=True) \
         .describe(percentiles=SUMMARY_PERCENTILES) if len(latency) else pd.DataFrame()
+    summary.index = pd.Index([str(e) for e in summary.index], name="env")
     return LatencyDigest(
         ecdf=pd.concat(ecdf, ignore_index=True) if ecdf else
         pd.DataFrame(columns=["env", "latency_ms", "share"]),

@@ -15,7 +15,7 @@ BOOTSTRAP_RESAMPLES = 400
 BOOTSTRAP_MAX_N = 50_000
 #: More distinct latencies than this (microsecond timings) are binned first: each value moves
 #: to the mean of its bin, bins BIN_WIDTH wide on a log(1 + ms) scale (0.1% of the latency;
-#: ~10,000 bins from 0 ms to 20 s). docs/method.md, section 3.
+#: ~10,000 bins from 0 ms to 20 s). docs/method.md, section 1.
 MAX_DISTINCT = 8_192
 BIN_WIDTH = 1e-3
 

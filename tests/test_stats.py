@@ -51,7 +51,7 @@ def test_counting_distinct_latencies_gives_the_interval_resampling_requests_give
         resolution_ms):
     """Above BOOTSTRAP_MAX_N the bootstrap draws counts of distinct (or binned) latencies:
     on the same sample its interval ends agree with resampling the requests to within the
-    bootstrap's own noise (docs/method.md, section 3: 10% of the interval's width)."""
+    bootstrap's own noise (docs/method.md, section 1: 10% of the interval's width)."""
     rng = np.random.default_rng(4)
     sample = rng.lognormal(np.log(20), 0.4, 20_000)
     if resolution_ms:

@@ -125,8 +125,9 @@ def attribute(baseline_ms: np.ndarray, overheads: dict[str, np.ndarray], gap: di
 def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
     """Measure the gap between baseline and candidate and attribute it to its causes."""
     base, cand = config.baseline, config.candidate
-    latency = evidence.latency.dropna(subset=["latency_ms"])
-    samples = {env: latency.loc[latency["env"] == env, "latency_ms"].to_numpy(float)
+    values = evidence.latency["latency_ms"].to_numpy(float)
+    answered = ~np.isnan(values)
+    samples = {env: values[answered & (evidence.latency["env"] == env).to_numpy(bool)]
                for env in (base, cand)}
     rates = {env: request_rate(evidence.latency, env) for env in (base, cand)}
     enough = all(len(v) >= FLOOR_REQUESTS for v in samples.values())

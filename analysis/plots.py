@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis import durations, stats
+from analysis import durations, latency_digest
 from analysis.attribution import CAUSES, Analysis
 from analysis.decision import UNDECIDED
+from analysis.latency_digest import LatencyDigest
 
 CAUSE_COLOURS = {"credential_refresh": "#d95f02", "dns": "#7570b3", "unexplained": "#bdbdbd"}
 _ENV_PALETTE = sns.color_palette("colorblind", 2)
@@ -36,15 +37,22 @@ def env_colours(baseline: str, candidate: str) -> dict[str, tuple]:
     return {baseline: _ENV_PALETTE[0], candidate: _ENV_PALETTE[1]}
 
 
-def latency_ecdf(latency: pd.DataFrame, analysis: Analysis) -> plt.Figure:
-    """ECDF of backend latency per environment, log axis."""
+def latency_ecdf(latency: pd.DataFrame | LatencyDigest, analysis: Analysis) -> plt.Figure:
+    """ECDF of backend latency per environment, log axis; drawn from the digest's points
+    (latency_digest.ecdf_points), so a busy service costs what a quiet one does."""
+    points = latency_digest.of(latency).ecdf
+    colours = env_colours(analysis.baseline, analysis.candidate)
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    sns.ecdfplot(data=latency.dropna(subset=["latency_ms"]), x="latency_ms", hue="env",
-                 hue_order=[analysis.baseline, analysis.candidate],
-                 palette=env_colours(analysis.baseline, analysis.candidate), log_scale=True,
-                 ax=ax)
+    present = set(points["env"])
+    for env in [e for e in (analysis.baseline, analysis.candidate) if e in present]:
+        mine = points[points["env"] == env]
+        x = np.concatenate([mine["latency_ms"].to_numpy(float)[:1], mine["latency_ms"]])
+        y = np.concatenate([[0.0], mine["share"].to_numpy(float)])
+        ax.plot(x, y, drawstyle="steps-post", color=colours[env], label=env)
+    ax.set_xscale("log")
     ax.set(xlabel="backend latency (ms, log scale)", ylabel="share of requests",
            title="Latency by environment")
+    ax.legend(title="env")
     plain_log_axis(ax.xaxis)
     return fig
 
@@ -86,26 +94,26 @@ def dig_times(dig: pd.DataFrame, analysis: Analysis) -> plt.Figure:
     return fig
 
 
-def _per_minute(latency: pd.DataFrame, env: str) -> pd.DataFrame:
+def _per_minute(latency: LatencyDigest, env: str) -> pd.DataFrame:
     """Requests per second, median and p99 latency for each minute of one environment."""
-    frame = stats.per_minute(latency.loc[latency["env"] == env])
+    frame = latency.minutes[latency.minutes["env"] == env]
     return pd.DataFrame({"minute": frame["minute"], "rate": frame["count"] / 60,
                          "p50": frame["median"], "p99": frame["p99"]})
 
 
-def _envs(frame: pd.DataFrame, analysis: Analysis) -> list[str]:
-    present = set(frame["env"]) if not frame.empty else set()
+def _envs(latency: LatencyDigest, analysis: Analysis) -> list[str]:
+    present = set(latency.envs)
     return [e for e in (analysis.baseline, analysis.candidate) if e in present]
 
 
-def latency_over_time(latency: pd.DataFrame, analysis: Analysis,
+def latency_over_time(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
                       moments: dict[str, pd.DataFrame]) -> plt.Figure:
     """Per-minute p50 and p99 per environment, with the predicted credential refreshes marked.
 
     `moments` maps an environment to models.credentials.refresh_moments(): a dashed line where
     the SDK's threshold is reached; a note when every served credential is already inside it.
     """
-    latency = latency.dropna(subset=["latency_ms", "time"])
+    latency = latency_digest.of(latency)
     envs = _envs(latency, analysis)
     colours = env_colours(analysis.baseline, analysis.candidate)
     fig, axes = plt.subplots(max(len(envs), 1), 1, figsize=(8, 2.4 * max(len(envs), 1)),
@@ -137,9 +145,9 @@ def latency_over_time(latency: pd.DataFrame, analysis: Analysis,
     return fig
 
 
-def latency_vs_load(latency: pd.DataFrame, analysis: Analysis) -> plt.Figure:
+def latency_vs_load(latency: pd.DataFrame | LatencyDigest, analysis: Analysis) -> plt.Figure:
     """Per-minute median latency against request rate: does the gap grow with load?"""
-    latency = latency.dropna(subset=["latency_ms", "time"])
+    latency = latency_digest.of(latency)
     envs = _envs(latency, analysis)
     minutes = pd.concat([_per_minute(latency, env).assign(env=env) for env in envs],
                         ignore_index=True) if envs else pd.DataFrame(

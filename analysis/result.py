@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import __version__, attribution, config, fingerprint, ingest, summary
+from analysis import __version__, attribution, config, fingerprint, ingest, latency_digest, summary
 from analysis import findings as found
 from analysis import service as services
 from analysis.attribution import Analysis
 from analysis.errors import ConfigError
 from analysis.ingest import Evidence
+from analysis.latency_digest import LatencyDigest
 from analysis.models import credentials as cred_model
 from analysis.service import ServiceConfig
 
@@ -52,6 +53,9 @@ class Result:
     files: dict[str, str]
     #: the `--set` overrides of this run ({dotted key: value}); {} for service.yaml as it is
     what_if: dict[str, object] = field(default_factory=dict)
+    #: what the report shows of the latency table (ECDF, per-minute series, summary, time
+    #: ranges): the notebooks draw from it, so a loaded result need not hold every request
+    latency: LatencyDigest | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -85,7 +89,8 @@ class Result:
         ingest.write_tables(self.evidence, folder / TABLES)
         state = {"tool_version": __version__, "service": self.service, "config": self.config,
                  "analysis": self.analysis, "findings": self.findings,
-                 "moments": self.moments, "files": self.files, "what_if": self.what_if}
+                 "moments": self.moments, "files": self.files, "what_if": self.what_if,
+                 "latency": self.latency}
         target = folder / STATE_FILE
         target.unlink(missing_ok=True)
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -101,9 +106,11 @@ def saved(folder: Path) -> bool:
 
 
 def load(folder: Path) -> Result:
-    """The result save() wrote in `folder`. The state file is a pickle, which runs code when
-    read: it is read only from a folder this run's user owns and nobody else can write to,
-    where the report pipeline saved it (its staging folder); it is never published."""
+    """The result save() wrote in `folder`, without the latency table's rows (the notebooks
+    draw from Result.latency; the rows stay in tables/latency.parquet). The state file is a
+    pickle, which runs code when read: it is read only from a folder this run's user owns
+    and nobody else can write to, where the report pipeline saved it (its staging folder);
+    it is never published."""
     if not saved(folder):
         raise ConfigError(f"{folder}: no saved result ({STATE_FILE} and {TABLES}/); build it "
                           "with `latency-gap report` or result.compute()")
@@ -116,7 +123,7 @@ def load(folder: Path) -> Result:
         state = pickle.loads(handle.read())  # noqa: S301 - save()'s own file, checked above
     if state.pop("tool_version") != __version__:
         raise StaleResult(f"{folder}: saved by another version of latency-gap; build it again")
-    return Result(evidence=ingest.read_tables(folder / TABLES), **state)
+    return Result(evidence=ingest.read_tables(folder / TABLES, rows=False), **state)
 
 
 def drop_state(folder: Path) -> None:
@@ -135,9 +142,13 @@ def compute(folder: Path, overrides: dict[str, object] | None = None) -> Result:
     policy = cred_model.policy(settings.sdk, settings.credential_provider)
     moments = {env: cred_model.refresh_moments(evidence.credentials, env, policy)
                for env in (analysis.baseline, analysis.candidate)} if policy else {}
+    presented = latency_digest.digest(
+        evidence.latency, analysis.baseline, analysis.candidate, evidence.time_ranges(),
+        evidence.overlap(analysis.baseline, analysis.candidate))
     return Result(service=folder.name, config=settings, evidence=evidence, analysis=analysis,
                   findings=found.findings(analysis, settings, evidence), moments=moments,
-                  files=fingerprint.evidence_files(folder), what_if=dict(overrides or {}))
+                  files=fingerprint.evidence_files(folder), what_if=dict(overrides or {}),
+                  latency=presented)
 
 
 def verdict(service: str, data_dir: str | os.PathLike | None = None,

@@ -14,6 +14,7 @@ from analysis.attribution import Analysis
 from analysis.decision import OVER, UNDECIDED, WITHIN
 from analysis.fingerprint import combine
 from analysis.ingest import Evidence
+from analysis.latency_digest import LatencyDigest
 from analysis.models.dns import lookup_table
 
 _CAUSE_WORDS = {
@@ -88,9 +89,9 @@ def latency_table(analysis: Analysis) -> HTML:
     return table(pd.DataFrame(rows))
 
 
-def latency_summary(evidence: Evidence) -> pd.DataFrame:
+def latency_summary(latency: LatencyDigest) -> pd.DataFrame:
     """Count, mean, spread and quantiles of backend latency (ms) per environment."""
-    return evidence.latency.groupby("env")["latency_ms"].describe(percentiles=[0.5, 0.9, 0.99])
+    return latency.summary
 
 
 def inputs_table(evidence: Evidence) -> HTML:
@@ -108,9 +109,12 @@ def rejected_table(evidence: Evidence, limit: int = 20) -> HTML:
     return table(evidence.rejected.head(limit), "no rejected lines")
 
 
-def time_ranges(evidence: Evidence, analysis: Analysis) -> HTML:
-    """When each kind of evidence was collected, and whether the two environments overlap."""
-    overlap = evidence.overlap(analysis.baseline, analysis.candidate)
+def time_ranges(evidence: Evidence, analysis: Analysis,
+                latency: LatencyDigest | None = None) -> HTML:
+    """When each kind of evidence was collected, and whether the two environments overlap;
+    from the latency digest's when given (a loaded result has no latency rows)."""
+    overlap = latency.overlap if latency else evidence.overlap(analysis.baseline,
+                                                               analysis.candidate)
     if overlap is None:
         said = "The latency logs have no timestamps in one environment: overlap unknown."
     elif overlap > pd.Timedelta(0):
@@ -120,7 +124,7 @@ def time_ranges(evidence: Evidence, analysis: Analysis) -> HTML:
         said = (f"<strong>The {escape(analysis.baseline)} and {escape(analysis.candidate)} "
                 f"latency logs do not overlap</strong> ({durations.span(-overlap)} apart): load "
                 "and time of day may explain part of the gap.")
-    ranges = evidence.time_ranges()
+    ranges = (latency.ranges if latency else evidence.time_ranges()).copy()
     for column in ("first", "last"):
         # a kind without timestamps in one environment (grep'd dig lines) leaves objects
         ranges[column] = pd.to_datetime(ranges[column], utc=True) \

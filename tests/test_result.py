@@ -5,6 +5,7 @@ import json
 import os
 import pickle
 
+import pandas as pd
 import pytest
 
 from analysis import cli, result, summary, view
@@ -41,7 +42,13 @@ def test_save_and_load_give_the_same_result(search, tmp_path):
     assert (tmp_path / "saved" / "tables" / "latency.parquet").is_file()
     loaded = result.load(tmp_path / "saved")
     assert _json(loaded.summary()) == _json(search.summary())
-    assert loaded.evidence.latency.shape == search.evidence.latency.shape
+    # the notebooks draw from the digest: a loaded result holds no latency rows, their columns
+    assert loaded.evidence.latency.empty
+    assert list(loaded.evidence.latency.columns) == list(search.evidence.latency.columns)
+    saved = pd.read_parquet(tmp_path / "saved" / "tables" / "latency.parquet")
+    assert saved.shape == search.evidence.latency.shape
+    pd.testing.assert_frame_equal(loaded.latency.minutes, search.latency.minutes)
+    pd.testing.assert_frame_equal(loaded.latency.ecdf, search.latency.ecdf)
     assert list(loaded.moments["k8s"]["refresh_at"]) == list(search.moments["k8s"]["refresh_at"])
 
 

@@ -44,3 +44,40 @@ def test_per_minute_groups_the_minutes_present_only():
     assert len(frame) == 3  # a stray timestamp decades away is one row, not millions
     row = frame[frame["minute"] == pd.Timestamp("2026-11-24T10:00:00Z")].iloc[0]
     assert row["count"] == 2 and row["median"] == 20.0
+
+
+@pytest.mark.parametrize("resolution_ms", [1.0, None])  # log timings in ms; float timings
+def test_counting_distinct_latencies_gives_the_interval_resampling_requests_gives(
+        resolution_ms):
+    """Above BOOTSTRAP_MAX_N the bootstrap draws counts of distinct (or binned) latencies:
+    on the same sample its interval ends agree with resampling the requests to within the
+    bootstrap's own noise (docs/method.md, section 1: 10% of the interval's width)."""
+    rng = np.random.default_rng(4)
+    sample = rng.lognormal(np.log(20), 0.4, 20_000)
+    if resolution_ms:
+        sample = np.maximum(np.round(sample / resolution_ms) * resolution_ms, 1.0)
+    qs = np.array(list(stats.QUANTILES.values()))
+    rows = stats._row_quantiles(sample, qs, np.random.default_rng(5))
+    counts = stats._count_quantiles(sample, qs, np.random.default_rng(6))
+    for i in range(len(qs)):
+        exact, counted = (np.quantile(r[i], [0.025, 0.975]) for r in (rows, counts))
+        width = exact[1] - exact[0]
+        assert counted == pytest.approx(exact, abs=0.1 * width + 0.05)
+
+
+def test_binning_moves_no_latency_by_more_than_a_thousandth():
+    values = np.random.default_rng(7).lognormal(np.log(20), 1.0, 50_000)
+    distinct, counts = stats.distinct_counts(values)
+    assert len(distinct) <= 12_000 and counts.sum() == len(values)
+    assert np.all(np.diff(distinct) > 0)
+    cumulative = np.repeat(distinct, counts)
+    assert np.max(np.abs(cumulative - np.sort(values)) / (1 + np.sort(values))) < 1.1e-3
+
+
+def test_a_busy_sample_costs_its_distinct_latencies_not_its_requests():
+    rng = np.random.default_rng(8)
+    base = np.round(rng.lognormal(np.log(20), 0.2, 2_000_000))
+    gaps = stats.gap_intervals(base, base + 30.0)
+    for gap in gaps.values():
+        low, high = gap["ci95"]
+        assert gap["value"] == 30.0 and low <= 30.0 <= high and high - low < 2

@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
@@ -147,9 +149,9 @@ def _read_kind(env: str, kind: str, folder: Path, forced: str | Format | None, o
         formats.add(fmt.name)
         fields.add(parsed.latency_field)
         lines += parsed.lines
-    table = pd.concat(tables, ignore_index=True) if tables else \
-        pd.DataFrame(columns=module.COLUMNS)
-    table.insert(0, "env", env)
+    table = concat_labelled(tables) if tables else pd.DataFrame(columns=module.COLUMNS)
+    table.insert(0, "env", pd.Categorical.from_codes(np.zeros(len(table), np.int8), [env])
+                 if kind == "latency" else env)
     count = {"env": env, "kind": kind, "files": len(files), "lines": lines,
              "rejected": sum(len(r) for r in rejected),
              "skipped": sum(len(r) for r in skipped), "formats": ",".join(sorted(formats)),
@@ -204,7 +206,7 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
                        "latency_from": "",
                        "formats": "resolv.conf" if conf else ""})
     return Evidence(
-        latency=pd.concat(collected["latency"], ignore_index=True),
+        latency=concat_labelled(collected["latency"]),
         dig=pd.concat(collected["dig"], ignore_index=True),
         credentials=pd.concat(collected["credentials"], ignore_index=True),
         metadata=pd.concat(collected["metadata"], ignore_index=True),
@@ -214,6 +216,21 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
         if rejected else pd.DataFrame(columns=["env", "kind", *REJECTION_COLUMNS]),
         skipped=_skipped_of(skipped),
     )
+
+
+def concat_labelled(frames: list[pd.DataFrame],
+                    labels: tuple[str, ...] = ("env", "source_file")) -> pd.DataFrame:
+    """Concatenate tables whose label columns are categorical, keeping them categorical (one
+    code per row, not one string: a busy service's latency table has millions of rows, and
+    selecting rows of an Arrow string column costs more than the analysis of them)."""
+    kinds = {}
+    for label in labels:
+        columns = [frame[label] for frame in frames if label in frame]
+        if len(columns) == len(frames) and all(
+                isinstance(c.dtype, pd.CategoricalDtype) for c in columns):
+            kinds[label] = pd.CategoricalDtype(sorted(set().union(
+                *(c.cat.categories for c in columns))))
+    return pd.concat([frame.astype(kinds) for frame in frames], ignore_index=True)
 
 
 def _skipped_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -230,10 +247,15 @@ def write_tables(evidence: Evidence, folder: Path) -> None:
         table.to_parquet(folder / f"{name}.parquet", index=False)
 
 
-def read_tables(folder: Path) -> Evidence:
-    """Load the tables write_tables saved."""
+def read_tables(folder: Path, rows: bool = True) -> Evidence:
+    """Load the tables write_tables saved; without `rows`, the latency table's columns but
+    none of its rows (a busy service's millions of requests: Result.latency digests them)."""
     missing = [n for n in TABLES if not (folder / f"{n}.parquet").is_file()]
     if missing:
         raise EvidenceError(folder, f"tables {missing} are missing: the saved result is "
                             "incomplete; build it again (latency-gap report)")
-    return Evidence(**{n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES})
+    tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES
+              if rows or n != "latency"}
+    if not rows:
+        tables["latency"] = pq.read_schema(folder / "latency.parquet").empty_table().to_pandas()
+    return Evidence(**tables)

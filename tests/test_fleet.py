@@ -31,8 +31,14 @@ def fleet_runs(tmp_path_factory):
     published = reports / "search-api" / "summary.json"  # the fleet never reads it back
     published.write_text(published.read_text().replace('"credential_refresh"', '"tampered"'))
     said = []
-    second = fleet.fleet(data, reports, **{**quiet, "say": said.append})
-    second.said = said
+    started = []  # an unchanged run decides from the fingerprints: no worker, no parse
+    real_executor = fleet.make_executor
+    fleet.make_executor = lambda *a: started.append(a) or real_executor(*a)
+    try:
+        second = fleet.fleet(data, reports, **{**quiet, "say": said.append})
+    finally:
+        fleet.make_executor = real_executor
+    second.said, second.workers_started = said, started
     log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
     log.write_text("".join(f"garbage line {i} {INJECTED}\n" for i in range(50)))
     third = fleet.fleet(data, reports, force=True, **quiet)
@@ -55,8 +61,11 @@ def test_first_run_processes_every_service(fleet_runs):
 def test_a_second_run_with_nothing_changed_skips_all(fleet_runs):
     _, _, second, *_ = fleet_runs
     assert {e["status"] for e in second.entries} == {"skipped"}
-    # the summary of an unchanged service is computed, not read from its published report
+    # the summary of an unchanged service comes from the history, not its published report
     assert _by_service(second)["search-api"]["cause"] == "credential_refresh"
+    assert _by_service(second)["search-api"]["blockers"] == \
+        _by_service(fleet_runs[1])["search-api"]["blockers"] != []
+    assert second.workers_started == []
     assert any("4 services: 0 ok, 4 unchanged, 0 failed" in line for line in second.said), \
         second.said
     assert second.exit_code == fleet.EXIT_OK

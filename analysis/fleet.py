@@ -104,7 +104,8 @@ def unchanged(name: str, data: Path, reports: Path, last: dict | None, tool: str
         files = fingerprint.evidence_files(services.service_dir(data, name))
     except (OSError, LatencyGapError):  # the worker names the problem
         return None, None
-    summary = history.summary_of(last) if last else None
+    # a row recorded before blockers were kept cannot stand in for the summary: run it
+    summary = history.summary_of(last) if last and last.get("blockers") is not None else None
     if force or summary is None or last["tool_fingerprint"] != tool \
             or last["evidence_fingerprint"] != fingerprint.combine(files) \
             or not (reports / name / "summary.json").is_file():
@@ -342,11 +343,11 @@ def fleet_entries(db: history.History, outcomes: list[Outcome], last: dict[str, 
     trends = db.trends([o.service for o in outcomes])
     for o in outcomes:
         report = reports / o.service / "report.html"
-        last_good = None
-        if o.status == "failed" and (reports / o.service / "summary.json").is_file():
-            last_good = json.loads((reports / o.service / "summary.json").read_text())
-        values = _verdict_values(o.summary if o.status != "failed" else last_good)
         previous = last.get(o.service)
+        last_good = None  # a failed service's published report: its last good run's row
+        if o.status == "failed" and previous and (reports / o.service / "report.html").is_file():
+            last_good = history.summary_of(previous)
+        values = _verdict_values(o.summary if o.status != "failed" else last_good)
         change = None
         if previous and o.status != "failed" and values["gap_p50"] is not None:
             change = {"p50_ms": round(values["gap_p50"] - (previous["gap_p50"] or 0), 1),

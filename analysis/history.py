@@ -66,14 +66,16 @@ def blocker_ids(summary: dict) -> list[str]:
 
 def summary_of(row: dict) -> dict | None:
     """What a fleet run needs of a summary (verdict, gaps, attribution, blockers), from a
-    history row with a verdict; None for a row recorded before blockers were kept."""
-    if row.get("blockers") is None or row.get("cause") is None:
+    history row with a verdict (None without one; a row recorded before blockers were kept
+    has none listed)."""
+    if row.get("cause") is None:
         return None
     gaps = {q: {"value": row[f"gap_{q}"], "ci95": [row[f"gap_{q}_low"], row[f"gap_{q}_high"]]}
             for q in ("p50", "p99") if row[f"gap_{q}"] is not None}
     return {"verdict": {"cause": row["cause"], "ready": bool(row["ready"])}, "gap_ms": gaps,
             "attribution_ms": json.loads(row["attribution"]) if row["attribution"] else None,
-            "findings": [{"id": b, "severity": "blocker"} for b in json.loads(row["blockers"])]}
+            "findings": [{"id": b, "severity": "blocker"}
+                         for b in json.loads(row.get("blockers") or "[]")]}
 
 
 class HistoryError(LatencyGapError):

@@ -203,3 +203,29 @@ def test_dask_needs_a_scheduler_and_says_so_before_any_work(tmp_path):
         fleet.fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
                         say=lambda m: None, force=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_skip_decision_needs_the_evidence_the_tool_the_report_and_a_full_row(tmp_path):
+    from analysis import fingerprint
+
+    data, reports = tmp_path / "data", tmp_path / "reports"
+    shutil.copytree(EXAMPLES / "payments-api", data / "payments-api")
+    (reports / "payments-api").mkdir(parents=True)
+    (reports / "payments-api" / "summary.json").write_text("{}")
+    files = fingerprint.evidence_files(data / "payments-api")
+    row = {"tool_fingerprint": "t", "evidence_fingerprint": fingerprint.combine(files),
+           "cause": "none", "ready": True, "blockers": "[]", "attribution": None,
+           **{f"gap_{q}{e}": None for q in ("p50", "p99") for e in ("", "_low", "_high")}}
+
+    def decide(last=row, tool="t", force=False):
+        return fleet.unchanged("payments-api", data, reports, last, tool, force)
+
+    skipped, hashed = decide()
+    assert skipped.status == "skipped" and hashed is None
+    assert skipped.summary["verdict"] == {"cause": "none", "ready": True}
+    for changed in (decide(tool="other"), decide(force=True), decide(last=None),
+                    decide(last={**row, "blockers": None}),  # recorded before blockers
+                    decide(last={**row, "evidence_fingerprint": "old"})):
+        assert changed == (None, files)  # run, with the files hashed once
+    (reports / "payments-api" / "summary.json").unlink()
+    assert decide() == (None, files)

@@ -82,3 +82,16 @@ def test_help_preflight_services_and_an_unchanged_fleet_import_no_heavy_module(t
     # the skip decision is taken from the evidence fingerprint: nothing parsed, no worker
     assert _loaded_after(["fleet", "--data-dir", str(data), "--reports-dir", str(reports)],
                          tmp_path) == set()
+
+
+def test_the_report_path_builds_no_rfc3987_grammars_and_still_validates_notebooks():
+    import subprocess
+    import sys
+
+    script = ("import sys\nimport analysis.pipeline\nimport nbformat\n"
+              "from nbformat.v4 import new_code_cell, new_notebook\n"
+              "nbformat.validate(new_notebook(cells=[new_code_cell('1 + 1')]))\n"
+              "print(sys.modules.get('rfc3987_syntax') is None, 'jsonschema' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["True", "True"]

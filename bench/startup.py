@@ -14,14 +14,16 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 RUNS = 10
 PY = sys.executable
+TOOL = str(Path(PY).parent / "latency-gap")
 PANDAS = [PY, "-c", "import pandas"]
 PAIRS = [
-    ("latency-gap --help", [PY, "-m", "analysis.cli", "--help"], "import pandas", PANDAS),
+    ("latency-gap --help", [TOOL, "--help"], "import pandas", PANDAS),
     ("latency-gap preflight --sdk aws-java-sdk-v1 --provider kiam",
-     [PY, "-m", "analysis.cli", "preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam"],
+     [TOOL, "preflight", "--sdk", "aws-java-sdk-v1", "--provider", "kiam"],
      "import pandas", PANDAS),
     ("import analysis.pipeline (the report path)", [PY, "-c", "import analysis.pipeline"],
      "the same with rfc3987_syntax's grammars built",

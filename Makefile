@@ -86,12 +86,13 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, verdict vs report, busy service (2M requests per environment), fleet of 24
+## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, verdict vs report, busy service (2M requests per environment), start-up vs import pandas, fleet of 100
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/attribution.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/busy.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/fleet.py
 
 ## Check the SDK refresh table against real SDK clients (installs botocore, npm and Debian Go SDKs)

@@ -1,6 +1,15 @@
 """latency-gap: measure and explain why a service got slower on Kubernetes."""
 
+import sys
 from importlib.metadata import PackageNotFoundError, version
+
+# jsonschema (nbformat validates notebooks with it on the report path) imports rfc3987_syntax
+# when installed, which builds ~35 Lark grammars at import: ~0.8-1.1 s of every report
+# (python-jsonschema/jsonschema issue 1428). It serves only the "iri" and "iri-reference"
+# formats, which notebook validation (Draft 4, no format checker) never uses, and jsonschema
+# skips those two checkers when the import fails; so this process refuses it. Set before any
+# import of jsonschema; a process that already holds the module keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 try:
     __version__ = version("latency-gap")

@@ -8,9 +8,16 @@ import math
 import sys
 from pathlib import Path
 
-from analysis import __version__, config, durations, simulate
+from analysis import __version__, config, durations
 from analysis import service as services
 from analysis.errors import LatencyGapError
+
+# Commands import what they use when they run: --help, preflight, services and fleet's skip
+# decision never import pandas, numpy, papermill or nbformat (tests/test_imports.py).
+
+#: simulate.SCENARIOS' names, for --help without importing the simulator (numpy, pandas);
+#: tests/test_cli.py checks they agree
+EXAMPLES = ("listings-api", "payments-api", "search-api")
 
 
 def _positive(text: str, zero: bool = False) -> float:
@@ -102,6 +109,8 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from analysis import simulate
+
     simulate.simulate(Path(args.out), args.service, args.fleet, args.force,
                       say=lambda message: print(message, file=sys.stderr))
     return 0
@@ -217,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="write the simulated example services")
     sim.add_argument("--out", default=str(config.PROJECT_ROOT / "data"), help="target folder")
-    sim.add_argument("--service", action="append", choices=sorted(simulate.SCENARIOS),
+    sim.add_argument("--service", action="append", choices=EXAMPLES,
                      help="only this example (repeatable)")
     sim.add_argument("--fleet", type=int, metavar="N",
                      help="instead: N services cycling through the examples with new seeds")

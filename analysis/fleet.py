@@ -3,8 +3,10 @@
 Each service is computed (analysis.result.compute) and its report built (analysis.pipeline.
 report, which builds aside and publishes atomically) in a worker: a local process pool,
 or a Dask distributed cluster through its concurrent.futures interface (`Client.get_executor`):
-one code path, no scheduler of our own. The skip decision, the summary and the history row come
-from the computed result. A service's failure is recorded, never raised, so the others go on.
+one code path, no scheduler of our own. The skip decision is taken in the parent from the
+evidence fingerprint alone, before any parse: an unchanged service starts no worker and its row
+comes from the history; the others' summary and history row come from the computed result.
+A service's failure is recorded, never raised, so the others go on.
 Each run appends one row per service to REPORTS_DIR/history.duckdb; REPORTS_DIR/fleet.json and
 index.html show the run beside the earlier ones. A file lock (filelock) keeps two runs off one
 REPORTS_DIR.
@@ -62,21 +64,18 @@ class FleetResult:
 
 
 def run_service(service: str, data_dir: str, reports_dir: str,
-                reusable: str | None = None) -> Outcome:
-    """Compute one service's result and build its report; runs in a worker process. When
-    the evidence fingerprint equals `reusable` (the last good run's, made by this tool, whose
-    report is published) the report is not built again: "skipped". The summary and the
-    fingerprint come from the result, never from a file. Failures come back as data."""
+                files: dict[str, str] | None = None) -> Outcome:
+    """Compute one service's result and build its report; runs in a worker process. `files`:
+    its evidence files' hashes as the parent read them for the skip decision (hashed once).
+    The summary and the fingerprint come from the result, never from a file. Failures come
+    back as data."""
     from analysis import pipeline  # imported in the worker, not in the parent
     from analysis import result as results
 
     started = time.perf_counter()
     folder = Path(data_dir) / service
     try:
-        result = results.compute(services.service_dir(Path(data_dir), service))
-        if result.fingerprint == reusable:
-            return Outcome(service, "skipped", time.perf_counter() - started, reusable,
-                           result.summary())
+        result = results.compute(services.service_dir(Path(data_dir), service), files=files)
         pipeline.report(service, data_dir, reports_dir, say=lambda message: None,
                               result=result)
         return Outcome(service, "ok", time.perf_counter() - started, result.fingerprint,
@@ -86,11 +85,33 @@ def run_service(service: str, data_dir: str, reports_dir: str,
         error = str(exc) if isinstance(exc, LatencyGapError) else \
             redact(f"{type(exc).__name__}: {exc}")
         try:  # the history row still says which evidence failed
-            evidence = fingerprint.evidence_fingerprint(folder)
+            evidence = fingerprint.combine(files) if files is not None else \
+                fingerprint.evidence_fingerprint(folder)
         except OSError:
             evidence = ""
         return Outcome(service, "failed", time.perf_counter() - started, evidence,
                        error=error)
+
+
+def unchanged(name: str, data: Path, reports: Path, last: dict | None, tool: str,
+              force: bool) -> tuple[Outcome | None, dict[str, str] | None]:
+    """The skip decision, from the evidence fingerprint alone, before any parse: (a "skipped"
+    outcome whose summary is the last good run's history row, None) when the evidence and
+    the tool are unchanged since that run and its report is published; else (None, the
+    evidence files' hashes for the worker, or None when they could not be read)."""
+    started = time.perf_counter()
+    try:
+        files = fingerprint.evidence_files(services.service_dir(data, name))
+    except (OSError, LatencyGapError):  # the worker names the problem
+        return None, None
+    # a row recorded before blockers were kept cannot stand in for the summary: run it
+    summary = history.summary_of(last) if last and last.get("blockers") is not None else None
+    if force or summary is None or last["tool_fingerprint"] != tool \
+            or last["evidence_fingerprint"] != fingerprint.combine(files) \
+            or not (reports / name / "summary.json").is_file():
+        return None, files
+    return Outcome(name, "skipped", time.perf_counter() - started,
+                   last["evidence_fingerprint"], summary), None
 
 
 @contextmanager
@@ -206,15 +227,23 @@ def fleet(data_dir: str | os.PathLike | None = None,
                 for name in services.unusable_folders(data) if not only]
             for outcome in outcomes:
                 say(_line(outcome))
-            # a service whose evidence is unchanged since its last good run by this tool, with
-            # its report published, is computed (the verdict is fresh) but not rendered again
-            reusable = {name: last[name]["evidence_fingerprint"] for name in names
-                        if not force and name in last and last[name]["tool_fingerprint"] == tool
-                        and (reports / name / "summary.json").is_file()}
-            say(f"fleet {run_id}: {len(names)} to run ({len(reusable)} may be unchanged), "
-                f"{jobs} job(s) on {executor}")
-            outcomes += _execute(names, data, reports, reusable, jobs, executor, scheduler, say,
-                                 progress)
+            # a service whose evidence and tool are unchanged since its last good run, with
+            # its report published, is neither computed nor rendered: its row is reused
+            todo, hashed = [], {}
+            for name in names:
+                skipped, hashed[name] = unchanged(name, data, reports, last.get(name), tool,
+                                                  force)
+                if skipped is None:
+                    todo.append(name)
+                else:
+                    outcomes.append(skipped)
+                    say(_line(skipped))
+            say(f"fleet {run_id}: {len(names)} services, {len(names) - len(todo)} unchanged, "
+                f"{len(todo)} to run" + (f" on {min(jobs, len(todo))} job(s) ({executor})"
+                                         if todo else ""))
+            if todo:  # no worker is started when nothing changed
+                outcomes += _execute(todo, data, reports, hashed, jobs, executor, scheduler,
+                                     say, progress)
             finished = datetime.now(UTC)
             db.record(run_id, finished, outcomes, tool)
             entries = fleet_entries(db, outcomes, last, reports)
@@ -236,16 +265,16 @@ def fleet(data_dir: str | os.PathLike | None = None,
     return result
 
 
-def _execute(todo: list[str], data: Path, reports: Path, reusable: dict[str, str], jobs: int,
+def _execute(todo: list[str], data: Path, reports: Path, hashed: dict, jobs: int,
              executor: str, scheduler: str | None, say: Callable[[str], None],
              progress: bool) -> list[Outcome]:
     done = []
-    with make_executor(executor, jobs, scheduler) as pool, \
+    with make_executor(executor, min(jobs, len(todo)), scheduler) as pool, \
             tqdm(total=len(todo), unit="service", desc="fleet", file=sys.stderr,
                  disable=None if progress else True, dynamic_ncols=True) as bar:
         # disable=None: tqdm draws only on a terminal; a cron log gets one line per service
         futures = {pool.submit(run_service, name, str(data), str(reports),
-                               reusable.get(name)): name for name in todo}
+                               hashed.get(name)): name for name in todo}
         for future in cf.as_completed(futures):
             try:
                 outcome = future.result()
@@ -314,11 +343,11 @@ def fleet_entries(db: history.History, outcomes: list[Outcome], last: dict[str, 
     trends = db.trends([o.service for o in outcomes])
     for o in outcomes:
         report = reports / o.service / "report.html"
-        last_good = None
-        if o.status == "failed" and (reports / o.service / "summary.json").is_file():
-            last_good = json.loads((reports / o.service / "summary.json").read_text())
-        values = _verdict_values(o.summary if o.status != "failed" else last_good)
         previous = last.get(o.service)
+        last_good = None  # a failed service's published report: its last good run's row
+        if o.status == "failed" and previous and (reports / o.service / "report.html").is_file():
+            last_good = history.summary_of(previous)
+        values = _verdict_values(o.summary if o.status != "failed" else last_good)
         change = None
         if previous and o.status != "failed" and values["gap_p50"] is not None:
             change = {"p50_ms": round(values["gap_p50"] - (previous["gap_p50"] or 0), 1),

@@ -43,18 +43,39 @@ CREATE TABLE IF NOT EXISTS runs (
     attribution JSON,
     error VARCHAR,
     PRIMARY KEY (run_id, service)
-)
+);
+-- added later: the ids of the blocker findings, so an unchanged service's row can be reused
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS blockers JSON;
 """
 
 COLUMNS = ("run_id", "service", "run_at", "status", "seconds", "evidence_fingerprint",
            "tool_fingerprint", "cause", "ready", "gap_p50", "gap_p50_low", "gap_p50_high",
-           "gap_p99", "gap_p99_low", "gap_p99_high", "attribution", "error")
+           "gap_p99", "gap_p99_low", "gap_p99_high", "attribution", "error", "blockers")
 
 
 def gap_of(summary: dict, quantile: str) -> tuple:
     """(value, ci95 low, ci95 high) of a summary's gap at a quantile; Nones without one."""
     gap = (summary.get("gap_ms") or {}).get(quantile)
     return (gap["value"], *gap["ci95"]) if gap else (None, None, None)
+
+
+def blocker_ids(summary: dict) -> list[str]:
+    """The ids of a summary's blocker findings, in its order."""
+    return [f["id"] for f in summary.get("findings", []) if f.get("severity") == "blocker"]
+
+
+def summary_of(row: dict) -> dict | None:
+    """What a fleet run needs of a summary (verdict, gaps, attribution, blockers), from a
+    history row with a verdict (None without one; a row recorded before blockers were kept
+    has none listed)."""
+    if row.get("cause") is None:
+        return None
+    gaps = {q: {"value": row[f"gap_{q}"], "ci95": [row[f"gap_{q}_low"], row[f"gap_{q}_high"]]}
+            for q in ("p50", "p99") if row[f"gap_{q}"] is not None}
+    return {"verdict": {"cause": row["cause"], "ready": bool(row["ready"])}, "gap_ms": gaps,
+            "attribution_ms": json.loads(row["attribution"]) if row["attribution"] else None,
+            "findings": [{"id": b, "severity": "blocker"}
+                         for b in json.loads(row.get("blockers") or "[]")]}
 
 
 class HistoryError(LatencyGapError):
@@ -107,7 +128,7 @@ class History:
                          verdict.get("cause"), verdict.get("ready"), *gap_of(summary, "p50"),
                          *gap_of(summary, "p99"),
                          json.dumps(summary.get("attribution_ms")) if summary else None,
-                         o.error))
+                         o.error, json.dumps(blocker_ids(summary)) if summary else None))
         placeholders = ", ".join("?" * len(COLUMNS))
         with self._step(f"recording run {run_id} in"):
             self.con.executemany(

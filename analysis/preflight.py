@@ -8,23 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis import durations
 from analysis.errors import ConfigError
 from analysis.finding import Finding
-from analysis.ingest import load_evidence
-from analysis.ingest.resolv import ResolvConf, env_resolv_conf
-from analysis.models import credentials as cred_model
-from analysis.models import dns as dns_model
 from analysis.models import imds, providers
+from analysis.models import refresh_timing as cred_model
 from analysis.models.lock_queue import LockQueue
-from analysis.models.resolver_options import ResolverOptions
-from analysis.preflight_dns import DnsPrediction, dns_findings, predict, walks_for
 from analysis.provider_findings import credential_fix
 from analysis.service import DEFAULT_CACHE_TTL_S, Budget, ProviderSettings, load_config
+
+# The flags alone (--sdk, --provider, ...) are arithmetic: this module imports no pandas or
+# numpy. Reading evidence (folder mode) and sampling DNS (a resolv.conf and names) import
+# them where they run.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analysis.ingest.resolv import ResolvConf
+    from analysis.models.resolver_options import ResolverOptions
+    from analysis.preflight_dns import DnsPrediction
 
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
 #: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
@@ -196,6 +199,13 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
     request rate beats `rate_per_s`, timed metadata calls beat the provider's estimate;
     `budget` (the command line) beats service.yaml's; `overrides` (`--set`) set service.yaml
     keys for this run only."""
+    import numpy as np
+
+    from analysis.ingest import load_evidence
+    from analysis.ingest.resolv import env_resolv_conf
+    from analysis.models import credentials as evidence_model
+    from analysis.models import dns as dns_model
+
     config = load_config(folder, overrides)
     env = folder / config.candidate
     lifetime, floor, dig, call_ms, rate_source, timed_out = None, None, None, None, "given", None
@@ -206,12 +216,12 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
         except Exception:  # noqa: BLE001 - preflight must work without complete evidence
             evidence = None
         if evidence is not None:
-            docs = cred_model.served(evidence.credentials, config.candidate)
+            docs = evidence_model.served(evidence.credentials, config.candidate)
             if docs["lifetime_s"].notna().any():  # failed fetches, container documents: none
                 lifetime = float(docs["lifetime_s"].median())
-                floor = cred_model.served_floor(docs)  # the documents beat the settings
+                floor = evidence_model.served_floor(docs)  # the documents beat the settings
             dig = evidence.dig[evidence.dig["env"] == config.candidate]
-            failed = cred_model.failed_fetches(evidence.credentials, config.candidate)
+            failed = evidence_model.failed_fetches(evidence.credentials, config.candidate)
             puts = imds.timed_out_puts(evidence.metadata, config.candidate)
             recorded = int((failed["code"] == imds.TOKEN_PUT_TIMEOUT).sum())
             if len(puts) or recorded:  # the hop-limit symptom: evidence beats hop_limit
@@ -272,6 +282,9 @@ def check(sdk: str | None, provider: str | None, lifetime_s: float | None,
                                             budget_ms, settings, floor, call_ms, timed_out_puts,
                                             aws_calls)
     if resolv is not None and names:
+        from analysis.models.resolver_options import ResolverOptions
+        from analysis.preflight_dns import dns_findings, predict, walks_for
+
         walks = walks_for(resolv, names, dig, query_ms, local_ms)
         result.dns = predict(walks, rate_per_s, cache_ttl_s, lookups_per_request, budget_ms,
                              budget_p99_ms)
@@ -327,7 +340,6 @@ def preflight(path: Path | None = None, *, sdk: str | None = None, provider: str
     """`latency-gap preflight`: from a service folder (`path`: service.yaml, resolv.conf and
     any evidence, with `overrides` of service.yaml keys), or from the options alone. Budgets
     not given come from service.yaml in folder mode, else the defaults."""
-    from analysis.ingest.resolv import parse_resolv_conf
     from analysis.service import check_provider_settings
 
     problem = check_provider_settings(settings) if settings is not None else None
@@ -346,6 +358,8 @@ def preflight(path: Path | None = None, *, sdk: str | None = None, provider: str
                                   overrides)
         result.what_if = dict(overrides or {})
         return result
+    if resolv:
+        from analysis.ingest.resolv import parse_resolv_conf  # reads with the ingest engine
     return check(sdk, provider, lifetime_s, parse_resolv_conf(resolv) if resolv else None,
                  list(names), rate_per_s, cache_ttl_s, lookups_per_request, sdk_version,
                  settings=settings, budget_ms=budget.p50_ms, budget_p99_ms=budget.p99_ms,

@@ -132,10 +132,12 @@ def drop_state(folder: Path) -> None:
     (folder / STATE_FILE).unlink(missing_ok=True)
 
 
-def compute(folder: Path, overrides: dict[str, object] | None = None) -> Result:
+def compute(folder: Path, overrides: dict[str, object] | None = None,
+            files: dict[str, str] | None = None) -> Result:
     """Read, check and analyse one service folder; `overrides` (service.parse_overrides) set
-    service.yaml keys for this run only. Raises the tool's located errors (ConfigError,
-    EvidenceError) for bad configuration or evidence."""
+    service.yaml keys for this run only; `files`: the evidence files' hashes when the caller
+    has just taken them (fingerprint.evidence_files; a fleet run hashes once). Raises the
+    tool's located errors (ConfigError, EvidenceError) for bad configuration or evidence."""
     settings = services.load_config(folder, overrides)
     evidence = ingest.load_evidence(folder, settings)
     analysis = attribution.analyse(evidence, settings)
@@ -147,8 +149,8 @@ def compute(folder: Path, overrides: dict[str, object] | None = None) -> Result:
         evidence.overlap(analysis.baseline, analysis.candidate))
     return Result(service=folder.name, config=settings, evidence=evidence, analysis=analysis,
                   findings=found.findings(analysis, settings, evidence), moments=moments,
-                  files=fingerprint.evidence_files(folder), what_if=dict(overrides or {}),
-                  latency=presented)
+                  files=fingerprint.evidence_files(folder) if files is None else dict(files),
+                  what_if=dict(overrides or {}), latency=presented)
 
 
 def verdict(service: str, data_dir: str | os.PathLike | None = None,

@@ -26,6 +26,12 @@ def test_version_and_unknown_commands(capsys):
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
+def test_the_example_names_for_help_are_the_simulators():
+    from analysis import cli, simulate
+
+    assert list(cli.EXAMPLES) == sorted(simulate.SCENARIOS)
+
+
 def test_services_lists_the_service_folders(capsys):
     assert main(["services", "--data-dir", str(EXAMPLES)]) == 0
     assert capsys.readouterr().out.split() == ["listings-api", "payments-api", "search-api"]

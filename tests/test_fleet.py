@@ -31,8 +31,14 @@ def fleet_runs(tmp_path_factory):
     published = reports / "search-api" / "summary.json"  # the fleet never reads it back
     published.write_text(published.read_text().replace('"credential_refresh"', '"tampered"'))
     said = []
-    second = fleet.fleet(data, reports, **{**quiet, "say": said.append})
-    second.said = said
+    started = []  # an unchanged run decides from the fingerprints: no worker, no parse
+    real_executor = fleet.make_executor
+    fleet.make_executor = lambda *a: started.append(a) or real_executor(*a)
+    try:
+        second = fleet.fleet(data, reports, **{**quiet, "say": said.append})
+    finally:
+        fleet.make_executor = real_executor
+    second.said, second.workers_started = said, started
     log = data / "broken-api" / "k8s" / "latency" / "ingress-nginx.log"
     log.write_text("".join(f"garbage line {i} {INJECTED}\n" for i in range(50)))
     third = fleet.fleet(data, reports, force=True, **quiet)
@@ -55,8 +61,11 @@ def test_first_run_processes_every_service(fleet_runs):
 def test_a_second_run_with_nothing_changed_skips_all(fleet_runs):
     _, _, second, *_ = fleet_runs
     assert {e["status"] for e in second.entries} == {"skipped"}
-    # the summary of an unchanged service is computed, not read from its published report
+    # the summary of an unchanged service comes from the history, not its published report
     assert _by_service(second)["search-api"]["cause"] == "credential_refresh"
+    assert _by_service(second)["search-api"]["blockers"] == \
+        _by_service(fleet_runs[1])["search-api"]["blockers"] != []
+    assert second.workers_started == []
     assert any("4 services: 0 ok, 4 unchanged, 0 failed" in line for line in second.said), \
         second.said
     assert second.exit_code == fleet.EXIT_OK
@@ -194,3 +203,29 @@ def test_dask_needs_a_scheduler_and_says_so_before_any_work(tmp_path):
         fleet.fleet(EXAMPLES, tmp_path, only=["payments-api"], executor="dask",
                         say=lambda m: None, force=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_skip_decision_needs_the_evidence_the_tool_the_report_and_a_full_row(tmp_path):
+    from analysis import fingerprint
+
+    data, reports = tmp_path / "data", tmp_path / "reports"
+    shutil.copytree(EXAMPLES / "payments-api", data / "payments-api")
+    (reports / "payments-api").mkdir(parents=True)
+    (reports / "payments-api" / "summary.json").write_text("{}")
+    files = fingerprint.evidence_files(data / "payments-api")
+    row = {"tool_fingerprint": "t", "evidence_fingerprint": fingerprint.combine(files),
+           "cause": "none", "ready": True, "blockers": "[]", "attribution": None,
+           **{f"gap_{q}{e}": None for q in ("p50", "p99") for e in ("", "_low", "_high")}}
+
+    def decide(last=row, tool="t", force=False):
+        return fleet.unchanged("payments-api", data, reports, last, tool, force)
+
+    skipped, hashed = decide()
+    assert skipped.status == "skipped" and hashed is None
+    assert skipped.summary["verdict"] == {"cause": "none", "ready": True}
+    for changed in (decide(tool="other"), decide(force=True), decide(last=None),
+                    decide(last={**row, "blockers": None}),  # recorded before blockers
+                    decide(last={**row, "evidence_fingerprint": "old"})):
+        assert changed == (None, files)  # run, with the files hashed once
+    (reports / "payments-api" / "summary.json").unlink()
+    assert decide() == (None, files)

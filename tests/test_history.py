@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analysis.fleet import Outcome
-from analysis.history import History, HistoryError, gap_of, open_history
+from analysis.history import SCHEMA, History, HistoryError, gap_of, open_history, summary_of
 
 T0 = datetime(2026, 11, 24, 10, tzinfo=UTC)
 
@@ -71,3 +71,31 @@ def test_a_duplicate_run_is_a_located_history_error(db):
     _record(db, 0, [Outcome("a", "ok", 1.0, "fp", _summary(1.0, True))])
     with pytest.raises(HistoryError, match="recording run run0 in the run history failed"):
         _record(db, 0, [Outcome("a", "ok", 1.0, "fp", _summary(1.0, True))])
+
+
+def test_a_row_gives_back_what_a_fleet_run_needs_of_its_summary(db):
+    summary = {**_summary(40.0, False),
+               "findings": [{"id": "dns-search-expansion", "severity": "blocker"},
+                            {"id": "note", "severity": "info"}]}
+    _record(db, 1, [Outcome("a", "ok", 1.0, "fp", summary)])
+    back = summary_of(db.last_good(["a"])["a"])
+    assert back["verdict"] == summary["verdict"]
+    assert back["gap_ms"] == summary["gap_ms"]
+    assert back["attribution_ms"] == summary["attribution_ms"]
+    assert back["findings"] == [{"id": "dns-search-expansion", "severity": "blocker"}]
+
+
+def test_a_history_from_before_blockers_were_kept_gains_the_column(tmp_path):
+    import duckdb
+
+    path = tmp_path / "history.duckdb"
+    with duckdb.connect(str(path)) as con:  # the schema as it was, with one row
+        con.execute(SCHEMA.split("-- added later")[0])
+        con.execute("INSERT INTO runs (run_id, service, run_at, status, cause, ready) "
+                    "VALUES ('old', 'a', now(), 'ok', 'dns', false)")
+    db = History(path)
+    try:
+        row = db.last_good(["a"])["a"]
+        assert row["blockers"] is None and summary_of(row)["findings"] == []
+    finally:
+        db.close()

@@ -11,8 +11,10 @@ metadata address and make their own PUTs on the host network.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # only timed_out_puts makes a table: preflight's flags need no pandas
+    import pandas as pd
 
 TOKEN_PATH = "/latest/api/token"
 #: a recorded fetch whose token PUT timed out (analysis/ingest/curl_transcript.py TIMEOUT)
@@ -107,6 +109,8 @@ def hop_limit_blocks(provider: str | None, hop_limit: float | None) -> bool:
 
 def timed_out_puts(metadata_calls: pd.DataFrame | None, env: str) -> pd.Series:
     """Durations (ms) of an environment's recorded token PUTs that got no answer."""
+    import pandas as pd
+
     if metadata_calls is None or metadata_calls.empty or \
             not {"method", "path"} <= set(metadata_calls.columns):
         return pd.Series(dtype=float)

@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only for sample_wait: preflight's LockQueue needs none
+    import numpy as np
 
-if TYPE_CHECKING:
     from analysis.models.credentials import RefreshEstimate
 
 #: A saturated queue grows without bound; its cost is reported after this much load, as
@@ -101,6 +101,8 @@ def sample_wait(rate_per_s: float, fetch_ms: np.ndarray, rng: np.random.Generato
     `horizon`: run the queue over this many arrivals and resample to len(fetch_ms); a
     saturated queue has no steady state, so its waits depend on how long it ran.
     """
+    import numpy as np
+
     n = len(fetch_ms)
     steps = min(n, horizon) if horizon else n
     gaps_ms = rng.exponential(1000.0 / rate_per_s, steps)

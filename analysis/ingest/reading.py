@@ -208,18 +208,69 @@ def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
                          "JSON export?", line=line)
 
 
-def count_lines(path: Path) -> int:
+#: a plain file at least this large is read as two pieces in parallel (one per core)
+PIECE_BYTES = 64 << 20
+
+
+def pieces(path: Path, count: int = 2) -> list[tuple[int, int | None]]:
+    """Byte ranges (start, end) of a log that split it at line ends into `count` pieces
+    of about the same size, for readers in parallel; [(0, None)], the whole file, when
+    it is gzipped or small."""
+    size = path.stat().st_size
+    if size < PIECE_BYTES or is_gzip(path):
+        return [(0, None)]
+    starts = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, count):
+            fh.seek(size * k // count)
+            at = fh.read(BLOCK_BYTES).find(b"\n")
+            if at < 0:  # a line longer than a block: the one reader names it
+                return [(0, None)]
+            starts.append(size * k // count + at + 1)
+    return [(a, b) for a, b in zip(starts, [*starts[1:], size], strict=True) if b > a] \
+        or [(0, None)]
+
+
+class _Piece(io.RawIOBase):
+    """Bytes start..end of a file, as a stream a pyarrow reader can take."""
+
+    def __init__(self, path: Path, start: int, end: int):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._file.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = self._file.readinto(memoryview(buffer)[:self._left])
+        self._left -= size
+        return size
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def piece_stream(path: Path, start: int, end: int | None):
+    """One piece of `pieces(path)` as an Arrow input stream."""
+    if end is None:
+        return arrow_stream(path)
+    return pa.PythonFile(_Piece(path, start, end), mode="r")
+
+
+def count_lines(path: Path, start: int = 0, end: int | None = None) -> int:
     """Physical lines in a (possibly gzipped) file, the last one with or without a newline.
 
     A stray double quote makes a quote-aware CSV reader run one row over several lines (it
     swallowed the rest of a file in a test), so the fast path checks its row count against
     this and falls back to the line-exact path when they differ. Runs beside the reader: numpy
-    and zlib release the GIL.
+    and zlib release the GIL. With `end`: the lines of bytes start..end of a plain file.
     """
     buffer = bytearray(16 << 20)
     view = np.frombuffer(buffer, dtype=np.uint8)
     lines, last = 0, 10
-    with open_raw(path) as fh:
+    with open_raw(path) if end is None else _Piece(path, start, end) as fh:
         while size := fh.readinto(buffer):
             lines += int(np.count_nonzero(view[:size] == 10))
             last = int(view[size - 1])

@@ -208,7 +208,12 @@ def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
                          "JSON export?", line=line)
 
 
-#: a plain file at least this large is read as two pieces in parallel (one per core)...
+#: readers at once over one plain file. 1: two readers measured 1.41x faster side by side
+#: at load 7-9 on 2 cores but 1.10x slower (and +10% CPU) at load 2-3, where one reader is
+#: 1.08x faster than before; more threads won CPU share on a busy machine, not speed. Off
+#: until a machine with free cores says otherwise (bench/ingest.py measures it).
+READERS = 1
+#: a plain file at least this large is read in pieces when READERS > 1...
 PIECE_BYTES = 64 << 20
 #: ...and at most this large: the second reader costs ~250 MB more at the peak (5M nginx
 #: lines: 824 MB against 570 MB), which the largest logs cannot afford (README, "Reliability":
@@ -216,12 +221,13 @@ PIECE_BYTES = 64 << 20
 MAX_PIECES_BYTES = 2 << 30
 
 
-def pieces(path: Path, count: int = 2) -> list[tuple[int, int | None]]:
+def pieces(path: Path, count: int | None = None) -> list[tuple[int, int | None]]:
     """Byte ranges (start, end) of a log that split it at line ends into `count` pieces
     of about the same size, for readers in parallel; [(0, None)], the whole file, when
     it is gzipped, small or very large (MAX_PIECES_BYTES)."""
+    count = READERS if count is None else count
     size = path.stat().st_size
-    if not PIECE_BYTES <= size <= MAX_PIECES_BYTES or is_gzip(path):
+    if count < 2 or not PIECE_BYTES <= size <= MAX_PIECES_BYTES or is_gzip(path):
         return [(0, None)]
     starts = [0]
     with open(path, "rb") as fh:

@@ -13,6 +13,7 @@ REAL = "real/latency/ingress-nginx-beats-ingress-controller-test.log"
 
 def _parse_both(monkeypatch, path):
     one = IngressNginx().parse(path)
+    monkeypatch.setattr(reading, "READERS", 2)
     monkeypatch.setattr(reading, "PIECE_BYTES", 1)  # every plain file splits in two
     two = IngressNginx().parse(path)
     return one, two
@@ -52,6 +53,7 @@ def test_two_pieces_give_the_one_readers_result(tmp_path, fixture_path, monkeypa
 
 def test_pieces_split_at_line_ends_and_count_every_line(tmp_path, fixture_path, monkeypatch):
     path = _log(tmp_path, fixture_path, [])
+    monkeypatch.setattr(reading, "READERS", 2)
     monkeypatch.setattr(reading, "PIECE_BYTES", 1)
     (_, middle), (start, end) = reading.pieces(path)
     data = path.read_bytes()
@@ -66,6 +68,7 @@ def test_mostly_garbage_in_the_second_piece_is_refused_as_before(tmp_path, fixtu
     path = tmp_path / "access.log"
     path.write_text("\n".join(lines + [f"junk {i}" for i in range(12_000)]) + "\n")
     errors = []
+    monkeypatch.setattr(reading, "READERS", 2)
     for piece_bytes in (reading.PIECE_BYTES, 1):
         monkeypatch.setattr(reading, "PIECE_BYTES", piece_bytes)
         with pytest.raises(EvidenceError) as caught:

@@ -141,8 +141,10 @@ def _wall(command: list[str]) -> float:
 
 def inspect_vs_goaccess(path: Path, runs: int) -> None:
     inspect = [str(BIN / "latency-gap"), "inspect", str(path)]
-    startup = statistics.median(_wall([str(BIN / "latency-gap"), "inspect", "--help"])
-                                for _ in range(3))
+    tiny = OUT / "ingress-nginx-3-lines.log"  # start-up: imports, detection, the summary
+    with open(path, "rb") as log:
+        tiny.write_bytes(b"".join(log.readline() for _ in range(3)))
+    startup = statistics.median(_wall([*inspect[:-1], str(tiny)]) for _ in range(3))
     exe = ensure_goaccess()
     goaccess = [exe, str(path), "--log-format", GOACCESS_FORMAT, "--date-format", "%d/%b/%Y",
                 "--time-format", "%T", "--no-global-config", "-o",
@@ -154,7 +156,7 @@ def inspect_vs_goaccess(path: Path, runs: int) -> None:
             theirs.append(_wall(goaccess))
     median = statistics.median(ours)
     print(f"latency-gap inspect (whole process): {median:.2f} s (median of {runs}: "
-          f"{', '.join(f'{s:.2f}' for s in ours)}), of which start-up (`inspect --help`) "
+          f"{', '.join(f'{s:.2f}' for s in ours)}), of which start-up (inspect of 3 lines) "
           f"{startup:.2f} s")
     if theirs:
         ratios = [g / o for o, g in zip(ours, theirs, strict=True)]

@@ -88,7 +88,7 @@ lab: $(STAMP)
 
 ## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, verdict vs report, busy service (2M requests per environment), start-up vs import pandas, fleet of 100
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --big
 	$(BIN)/python bench/attribution.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/busy.py

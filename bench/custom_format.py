@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 
-from ingest import OUT, generate  # bench/ingest.py: the log `make bench` measures
+from ingest import OUT, generate  # bench/nginx_log.py: the realistic log `make bench` reads
 
 MEASURE = """
 import json, sys, time
@@ -48,7 +48,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    path = OUT / f"ingress-nginx-{args.lines}.log"
+    path = OUT / f"ingress-nginx-realistic-{args.lines}.log"
     if not path.exists():
         generate(path, args.lines)
     runs: dict[str, list[dict]] = {"built-in": [], "custom": [], "regex": []}

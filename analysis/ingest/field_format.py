@@ -29,9 +29,10 @@ from analysis.ingest.memory import release_free_memory
 from analysis.ingest.plausible import latency_problems
 from analysis.ingest.reading import (
     BLOCK_BYTES,
-    arrow_stream,
     count_lines,
     long_line_error,
+    piece_stream,
+    pieces,
     sample_lines,
 )
 from analysis.ingest.regex_format import RegexLogFormat
@@ -92,21 +93,42 @@ class FieldLogFormat(RegexLogFormat):
     def parse(self, path: Path, options: dict | None = None) -> Parsed:
         include = sorted({*self.fields, *(self.not_request_field or ())[:1]})
         count = max(self.field_count or _mode_field_count(path), include[-1] + 1)
-        irregular: list[tuple[int, str]] = []
-        garbage = 0
-        regex = re.compile(self.pattern)
+        ranges = pieces(path)
+        asides: list[list[tuple[int, str]]] = [[] for _ in ranges]  # per piece: (line, text)
+        irregular = asides[0]
+        garbage = checked = 0
 
-        def keep_aside(row) -> str:
-            nonlocal garbage
-            irregular.append((row.number, row.text))
-            if not regex.match(row.text) and other_lines.what_is(row.text) is None:
-                garbage += 1
-                if garbage > self.GARBAGE_LIMIT and garbage > MAX_REJECTED_SHARE * row.number:
+        def too_much_garbage() -> bool:
+            """Count the lines set aside since the last look that are neither this format
+            nor a known other kind: RE2 over all of them at once, Python only for the few
+            that do not match. True once garbage passes the limit at some line."""
+            nonlocal garbage, checked
+            numbers = np.array([n for n, _ in irregular[checked:]], dtype=np.int64)
+            texts = pa.array([t for _, t in irregular[checked:]], pa.string())
+            checked = len(irregular)
+            odd = np.flatnonzero(~np.asarray(pc.fill_null(
+                pc.match_substring_regex(texts, self.pattern), False)))
+            odd = [i for i in odd if other_lines.what_is(texts[int(i)].as_py()) is None]
+            counts = garbage + np.arange(1, len(odd) + 1)
+            garbage += len(odd)
+            return bool(np.any((counts > self.GARBAGE_LIMIT) &
+                               (counts > MAX_REJECTED_SHARE * numbers[odd])))
+
+        def set_aside(piece: int):
+            def keep_aside(row) -> str:
+                asides[piece].append((row.number, row.text))
+                # looked at in slices, vectorized (a Python regex a row: 0.2 s per 60k rows);
+                # early only in the first piece, whose line numbers are the file's
+                if piece == 0 and len(irregular) - checked >= self.GARBAGE_LIMIT // 4 and \
+                        too_much_garbage():
                     return "error"
-            return "skip"
+                return "skip"
+            return keep_aside
 
         def process(batch: pa.RecordBatch):
             fields = {i: batch.column(f"f{i}") for i in include}
+            for column in fields.values():  # UTF-8, which the reader skips (check_utf8=False)
+                column.cast(pa.binary()).cast(pa.string())  # ArrowInvalid if not
             valid, reasons = self._check(fields)
             if self.not_request_field:
                 index, pattern, what = self.not_request_field
@@ -126,20 +148,35 @@ class FieldLogFormat(RegexLogFormat):
             bad = (reasons[~valid], _join_fields(fields, ~valid)) if not valid.all() else None
             return valid, columns, bad
 
-        # One thread reads (in order, so pyarrow knows line numbers); another checks and types
-        # the previous batch meanwhile. pyarrow releases the GIL in both.
-        results = []
+        def read(piece: int, worker) -> list:
+            """One reader over one piece, in order (so pyarrow knows its line numbers); the
+            worker checks and types the previous batches meanwhile. pyarrow releases the GIL."""
+            results, pending = [], deque()
+            for batch in _open_fields(piece_stream(path, *ranges[piece]), count, include,
+                                      set_aside(piece)):
+                pending.append(worker.submit(process, batch))
+                if len(pending) > 2:
+                    results.append(pending.popleft().result())
+            return results + [f.result() for f in pending]
+
+        # A large plain file may be read in pieces at once (reading.READERS: off, measured)
         try:
-            with ThreadPoolExecutor(max_workers=2) as worker, _quiet_undecodable_rows():
-                physical_lines = worker.submit(count_lines, path)
-                pending: deque = deque()
-                stream = arrow_stream(path)
-                for batch in _open_fields(stream, count, include, keep_aside):
-                    pending.append(worker.submit(process, batch))
-                    if len(pending) > 2:
-                        results.append(pending.popleft().result())
-                results += [f.result() for f in pending]
-                physical_lines = physical_lines.result()
+            with ThreadPoolExecutor(max_workers=3 * len(ranges)) as worker, \
+                    _quiet_undecodable_rows():
+                line_counts = [worker.submit(count_lines, path, *part) for part in ranges]
+                later = [worker.submit(read, piece, worker) for piece in range(1, len(ranges))]
+                results = read(0, worker)
+                for piece in later:
+                    results += piece.result()
+                line_counts = [f.result() for f in line_counts]
+                physical_lines = sum(line_counts)
+                offsets = np.cumsum([0, *line_counts[:-1]])
+                irregular = [(n + int(offsets[k]), t) for k, rows in enumerate(asides)
+                             for n, t in rows] if len(ranges) > 1 else irregular
+                if len(ranges) > 1:  # the whole file, in order, with the file's line numbers
+                    garbage = checked = 0
+                if checked < len(irregular) and too_much_garbage():
+                    raise pa.ArrowInvalid("too many lines of another format")
         except pa.ArrowInvalid as exc:
             if garbage > self.GARBAGE_LIMIT:
                 first = clip(redact(irregular[0][1]))
@@ -208,7 +245,7 @@ class FieldLogFormat(RegexLogFormat):
         for index, (name, pattern) in self.fields.items():
             if pattern is None:  # checked by typed(), as the time is
                 continue
-            ok = np.asarray(pc.fill_null(pc.match_substring_regex(fields[index], pattern), False))
+            ok = np.asarray(pc.fill_null(_matches(fields[index], pattern), False))
             newly_bad = valid & ~ok
             reasons[newly_bad] = f"field {index + 1} ({name}) is not a {self.name} {name}"
             valid &= ok
@@ -216,6 +253,22 @@ class FieldLogFormat(RegexLogFormat):
 
     def typed(self, fields: dict[int, pa.Array]) -> dict:
         raise NotImplementedError
+
+
+#: RE2 patterns of whole fields that plain string kernels decide in a fraction of the time
+#: (a literal; text in brackets): 0.3 s of 0.7 s checking 5M nginx rows
+_LITERAL = re.compile(r"\^([\w-]+)\$")
+_BRACKETED = r"^\[.*\]$"
+
+
+def _matches(values: pa.Array, pattern: str) -> pa.Array:
+    """pc.match_substring_regex(values, pattern), by cheaper kernels where they agree."""
+    if literal := _LITERAL.fullmatch(pattern):
+        return pc.equal(values, literal.group(1))
+    if pattern == _BRACKETED:  # RE2's "." is any character but a newline
+        return pc.and_(pc.and_(pc.starts_with(values, "["), pc.ends_with(values, "]")),
+                       pc.invert(pc.match_substring(values, "\n")))
+    return pc.match_substring_regex(values, pattern)
 
 
 @contextmanager
@@ -252,7 +305,9 @@ def _open_fields(stream, count: int, include: list[int], on_irregular):
                                           invalid_row_handler=on_irregular),
         convert_options=pa_csv.ConvertOptions(
             column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-            quoted_strings_can_be_null=False, include_columns=[names[i] for i in include]),
+            quoted_strings_can_be_null=False, include_columns=[names[i] for i in include],
+            # UTF-8 is checked by the worker thread, off the reader's critical path
+            check_utf8=False),
     )
 
 

@@ -42,7 +42,11 @@ def gave_up(upstream_status: pa.Array) -> pa.Array:
     502 (no connection, reset) or 504 (timed out). Its $upstream_response_time is then nginx's
     waiting, not an answer: counted as no backend answer, as ALB's -1 is, so both
     environments count failures the same way (docs/formats.md, ingress-nginx)."""
-    last = pc.utf8_trim_whitespace(pc.replace_substring_regex(upstream_status, r"^.*[,:] ", ""))
+    last = pc.utf8_trim_whitespace(upstream_status)
+    listed = pc.match_substring(upstream_status, " ")  # "a, b" or "a : b"; few rows if any
+    if pc.any(listed).as_py():  # the regex only where it can change something: 0.3 s/5M rows
+        last = pc.if_else(listed, pc.utf8_trim_whitespace(pc.replace_substring_regex(
+            upstream_status, r"^.*[,:] ", "")), last)
     return pc.fill_null(pc.is_in(last, pa.array(["502", "504"])), False)
 
 

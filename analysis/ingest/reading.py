@@ -208,18 +208,79 @@ def long_line_error(path: Path, limit: int = BLOCK_BYTES) -> EvidenceError:
                          "JSON export?", line=line)
 
 
-def count_lines(path: Path) -> int:
+#: readers at once over one plain file. 1: two readers measured 1.41x faster side by side
+#: at load 7-9 on 2 cores but 1.10x slower (and +10% CPU) at load 2-3, where one reader is
+#: 1.08x faster than before; more threads won CPU share on a busy machine, not speed. Off
+#: until a machine with free cores says otherwise (bench/ingest.py measures it).
+READERS = 1
+#: a plain file at least this large is read in pieces when READERS > 1...
+PIECE_BYTES = 64 << 20
+#: ...and at most this large: the second reader costs ~250 MB more at the peak (5M nginx
+#: lines: 824 MB against 570 MB), which the largest logs cannot afford (README, "Reliability":
+#: 20M lines under 1.5 GB), so they are read by one reader as before
+MAX_PIECES_BYTES = 2 << 30
+
+
+def pieces(path: Path, count: int | None = None) -> list[tuple[int, int | None]]:
+    """Byte ranges (start, end) of a log that split it at line ends into `count` pieces
+    of about the same size, for readers in parallel; [(0, None)], the whole file, when
+    it is gzipped, small or very large (MAX_PIECES_BYTES)."""
+    count = READERS if count is None else count
+    size = path.stat().st_size
+    if count < 2 or not PIECE_BYTES <= size <= MAX_PIECES_BYTES or is_gzip(path):
+        return [(0, None)]
+    starts = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, count):
+            fh.seek(size * k // count)
+            at = fh.read(BLOCK_BYTES).find(b"\n")
+            if at < 0:  # a line longer than a block: the one reader names it
+                return [(0, None)]
+            starts.append(size * k // count + at + 1)
+    return [(a, b) for a, b in zip(starts, [*starts[1:], size], strict=True) if b > a] \
+        or [(0, None)]
+
+
+class _Piece(io.RawIOBase):
+    """Bytes start..end of a file, as a stream a pyarrow reader can take."""
+
+    def __init__(self, path: Path, start: int, end: int):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._file.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = self._file.readinto(memoryview(buffer)[:self._left])
+        self._left -= size
+        return size
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def piece_stream(path: Path, start: int, end: int | None):
+    """One piece of `pieces(path)` as an Arrow input stream."""
+    if end is None:
+        return arrow_stream(path)
+    return pa.OSFile(str(path)).get_stream(start, end - start)
+
+
+def count_lines(path: Path, start: int = 0, end: int | None = None) -> int:
     """Physical lines in a (possibly gzipped) file, the last one with or without a newline.
 
     A stray double quote makes a quote-aware CSV reader run one row over several lines (it
     swallowed the rest of a file in a test), so the fast path checks its row count against
     this and falls back to the line-exact path when they differ. Runs beside the reader: numpy
-    and zlib release the GIL.
+    and zlib release the GIL. With `end`: the lines of bytes start..end of a plain file.
     """
     buffer = bytearray(16 << 20)
     view = np.frombuffer(buffer, dtype=np.uint8)
     lines, last = 0, 10
-    with open_raw(path) as fh:
+    with open_raw(path) if end is None else _Piece(path, start, end) as fh:
         while size := fh.readinto(buffer):
             lines += int(np.count_nonzero(view[:size] == 10))
             last = int(view[size - 1])

@@ -200,10 +200,10 @@ def _line(outcome: Outcome) -> str:
 
 
 def fleet(data_dir: str | os.PathLike | None = None,
-              reports_dir: str | os.PathLike | None = None, only: list[str] | None = None,
-              jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
-              gate: bool = False, force: bool = False, wait_s: float = 0,
-              say: Callable[[str], None] | None = None, progress: bool = True) -> FleetResult:
+          reports_dir: str | os.PathLike | None = None, only: list[str] | None = None,
+          jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
+          gate: bool = False, force: bool = False, wait_s: float = 0,
+          say: Callable[[str], None] | None = None, progress: bool = True) -> FleetResult:
     """Process every selected service, record the run, and write fleet.json and index.html."""
     from analysis import fleet_index
 

@@ -172,10 +172,10 @@ def _run_notebooks(km: IpcKernelManager, notebooks: list[Path], built: Path, val
 
 
 def report(service: str, data_dir: str | os.PathLike | None = None,
-                 reports_dir: str | os.PathLike | None = None, code: bool = False,
-                 overrides: dict[str, object] | None = None,
-                 say: Callable[[str], None] | None = None, pdf: bool = False,
-                 result: Result | None = None) -> ReportResult:
+           reports_dir: str | os.PathLike | None = None, code: bool = False,
+           overrides: dict[str, object] | None = None,
+           say: Callable[[str], None] | None = None, pdf: bool = False,
+           result: Result | None = None) -> ReportResult:
     """Compute one service's result, run the notebooks that present it and publish
     reports/<service>/ (with report.pdf printed by the system Chromium when `pdf`).
     `overrides` ({dotted key: value}) set service.yaml keys for this run (what-if); a

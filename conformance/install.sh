@@ -71,8 +71,10 @@ build_go() {  # sdk folder
     skip "$sdk" "no Go toolchain (Debian's golang-go could not be installed)"
   elif [ ! -d "$gocode/src/github.com/aws/$3" ]; then
     skip "$sdk" "Debian's source of $3 is not under $gocode"
-  elif [ ! -x ".build/$folder" ] || [ "go/$folder/main.go" -nt ".build/$folder" ]; then
-    GO111MODULE=off GOPATH=$gocode GOPROXY=off GOFLAGS= GOCACHE="$PWD/.build/gocache" \
+  elif [ ! -x ".build/$folder" ] || [ "go/$folder/main.go" -nt ".build/$folder" ] ||
+       [ go/src/driver/driver.go -nt ".build/$folder" ]; then
+    # go/src/driver (what both drivers share) is on the GOPATH beside Debian's SDK sources
+    GO111MODULE=off GOPATH="$PWD/go:$gocode" GOPROXY=off GOFLAGS= GOCACHE="$PWD/.build/gocache" \
       go build -o ".build/$folder" "./go/$folder" 2>.build/go-build.log ||
       skip "$sdk" "go build failed offline: $(tail -1 .build/go-build.log)"
   fi

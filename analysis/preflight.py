@@ -190,15 +190,15 @@ def expired_check(sdk: str, version: str | None, provider: str | None) -> list[F
 
 
 def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None = None,
-                     budget: Budget | None = None, local_ms: float | None = None,
-                     aws_calls: float | None = None,
+                     budget_p50: float | None = None, budget_p99: float | None = None,
+                     local_ms: float | None = None, aws_calls: float | None = None,
                      overrides: dict[str, object] | None = None) -> Preflight:
     """Preflight from a service folder: service.yaml, the candidate's resolv.conf, and its
     credential documents, dig samples, timed metadata calls and latency logs when present
     (none is needed). Evidence beats configuration: dig samples beat `dns_ms`, the logs'
     request rate beats `rate_per_s`, timed metadata calls beat the provider's estimate;
-    `budget` (the command line) beats service.yaml's; `overrides` (`--set`) set service.yaml
-    keys for this run only."""
+    `budget_p50`/`budget_p99` (the command line) beat service.yaml's; `overrides` (`--set`)
+    set service.yaml keys for this run only."""
     import numpy as np
 
     from analysis.ingest import load_evidence
@@ -232,7 +232,7 @@ def preflight_folder(folder: Path, rate_per_s: float = 1.0, dns_ms: float | None
                     "dig" if dns_ms is None else "dig, not --dns-ms"
             rate_per_s, rate_source = _logged_rate(evidence.latency, config, rate_per_s)
             call_ms = _timed_call_ms(evidence.metadata, config.candidate)
-    budget = budget or config.budget
+    budget = _budget(config.budget, budget_p50, budget_p99)
     return check(config.sdk, config.credential_provider, lifetime,
                  env_resolv_conf(env, folder), list(config.dns.names),
                  rate_per_s, config.dns.cache_ttl_s, config.dns.lookups_per_request,
@@ -328,6 +328,12 @@ def render(result: Preflight) -> str:
     return "\n".join(lines)
 
 
+def _budget(default: Budget, p50_ms: float | None, p99_ms: float | None) -> Budget:
+    """The budgets given on the command line, each one not given from `default`."""
+    return Budget(default.p50_ms if p50_ms is None else p50_ms,
+                  default.p99_ms if p99_ms is None else p99_ms)
+
+
 def preflight(path: Path | None = None, *, sdk: str | None = None, provider: str | None = None,
               lifetime_s: float | None = None, resolv: Path | None = None,
               names: list[str] | tuple[str, ...] = (), rate_per_s: float = 1.0,
@@ -349,15 +355,12 @@ def preflight(path: Path | None = None, *, sdk: str | None = None, provider: str
         raise ConfigError("preflight: --set overrides service.yaml keys; give the service "
                           "folder (preflight data/<service> --set KEY=VALUE), or use the "
                           "options (--sdk, --cache-ttl, ...) without one")
-    default = load_config(path, overrides).budget if path is not None else Budget()
-    budget = Budget(default.p50_ms if budget_p50 is None else budget_p50,
-                    default.p99_ms if budget_p99 is None else budget_p99)
     if path is not None:
-        given = budget if budget_p50 is not None or budget_p99 is not None else None
-        result = preflight_folder(path, rate_per_s, dns_ms, given, dns_local_ms, aws_calls,
-                                  overrides)
+        result = preflight_folder(path, rate_per_s, dns_ms, budget_p50, budget_p99,
+                                  dns_local_ms, aws_calls, overrides)
         result.what_if = dict(overrides or {})
         return result
+    budget = _budget(Budget(), budget_p50, budget_p99)
     if resolv:
         from analysis.ingest.resolv import parse_resolv_conf  # reads with the ingest engine
     return check(sdk, provider, lifetime_s, parse_resolv_conf(resolv) if resolv else None,

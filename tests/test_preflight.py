@@ -137,7 +137,7 @@ def test_folder_mode_takes_budgets_from_service_yaml_and_the_rate_from_the_logs(
     (folder / "service.yaml").write_text((folder / "service.yaml").read_text()
                                          .replace("p99_ms: 50", "p99_ms: 500"))
     assert preflight.preflight_folder(folder).dns.budget_ms["p99"] == 500
-    loose = preflight.preflight_folder(folder, budget=preflight.Budget(10, 900))
+    loose = preflight.preflight_folder(folder, budget_p99=900)
     assert loose.dns.budget_ms["p99"] == 900
 
 

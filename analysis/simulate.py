@@ -198,9 +198,10 @@ def simulate_requests(scenario: Scenario, env_name: str) -> pd.DataFrame:
         credential = _lognormal(rng, env.metadata_call_ms, 0.25, n) + \
             _lognormal(rng, env.metadata_call_ms, 0.25, n)
         if env.aws_calls != 1.0:  # each AWS call of a request refreshes again
+            from analysis.models.credentials import aws_calls
+
             calls_rng = np.random.default_rng([scenario.seed, 8 if env_name == "ec2" else 9])
-            whole = np.floor(env.aws_calls)
-            calls = whole + (calls_rng.random(n) < env.aws_calls - whole)
+            calls = aws_calls(env.aws_calls, calls_rng, n)  # 1.5: 1 or 2 calls, half each
             credential = np.where(calls == 0, 0.0, credential)
             for k in range(2, int(calls.max()) + 1):
                 credential = credential + (calls >= k) * (

@@ -143,6 +143,28 @@ class History:
             [services])
         return {row["service"]: row for row in rows}
 
+    def last_runs(self, services: list[str]) -> dict[str, dict]:
+        """Each service's latest row, whatever its status (read before a run records its own:
+        the run the index's "was ..., now ..." compares with, a failed one included)."""
+        rows = self._rows(
+            "SELECT * FROM runs WHERE service IN (SELECT unnest(?)) QUALIFY row_number() OVER "
+            "(PARTITION BY service ORDER BY run_at DESC) = 1", [services])
+        return {row["service"]: row for row in rows}
+
+    def unchanged_since(self, services: list[str]) -> dict[str, datetime]:
+        """For each service, when its evidence last changed: the time of the earliest of its
+        latest unbroken series of runs with a verdict that saw the same evidence fingerprint
+        (failed runs are passed over: they neither break nor start a series)."""
+        rows = self._rows(
+            "WITH verdicts AS (SELECT service, run_at, evidence_fingerprint IS DISTINCT FROM "
+            "lag(evidence_fingerprint) OVER (PARTITION BY service ORDER BY run_at) AS starts "
+            "FROM runs WHERE service IN (SELECT unnest(?)) AND status IN ('ok', 'skipped')), "
+            "series AS (SELECT service, run_at, sum(starts::INTEGER) OVER (PARTITION BY "
+            "service ORDER BY run_at) AS series FROM verdicts) "
+            "SELECT service, min(run_at) AS since FROM series GROUP BY service, series "
+            "QUALIFY series = max(series) OVER (PARTITION BY service)", [services])
+        return {row["service"]: row["since"].astimezone(UTC) for row in rows}
+
     def trends(self, services: list[str], limit: int = 20) -> dict[str, list[dict]]:
         """Each service's last `limit` runs with a verdict, oldest first, in one query (a
         service without one is absent)."""

@@ -99,3 +99,25 @@ def test_a_history_from_before_blockers_were_kept_gains_the_column(tmp_path):
         assert row["blockers"] is None and summary_of(row)["findings"] == []
     finally:
         db.close()
+
+
+def test_last_runs_is_the_latest_row_whatever_its_status(db):
+    _record(db, 0, [Outcome("a", "ok", 1.0, "fp0", _summary(10.0, True)),
+                    Outcome("b", "ok", 1.0, "fp0", _summary(10.0, True))])
+    _record(db, 1, [Outcome("a", "failed", 1.0, "fp1", error="boom")])
+    last = db.last_runs(["a", "b", "c"])
+    assert set(last) == {"a", "b"}
+    assert (last["a"]["run_id"], last["a"]["status"]) == ("run1", "failed")
+    assert last["b"]["run_id"] == "run0"
+
+
+def test_unchanged_since_is_the_start_of_the_latest_series_with_the_same_evidence(db):
+    fingerprints = ["fp0", "fp1", "fp1", None, "fp1", "fp1"]  # None: a failed run
+    for run, fp in enumerate(fingerprints):
+        _record(db, run, [Outcome("a", "failed", 0.0, "fp9", error="boom") if fp is None
+                          else Outcome("a", "skipped" if run else "ok", 1.0, fp,
+                                       _summary(10.0, True)),
+                          Outcome("b", "ok", 1.0, f"fp{run}", _summary(1.0, True))])
+    since = db.unchanged_since(["a", "b", "c"])
+    assert since == {"a": T0 + timedelta(hours=1), "b": T0 + timedelta(hours=5)}
+    assert since["a"].tzinfo is not None

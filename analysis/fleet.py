@@ -30,7 +30,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from analysis import config, fingerprint, history, lifeline
+from analysis import config, fingerprint, history, lifeline, publishing
 from analysis import service as services
 from analysis.errors import LatencyGapError
 from analysis.redaction import redact
@@ -221,6 +221,7 @@ def fleet(data_dir: str | os.PathLike | None = None,
         try:
             tool = fingerprint.tool_fingerprint()
             last = db.last_good(names)
+            before = db.last_runs(names)  # the run "was ..., now ..." compares with
             outcomes = [Outcome(name, "failed", 0.0, "", error=(
                 f"{data / name} is not a usable service folder: a service name is letters, "
                 "digits, '.', '_' and '-' (rename the folder)"))
@@ -246,7 +247,7 @@ def fleet(data_dir: str | os.PathLike | None = None,
                                      say, progress)
             finished = datetime.now(UTC)
             db.record(run_id, finished, outcomes, tool)
-            entries = fleet_entries(db, outcomes, last, reports)
+            entries = fleet_entries(db, outcomes, last, reports, before, started)
         finally:
             db.close()
         result = FleetResult(run_id, time.perf_counter() - wall, entries)
@@ -327,20 +328,64 @@ def _verdict_values(summary: dict | None) -> dict:
     return out
 
 
+def state(entry: dict) -> str:
+    """failed, blocked or ready: what the index counts and ranks."""
+    if entry["status"] == "failed":
+        return "failed"
+    return "ready" if entry["ready"] else "blocked"
+
+
 def rank(entry: dict) -> int:
     """Failures first, then blocked, then ready services."""
-    if entry["status"] == "failed":
-        return RANK["failed"]
-    return RANK["ready" if entry["ready"] else "blocked"]
+    return RANK[state(entry)]
+
+
+def order(entry: dict) -> tuple:
+    """The index's order: failures first, then blocked services by their p50 gap, largest
+    first (then p99), then ready ones; by name within a tie."""
+    gaps = (0.0, 0.0)
+    if state(entry) == "blocked":
+        gaps = tuple(-entry[f"gap_{q}"] if entry[f"gap_{q}"] is not None else float("inf")
+                     for q in ("p50", "p99"))
+    return rank(entry), *gaps, entry["service"]
+
+
+def _previous(row: dict | None) -> dict | None:
+    """The service's previous run (any status) as "was ..., now ..." needs it."""
+    if row is None:
+        return None
+    failed = row["status"] == "failed" or row["cause"] is None
+    return {"run_id": row["run_id"], "run_at": row["run_at"].astimezone(UTC).isoformat(),
+            "status": row["status"],
+            "state": "failed" if failed else "ready" if row["ready"] else "blocked",
+            "cause": None if failed else row["cause"],
+            "blockers": [] if failed else json.loads(row.get("blockers") or "[]")}
+
+
+def _failed_run(reports: Path, service: str, started: datetime | None) -> str | None:
+    """The link to this run's kept notebooks of a failed service (REPORTS_DIR/.failed/), when
+    this run left them there (an older folder would show another failure)."""
+    kept = reports / publishing.FAILED / service
+    try:
+        if started is None or kept.stat().st_mtime >= started.timestamp() - 1:
+            return f"{publishing.FAILED}/{service}/" if kept.is_dir() else None
+    except OSError:
+        pass
+    return None
 
 
 def fleet_entries(db: history.History, outcomes: list[Outcome], last: dict[str, dict],
-                  reports: Path) -> list[dict]:
+                  reports: Path, before: dict[str, dict] | None = None,
+                  started: datetime | None = None) -> list[dict]:
     """One entry per service: this run's status, the verdict its report stands on, the change
-    since `last` (History.last_good, read before this run was recorded), whether it got worse,
-    and the trend; failures first, then blocked, then ready."""
+    since `last` (History.last_good, read before this run was recorded) and since `before`
+    (History.last_runs, likewise: the previous run whatever its status), whether it got
+    worse, since when its evidence is unchanged, and the trend; failures first, then blocked
+    (largest gap first), then ready."""
     out = []
-    trends = db.trends([o.service for o in outcomes])
+    names = [o.service for o in outcomes]
+    trends, since = db.trends(names), db.unchanged_since(names)
+    before = before or {}
     for o in outcomes:
         report = reports / o.service / "report.html"
         previous = last.get(o.service)
@@ -359,10 +404,17 @@ def fleet_entries(db: history.History, outcomes: list[Outcome], last: dict[str, 
             "error": o.error, **values,
             "ready": values["ready"] and o.status != "failed",
             "change": change,
+            "previous": _previous(before.get(o.service)),
+            "unchanged_since": since[o.service].isoformat()
+            if o.status != "failed" and o.service in since else None,
+            "failed_run": _failed_run(reports, o.service, started)
+            if o.status == "failed" else None,
             "worse": o.status != "failed" and worse(values, previous),
             "report": f"{o.service}/report.html" if report.is_file() else None,
             "evidence_fingerprint": o.fingerprint,
             "trend": [{"run_id": t["run_id"], "gap_p50": t["gap_p50"], "gap_p99": t["gap_p99"],
                        "ready": t["ready"]} for t in trends.get(o.service, [])],
         })
-    return sorted(out, key=lambda e: (rank(e), e["service"]))
+    for entry in out:
+        entry["state"] = state(entry)
+    return sorted(out, key=order)

@@ -1,10 +1,13 @@
 """The fleet's index: REPORTS_DIR/fleet.json and one self-contained, sortable index.html.
 
-It renders the entries analysis/fleet.py decided (status, readiness, "worse", the order);
-it decides nothing.
+It renders the entries analysis/fleet.py decided (status, readiness, "worse", the order) and
+what analysis/fleet_digest.py says of them (counters, words, the roll-up); it decides nothing.
+The page answers a manager first: how many services are ready, blocked, failed and skipped,
+what fixing each blocker unblocks, then one row per service.
 
 Every value that came from evidence, config or an error message is escaped. The page has
-no external resource: its CSS, its sorting script and its trend lines (SVG) are inline.
+no external resource: its CSS (templates/fleet-index/index.css), its sorting script
+(sort.js) and its trend lines (SVG, analysis/trendline.py) are inline.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from analysis import __version__
+from analysis import __version__, fleet_digest, trendline
+
+ASSETS = Path(__file__).parent / "templates" / "fleet-index"
 
 #: the files write() replaces, each through a temporary file beside it
 WRITTEN = ("fleet.json", "index.html")
@@ -38,13 +43,21 @@ def remove_temporary(reports: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def write(result, reports: Path, started: datetime, finished: datetime, gate: bool) -> None:
-    counts = {s: sum(e["status"] == s for e in result.entries)
-              for s in ("ok", "skipped", "failed")}
-    data = {"run_id": result.run_id, "started": started.isoformat(),
+def document(result, started: datetime, finished: datetime, gate: bool) -> dict:
+    """fleet.json: the run, its counts, the roll-up, and every entry with its words."""
+    entries = result.entries
+    counts = {s: sum(e["status"] == s for e in entries) for s in ("ok", "skipped", "failed")}
+    digest = fleet_digest.counters(entries)
+    return {"run_id": result.run_id, "started": started.isoformat(),
             "finished": finished.isoformat(), "seconds": round(result.seconds, 1),
             "tool_version": __version__, "gate": gate, "exit_code": result.exit_code,
-            "counts": counts, "services": result.entries}
+            "counts": {**counts, "ready": digest["ready"], "blocked": digest["blocked"]},
+            "rollup": fleet_digest.rollup(entries),
+            "services": [{**e, **fleet_digest.describe(e)} for e in entries]}
+
+
+def write(result, reports: Path, started: datetime, finished: datetime, gate: bool) -> None:
+    data = document(result, started, finished, gate)
     _atomic_write(reports / WRITTEN[0], json.dumps(data, indent=2, default=str) + "\n")
     _atomic_write(reports / WRITTEN[1], render(data))
 
@@ -53,121 +66,155 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:+.0f} ms"
 
 
-def sparkline(trend: list[dict], width: int = 120, height: int = 28) -> str:
-    """p50 gap over the runs as an inline SVG line; red dots where the service was blocked."""
-    points = [(i, t["gap_p50"], t["ready"]) for i, t in enumerate(trend)
-              if t["gap_p50"] is not None]
-    if not points:
-        return ""
-    low, high = min(p[1] for p in points), max(p[1] for p in points)
-    span, step = (high - low) or 1.0, width / max(len(trend) - 1, 1)
-
-    def xy(i: int, value: float) -> tuple[float, float]:
-        return 2 + i * step * (width - 4) / width, height - 3 - (value - low) / span * (height - 6)
-
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v, _ in points))
-    dots = "".join(f'<circle cx="{xy(i, v)[0]:.1f}" cy="{xy(i, v)[1]:.1f}" r="2" '
-                   f'fill="{"#1b7837" if ok else "#b2182b"}"/>' for i, v, ok in points)
-    title = escape(", ".join(f"{v:+.0f}" for _, v, _ in points))
-    return (f'<svg width="{width}" height="{height}" role="img"><title>p50 gap by run (ms): '
-            f'{title}</title><polyline points="{path}" fill="none" stroke="#555" '
-            f'stroke-width="1.2"/>{dots}</svg>')
+def _when(iso: str) -> str:
+    """An ISO time as the page shows it: "2026-11-23 10:00 UTC"."""
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
 
 
 #: the status column sorts as the fleet orders its entries: failures first, then blocked
 _STATES = ("failed", "blocked", "ready")
 
 
-def _row(e: dict) -> str:
-    name = escape(e["service"])
-    link = f'<a href="{escape(e["report"], quote=True)}">{name}</a>' if e["report"] else name
-    if e["status"] == "failed":
-        state = "FAILED" + (" (report below is stale)" if e["stale"] else "")
-        state_class = "failed"
+def _state(e: dict) -> str:
+    label = {"failed": "FAILED", "blocked": "BLOCKED", "ready": "READY"}[e["state"]]
+    stale = '<br><small>the linked report is the last good run\'s</small>' if e["stale"] else ""
+    return f'<span class="state {e["state"]}">{label}</span>{stale}'
+
+
+def _cause(e: dict) -> str:
+    words = escape(e["cause_words"])
+    if e["state"] == "failed":
+        return f"<small>last good run:</small> {words}" if e["stale"] and words else ""
+    return words
+
+
+def _blockers(e: dict) -> str:
+    if not e["blockers"]:
+        return ""
+    return '<ul class="blockers">' + "".join(
+        f'<li title="{escape(b, quote=True)}">{escape(w)}</li>'
+        for b, w in zip(e["blockers"], e["blockers_words"], strict=True)) + "</ul>"
+
+
+def _change(e: dict) -> str:
+    parts = []
+    if e["previous"] is None:
+        parts.append('<span class="muted">first run</span>')
+    elif e["change_words"]:
+        parts.append(f'<span class="change">{escape(e["change_words"])}</span>')
+    elif e["state"] == "failed":
+        parts.append('<span class="muted">failed again</span>')
     else:
-        state = "READY" if e["ready"] else "BLOCKED"
-        state_class = "ready" if e["ready"] else "blocked"
-    change = ""
+        parts.append('<span class="muted">same verdict</span>')
     if e["change"]:
         c = e["change"]
-        change = f'p50 {c["p50_ms"]:+.0f}, p99 {c["p99_ms"]:+.0f} ms'
-        if c["was_ready"] != e["ready"]:
-            change += f'; was {"READY" if c["was_ready"] else "BLOCKED"}'
+        parts.append(f'<small>gap p50 {c["p50_ms"]:+.0f} ms, p99 {c["p99_ms"]:+.0f} ms</small>')
     if e["worse"]:
-        change = f"<strong>worse</strong>: {change}"
-    note = escape(e["error"] or ("unchanged, not rerun" if e["status"] == "skipped" else ""))
+        parts.insert(0, "<strong>worse</strong>")
+    return "<br>".join(parts)
+
+
+def _note(e: dict, finished: datetime) -> str:
+    if e["state"] == "failed":
+        link = (f'<br><a href="{escape(e["failed_run"], quote=True)}">the failed run\'s '
+                "notebooks</a>" if e.get("failed_run") else "")
+        first, _, rest = (e["error"] or "failed").partition("\n")
+        error = f'<pre class="error">{escape(first)}</pre>'
+        if rest.strip():
+            error += (f'<details><summary>the whole error</summary><pre class="error">'
+                      f"{escape(rest)}</pre></details>")
+        return error + link
+    if e["status"] == "skipped":
+        since = e.get("unchanged_since")
+        if since:
+            age = fleet_digest.age_words(datetime.fromisoformat(since), finished)
+            return (f"unchanged since {escape(_when(since))} ({escape(age)}), not rerun")
+        return "unchanged, not rerun"
+    return ""
+
+
+def _row(e: dict, finished: datetime) -> str:
+    name = escape(e["service"])
+    link = f'<a href="{escape(e["report"], quote=True)}">{name}</a>' if e["report"] else name
+    latest = next((t["gap_p50"] for t in reversed(e["trend"]) if t["gap_p50"] is not None), "")
     cells = [
-        (name, link), (_STATES.index(state_class),
-                       f'<span class="{state_class}">{escape(state)}</span>'),
-        (e["cause"] or "", escape(e["cause"] or "")),
-        (" ".join(e["blockers"]), escape(", ".join(e["blockers"]))),
-        (e["gap_p50"] if e["gap_p50"] is not None else "", _ms(e["gap_p50"])),
-        (e["gap_p99"] if e["gap_p99"] is not None else "", _ms(e["gap_p99"])),
-        (e["change"]["p50_ms"] if e["change"] else "", change),
-        ("", sparkline(e["trend"])), (e["error"] or e["status"], note),
+        (e["service"], link, ""),
+        (_STATES.index(e["state"]), _state(e), ""),
+        (e["cause_words"], _cause(e), ""),
+        (" ".join(e["blockers_words"]), _blockers(e), ""),
+        (e["gap_p50"] if e["gap_p50"] is not None else "", _ms(e["gap_p50"]), "num"),
+        (e["gap_p99"] if e["gap_p99"] is not None else "", _ms(e["gap_p99"]), "num"),
+        (e["change_words"] or (e["change"] or {}).get("p50_ms", ""), _change(e), ""),
+        (latest, trendline.svg(e["trend"]), ""),
+        (e["error"] or e.get("unchanged_since") or "", _note(e, finished), ""),
     ]
-    return "<tr>" + "".join(f'<td data-sort="{escape(str(key), quote=True)}">{html}</td>'
-                            for key, html in cells) + "</tr>"
+    return f'<tr id="row-{escape(e["service"], quote=True)}" class="row-{e["state"]}">' + \
+        "".join(f'<td data-sort="{escape(str(key), quote=True)}"' + (f' class="{css}"' if css
+                else "") + f">{html}</td>" for key, html, css in cells) + "</tr>"
 
 
-_SCRIPT = """
-document.querySelectorAll("th[data-col]").forEach(function (th) {
-  th.addEventListener("click", function () {
-    var body = th.closest("table").tBodies[0], col = +th.dataset.col;
-    var up = th.dataset.dir !== "asc"; th.dataset.dir = up ? "asc" : "desc";
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (a, b) {
-      var x = a.cells[col].dataset.sort, y = b.cells[col].dataset.sort;
-      var nx = parseFloat(x), ny = parseFloat(y);
-      var d = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-      return up ? d : -d;
-    });
-    rows.forEach(function (r) { body.appendChild(r); });
-  });
-});
-"""
+def _counters(counts: dict, total: int) -> str:
+    tiles = [("ready", "ready"), ("blocked", "blocked"), ("failed", "failed"),
+             ("skipped", "skipped (unchanged, not rerun)")]
+    items = "".join(f'<li class="c-{key}"><strong>{counts[key]}</strong>{label}</li>'
+                    for key, label in tiles)
+    return (f'<ul class="counters" id="counters" aria-label="services by state, of {total}">'
+            f"{items}</ul>")
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 1em auto; padding: 0 1em;
-       color: #222; }
-table { border-collapse: collapse; width: 100%; font-size: 0.92em; }
-th, td { text-align: left; padding: 0.3em 0.6em; border-bottom: 1px solid #ddd;
-         vertical-align: middle; }
-th { cursor: pointer; user-select: none; background: #f3f3f3; }
-th:hover { background: #e6e6e6; }
-.failed { color: #fff; background: #b2182b; padding: 0 0.4em; }
-.blocked { color: #b2182b; font-weight: bold; }
-.ready { color: #1b7837; font-weight: bold; }
-small { color: #666; }
-"""
+
+def _rollup(groups: list[dict]) -> str:
+    if not groups:
+        return '<p id="rollup">Nothing is blocked.</p>'
+    items = []
+    for g in groups:
+        text = escape(fleet_digest.rollup_sentence(g))
+        text = text[0].upper() + text[1:]
+        items.append(f"<li>{text}.</li>")
+    return (f'<ul class="rollup" id="rollup">{"".join(items)}</ul><p class="rule">A service '
+            "counts under a fix only when that fix clears all its blockers; a service with "
+            "two blockers counts under both together (&ldquo;with&rdquo;), never under either "
+            "alone. Failed services are not counted.</p>")
 
 
 #: nothing is loaded from anywhere: the page's own inline style and script only
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
+HEADER = ["service", "status", "cause", "blocked by", "gap p50 (ms)", "gap p99 (ms)",
+          "change since last run", "trend (p50 gap)", "note"]
+
 
 def render(data: dict) -> str:
-    header = ["service", "status", "cause", "blocked by", "gap p50", "gap p99",
-              "change since last run", "trend (p50 gap)", "note"]
-    heads = "".join(f'<th data-col="{i}">{escape(h)}</th>' for i, h in enumerate(header))
-    counts = data["counts"]
-    ready = sum(e["ready"] for e in data["services"])
+    """index.html from fleet.json's document."""
+    heads = "".join(f'<th scope="col"><button type="button" data-col="{i}">{escape(h)}'
+                    "</button></th>" for i, h in enumerate(HEADER))
+    counts, total = data["counts"], len(data["services"])
+    finished = datetime.fromisoformat(data["finished"])
+    style, script = (ASSETS / "index.css").read_text(), (ASSETS / "sort.js").read_text()
+    rows = "".join(_row(e, finished) for e in data["services"])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<title>latency-gap fleet: {escape(data["run_id"])}</title><style>{_STYLE}</style></head>
+<title>latency-gap fleet: {escape(data["run_id"])}</title><style>{style}</style></head>
 <body>
-<h1>Migration readiness</h1>
-<p><strong>{ready} of {len(data["services"])} services ready.</strong>
-Run {escape(data["run_id"])}: {counts["ok"]} processed, {counts["skipped"]} unchanged since their
-last run, {counts["failed"]} failed; {data["seconds"]} s. Click a column to sort.</p>
-<table><thead><tr>{heads}</tr></thead>
-<tbody>{"".join(_row(e) for e in data["services"])}</tbody></table>
+<h1>Migration readiness: {counts["ready"]} of {total} services ready</h1>
+{_counters(counts, total)}
+<p>Run {escape(data["run_id"])}, finished {escape(_when(data["finished"]))}:
+{counts["ok"]} processed, {counts["skipped"]} unchanged since their last run, {counts["failed"]}
+failed; {data["seconds"]} s.</p>
+<h2>What fixing unblocks</h2>
+{_rollup(data.get("rollup") or [])}
+<h2>Services</h2>
+<table id="services"><caption>Failures first, then blocked services (largest p50 gap first),
+then ready ones. Each column header sorts the table.</caption>
+<thead><tr>{heads}</tr></thead>
+<tbody>{rows}</tbody></table>
+<p id="sort-status" class="sr-only" aria-live="polite"></p>
 <p><small>latency-gap {escape(data["tool_version"])} &middot; started
 {escape(data["started"][:19])} UTC &middot; finished {escape(data["finished"][:19])} UTC
 &middot; exit code {data["exit_code"]}
 {"(gate on)" if data["gate"] else ""} &middot; the same data: fleet.json &middot; history:
 history.duckdb</small></p>
-<script>{_SCRIPT}</script>
+<script>{script}</script>
 </body></html>
 """

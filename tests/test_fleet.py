@@ -86,7 +86,7 @@ def test_a_broken_service_is_reported_and_the_others_processed(fleet_runs):
     # the earlier good report is kept, byte for byte, and the index marks it stale
     assert (reports / "broken-api" / "report.html").read_bytes() == good_report
     index = (reports / "index.html").read_text()
-    assert "FAILED (report below is stale)" in index
+    assert "FAILED</span><br><small>the linked report is the last good run's" in index
 
 
 def test_index_is_self_contained_escaped_and_matches_fleet_json(fleet_runs):

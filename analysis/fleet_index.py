@@ -144,7 +144,7 @@ def _row(e: dict, finished: datetime) -> str:
         (" ".join(e["blockers_words"]), _blockers(e), ""),
         (e["gap_p50"] if e["gap_p50"] is not None else "", _ms(e["gap_p50"]), "num"),
         (e["gap_p99"] if e["gap_p99"] is not None else "", _ms(e["gap_p99"]), "num"),
-        (e["change_words"] or (e["change"] or {}).get("p50_ms", ""), _change(e), ""),
+        (2 if e["worse"] else 1 if e["change_words"] else 0, _change(e), ""),
         (latest, trendline.svg(e["trend"]), ""),
         (e["error"] or e.get("unchanged_since") or "", _note(e, finished), ""),
     ]
@@ -180,7 +180,7 @@ def _rollup(groups: list[dict]) -> str:
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 HEADER = ["service", "status", "cause", "blocked by", "gap p50 (ms)", "gap p99 (ms)",
-          "change since last run", "trend (p50 gap)", "note"]
+          "change since last run", "p50 gap, last runs", "note"]
 
 
 def render(data: dict) -> str:
@@ -205,10 +205,10 @@ failed; {data["seconds"]} s.</p>
 <h2>What fixing unblocks</h2>
 {_rollup(data.get("rollup") or [])}
 <h2>Services</h2>
-<table id="services"><caption>Failures first, then blocked services (largest p50 gap first),
-then ready ones. Each column header sorts the table.</caption>
+<div class="table-wrap"><table id="services"><caption>Failures first, then blocked services
+(largest p50 gap first), then ready ones. Each column header sorts the table.</caption>
 <thead><tr>{heads}</tr></thead>
-<tbody>{rows}</tbody></table>
+<tbody>{rows}</tbody></table></div>
 <p id="sort-status" class="sr-only" aria-live="polite"></p>
 <p><small>latency-gap {escape(data["tool_version"])} &middot; started
 {escape(data["started"][:19])} UTC &middot; finished {escape(data["finished"][:19])} UTC

@@ -132,3 +132,23 @@ def test_no_console_errors_and_no_request_leaves_the_file(opened):
         button.click()
     assert errors == []
     assert [r for r in requests if not r.startswith(("file:", "data:"))] == []
+
+
+def test_printed_at_a4_width_nothing_is_cut(browser, index):
+    page = browser.new_page(viewport={"width": 718, "height": 1000})  # A4 less 10 mm margins
+    try:
+        page.emulate_media(media="print")
+        page.goto(index.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 718
+    finally:
+        page.close()
+
+
+def test_dark_mode_changes_the_colours(browser, index):
+    page = browser.new_page(viewport=SCREEN, color_scheme="dark")
+    try:
+        page.goto(index.as_uri())
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == \
+            "rgb(22, 24, 28)"
+    finally:
+        page.close()

@@ -83,7 +83,7 @@ def rollup(entries: list[dict]) -> list[dict]:
         out.append({"fix": list(fix), "fix_words": [blocker_words(f) for f in fix],
                     "services": services, "count": len(services), "also_needed_by": more})
     return sorted(out, key=lambda g: (not g["fix"], -g["count"], len(g["fix"]),
-                                      g["fix_words"]))
+                                      [w.casefold() for w in g["fix_words"]]))
 
 
 def rollup_sentence(group: dict) -> str:

@@ -101,6 +101,24 @@ def test_index_is_self_contained_escaped_and_matches_fleet_json(fleet_runs):
     assert index.count("<svg") == len(data["services"])  # a trend line per service
 
 
+def test_fleet_json_says_what_changed_and_what_fixing_unblocks(fleet_runs):
+    reports, first, second, third, _ = fleet_runs
+    data = json.loads((reports / "fleet.json").read_text())
+    entries = {e["service"]: e for e in data["services"]}
+    assert data["counts"] == {"ok": 3, "skipped": 0, "failed": 1, "ready": 1, "blocked": 2}
+    broken = entries["broken-api"]
+    assert (broken["state"], broken["previous"]["state"], broken["previous"]["run_id"]) == \
+        ("failed", "ready", second.run_id)
+    assert broken["change_words"] == "was ready, now failed"
+    search = entries["search-api"]
+    assert search["cause_words"] == "credential refresh" and search["change_words"] is None
+    assert search["unchanged_since"] == _by_service(first)["search-api"]["unchanged_since"]
+    assert _by_service(second)["search-api"]["unchanged_since"] == search["unchanged_since"]
+    assert [(g["fix"], g["services"]) for g in data["rollup"]] == [
+        (["credential-refresh-every-request"], ["search-api"]),
+        (["dns-search-expansion"], ["listings-api"])]
+
+
 def test_history_has_one_row_per_service_per_run(fleet_runs):
     reports, first, second, third, _ = fleet_runs
     with duckdb.connect(str(reports / "history.duckdb"), read_only=True) as con:

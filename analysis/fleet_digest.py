@@ -86,19 +86,21 @@ def rollup(entries: list[dict]) -> list[dict]:
                                       [w.casefold() for w in g["fix_words"]]))
 
 
-def rollup_sentence(group: dict) -> str:
+def rollup_sentence(group: dict, name=str, words=str) -> str:
     """A roll-up group as plain text: "fixing X with Y unblocks 2 services (a, b); also needed,
-    with other fixes, by 1 more (c)"."""
+    with other fixes, by 1 more (c)". `name` and `words` format the service names and the rest
+    (the index passes a link and html.escape)."""
     count = f"{group['count']} service{'s' if group['count'] != 1 else ''}"
-    names = ", ".join(group["services"])
+    names = ", ".join(name(s) for s in group["services"])
     if not group["fix"]:
-        return f"{count} blocked without a blocker named ({names}): open the report"
-    first, *others = group["fix_words"]
+        return f"{words(count)} blocked without a blocker named ({names}): open the report"
+    first, *others = (words(w) for w in group["fix_words"])
     sentence = f"fixing {first}" + (f" with {_and(others)}" if others else "") + \
         f" unblocks {count} ({names})"
     if group["also_needed_by"]:
         more = group["also_needed_by"]
-        sentence += f"; also needed, with other fixes, by {len(more)} more ({', '.join(more)})"
+        sentence += (f"; also needed, with other fixes, by {len(more)} more "
+                     f"({', '.join(name(s) for s in more)})")
     return sentence
 
 

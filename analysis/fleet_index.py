@@ -162,12 +162,16 @@ def _counters(counts: dict, total: int) -> str:
             f"{items}</ul>")
 
 
+def _row_link(service: str) -> str:
+    return f'<a href="#row-{escape(service, quote=True)}">{escape(service)}</a>'
+
+
 def _rollup(groups: list[dict]) -> str:
     if not groups:
         return '<p id="rollup">Nothing is blocked.</p>'
     items = []
     for g in groups:
-        text = escape(fleet_digest.rollup_sentence(g))
+        text = fleet_digest.rollup_sentence(g, name=_row_link, words=escape)
         text = text[0].upper() + text[1:]
         items.append(f"<li>{text}.</li>")
     return (f'<ul class="rollup" id="rollup">{"".join(items)}</ul><p class="rule">A service '

@@ -79,6 +79,9 @@ def test_the_rollup_says_what_each_fix_unblocks(opened):
         "also needed, with other fixes, by 1 more (combo-api).",
         "Fixing credential refresh on every request with DNS search-domain expansion "
         "unblocks 1 service (combo-api)."]
+    page.locator("#rollup a", has_text="listings-api").click()
+    assert page.evaluate("location.hash") == "#row-listings-api"
+    assert page.locator("#row-listings-api").is_visible()
 
 
 def test_a_failed_rows_error_is_shown_as_text_with_a_link(opened):

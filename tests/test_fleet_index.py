@@ -276,3 +276,10 @@ def test_a_trend_line_has_a_scale_and_a_title_that_says_it():
     assert trendline.svg([{"gap_p50": None, "ready": False}]) == ""
     one = trendline.svg([{"gap_p50": 20.0, "ready": False}])
     assert one.count("<text") == 1 and "last 1 run:" in one
+
+
+def test_the_rollup_links_each_service_to_its_row_and_escapes_what_it_quotes():
+    group = {"fix": ["x<b>"], "fix_words": ["x<b>"], "services": ["a"], "count": 1,
+             "also_needed_by": []}
+    page = fleet_index._rollup([group])
+    assert 'Fixing x&lt;b&gt; unblocks 1 service (<a href="#row-a">a</a>).' in page

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from analysis import browser as system_browser
-from analysis import screenshots
+from analysis import config, pipeline, screenshots
 from tests.conftest import EXAMPLES
 from tests.test_make import make, recorded, recording_venv
 
@@ -138,13 +138,27 @@ def test_the_report_weighs_under_400_kb_and_little_without_its_figures(html):
     assert size < MAX_REPORT_BYTES, f"{size / 1024:.0f} KB"
     assert size - figures < MAX_PAGE_BYTES_WITHOUT_FIGURES, f"{(size - figures) / 1024:.0f} KB"
     assert css < MAX_CSS_BYTES, f"{css / 1024:.1f} KB of CSS"
-    assert "--jp-" not in text  # JupyterLab's theme is not inlined
+    assert "--jp-layout-color" not in text  # JupyterLab's theme is not inlined
 
 
 def test_no_prompt_and_no_empty_cell_is_left_in_the_page(html):
     text = html.read_text(encoding="utf-8")
     assert "jp-mod-noOutputs jp-mod-noInput" not in text  # imports, parameters
     assert "In&nbsp;[" not in text and "Out[" not in text
+
+
+def test_pygments_colours_come_only_with_the_code_and_are_defined_for_both_schemes(
+        html, tmp_path):
+    """CODE=1 adds the cells' source and nbconvert's Pygments rules, whose colours are
+    JupyterLab variables report.css defines (light and dark); without code neither is there."""
+    executed = html.parent / "notebooks" / config.REPORT_NOTEBOOK
+    with_code = pipeline.render_html(executed, tmp_path / "code.html", "t", code=True) \
+        .read_text(encoding="utf-8")
+    assert ".highlight .k" in with_code and 'class="highlight' in with_code
+    assert ".highlight .k" not in html.read_text(encoding="utf-8")
+    stylesheet = (config.TEMPLATES_DIR / "latency-gap" / "report.css").read_text()
+    used = set(re.findall(r"var\((--jp-[a-z0-9-]+)", with_code))
+    assert used and all(f"{name}:" in stylesheet for name in used), used
 
 
 def test_printed_on_a4_no_table_and_no_figure_is_wider_than_the_page(facts):

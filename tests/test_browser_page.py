@@ -52,8 +52,10 @@ PAGE_FACTS = """() => {
       samples.push({selector, text: colour(e), background: background(e)});
     }
   }
+  const buttons = [...document.querySelectorAll('button')].filter(b => b.checkVisibility())
+    .length;
   return {heading, width, document: document.documentElement.scrollWidth, tables, images,
-          samples, body: background(document.body)};
+          samples, buttons, body: background(document.body)};
 }"""
 
 PRINT = {"width": system_browser.PRINT_WIDTH_PX, "height": 1123}
@@ -176,6 +178,7 @@ def test_printed_on_a4_no_table_and_no_figure_is_wider_than_the_page(facts):
         assert table["right"] <= printed["width"] + 0.5, table["head"]
         assert table["scroll"] <= table["box"], table["head"]
     assert all(image["right"] <= printed["width"] + 0.5 for image in printed["images"])
+    assert printed["buttons"] == 0  # a copy button means nothing on paper
 
 
 def test_the_dns_table_keeps_every_column_in_print(facts):

@@ -36,12 +36,12 @@ override FLEET_FLAGS := $(strip $(if $(DATA_DIR),--data-dir "$$DATA_DIR") \
                         $(if $(filter 1 yes true,$(FORCE)),--force))
 
 .PHONY: help setup report fleet services test lint lab simulate bench conformance docs \
-        clean distclean
+        screenshots clean distclean
 
 ## List the targets
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); \
-	  printf "  make %-10s %s\n", t[1], doc}; doc=""}' "$$MAKEFILE_SELF"
+	  printf "  make %-11s %s\n", t[1], doc}; doc=""}' "$$MAKEFILE_SELF"
 	@echo "  variables: SERVICE=name DATA_DIR=path REPORTS_DIR=path CODE=1 FORMAT=pdf"
 	@echo "  report what-if: SET='budget.p99_ms=100 dns.cache_ttl_s=60' (service.yaml keys)"
 	@echo "  fleet: SERVICES=a,b JOBS=n EXECUTOR=local|dask SCHEDULER=tcp://host:8786 GATE=1 FORCE=1"
@@ -77,6 +77,11 @@ services: $(STAMP)
 test: lint
 	@scripts/ensure-test-tools.sh
 	PYTEST_ADDOPTS="$$PYTEST_ARGS $${PYTEST_ADDOPTS-}" $(BIN)/python -m pytest
+
+## Screenshot the example reports and the fleet index (desktop, dark, print) into reports/screenshots/
+screenshots: $(STAMP)
+	$(BIN)/python -m analysis.screenshots $(if $(DATA_DIR),--data-dir "$$DATA_DIR") \
+	  $(if $(SERVICES),--services "$$SERVICES")
 
 ## Check style with ruff
 lint: $(STAMP)

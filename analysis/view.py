@@ -57,9 +57,9 @@ def banner(analysis: Analysis, what_if: dict | None = None) -> HTML:
     return HTML(
         f'<div class="lg-banner" style="border-left:8px solid {colour};padding:0.6em 1em;'
         f'background:#f7f7f7;font-size:1.05em">'
-        f'<div style="font-size:1.4em;font-weight:bold">{escape(analysis.service)}: '
+        f'<h1>{escape(analysis.service)}: '
         f'{"READY" if ready else "BLOCKED"} &middot; '
-        f'{escape(_CAUSE_WORDS[analysis.verdict["cause"]])}</div>'
+        f'{escape(_CAUSE_WORDS[analysis.verdict["cause"]])}</h1>'
         f'<div>{escape(analysis.candidate)} vs {escape(analysis.baseline)} &middot; gap p50 '
         f'{_gap(analysis, "p50")} &middot; p99 {_gap(analysis, "p99")}</div>'
         f'<div>{escape(analysis.verdict["summary"])}</div>{_what_if(what_if)}</div>'

@@ -40,6 +40,23 @@ def plain_log_axis(axis) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
+#: latencies spread wider than this (highest / lowest) are drawn on a log axis, else linear:
+#: a log axis over 25 to 60 ms has no 1-2-5 tick to label and says less than a linear one
+LOG_SPREAD = 5.0
+
+
+def latency_axis(ax, values, what: str = "latency") -> None:
+    """The y axis for latencies: log (labelled 20, 50, 100) when they spread wide, else linear;
+    the label says which."""
+    values = [v for v in values if v == v and v > 0]  # v == v: not NaN
+    if values and max(values) / min(values) > LOG_SPREAD:
+        ax.set(yscale="log", ylabel=f"{what} (ms, log)")
+        plain_log_axis(ax.yaxis)
+    else:
+        ax.set(yscale="linear", ylabel=f"{what} (ms)")
+        ax.set_ylim(bottom=0)
+
+
 def env_colours(baseline: str, candidate: str) -> dict[str, tuple]:
     """Baseline and candidate keep the same colours in every figure."""
     return {baseline: _ENV_PALETTE[0], candidate: _ENV_PALETTE[1]}

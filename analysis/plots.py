@@ -22,6 +22,7 @@ from analysis.chart import (  # noqa: F401  (the notebook's names for the theme 
     Chart,
     env_colours,
     finding_about,
+    latency_axis,
     ms,
     new_figure,
     plain_log_axis,
@@ -239,9 +240,8 @@ def latency_vs_load(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
         mine = minutes[minutes["env"] == env]
         ax.plot(mine["rate"], mine["p50"], "o", color=colours[env], alpha=0.6, markersize=5,
                 markeredgewidth=0, label=env)
-    ax.set(yscale="log", xlabel="request rate (requests/s, per minute)",
-           ylabel="median latency (ms, log)", title="Latency against request rate")
-    plain_log_axis(ax.yaxis)
+    ax.set(xlabel="request rate (requests/s, per minute)", title="Latency against request rate")
+    latency_axis(ax, minutes["p50"], "median latency")
     if envs:
         ax.legend(title="env", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     fig.tight_layout()
@@ -260,6 +260,7 @@ def latency_vs_load(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
 KIND_COLOURS = {"app": "#8c96a0", "metadata": CAUSE_COLOURS["credential_refresh"],
                 "dns": CAUSE_COLOURS["dns"]}
 KIND_WORDS = {"app": "app", "metadata": "metadata calls", "dns": "DNS names tried"}
+KIND_WORD = {"app": "app", "metadata": "metadata call", "dns": "DNS name tried"}
 #: a modelled segment is hatched; a measured one is solid
 MODELLED_HATCH = "////"
 
@@ -273,8 +274,9 @@ def waterfall_alt(table: pd.DataFrame) -> str:
         parts = []
         for kind, mine in rows.groupby("kind", sort=False):
             sources = " and ".join(sorted(set(mine["source"])))
+            words = KIND_WORDS[kind] if len(mine) > 1 else KIND_WORD[kind]
             count = f"{len(mine)} " if kind != "app" else ""
-            parts.append(f"{count}{KIND_WORDS[kind]} {ms(mine['ms'].sum())} ({sources})")
+            parts.append(f"{count}{words} {ms(mine['ms'].sum())} ({sources})")
         sentences.append(f"{request}, {ms(rows['ms'].sum())}: {', '.join(parts)}")
     return "; ".join(sentences) + "."
 
@@ -301,7 +303,9 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
                     hatch=MODELLED_HATCH if seg["source"] == waterfall.MODELLED else None)
             if seg["ms"] >= 0.07 * longest:
                 ax.text(start + seg["ms"] / 2, row, f"{seg['ms']:.0f}", ha="center",
-                        va="center", fontsize="x-small", color="white", fontweight="bold")
+                        va="center", fontsize="x-small", color="white", fontweight="bold",
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": KIND_COLOURS[
+                            seg["kind"]], "edgecolor": "none"})
             start += seg["ms"]
         ax.annotate(ms(start), (start, row), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize="small")

@@ -16,9 +16,9 @@ from analysis.chart import (
     Chart,
     env_colours,
     finding_about,
+    latency_axis,
     ms,
     new_figure,
-    plain_log_axis,
 )
 from analysis.latency_digest import LatencyDigest
 
@@ -121,8 +121,8 @@ def latency_over_time(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
         ax.plot(mine["minute"], mine["p50"], color=colours[env], label="p50 (median)")
         ax.plot(mine["minute"], mine["p99"], color=colours[env], linestyle="--", label="p99")
         title, marked = _refresh_marks(ax, env, moments.get(env), window)
-        ax.set(yscale="log", ylabel="latency (ms, log)", title=title)
-        plain_log_axis(ax.yaxis)
+        ax.set_title(title, pad=10)  # room for the ▼ marks above the axes
+        latency_axis(ax, [*latency.minutes["median"], *latency.minutes["p99"]])
         time_axis(ax, window)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
         sentences.append(f"{env} median {ms(mine['p50'].min())} to {ms(mine['p50'].max())}, "
@@ -193,9 +193,9 @@ def credential_timeline(moments: dict[str, pd.DataFrame], analysis: Analysis,
         axes[0].set(xlabel="time (UTC)", yticks=[], title="No credential to show")
     if threshold_s:
         fig.suptitle(f"Credential lifetimes against {sdk}'s refresh threshold "
-                     f"({threshold_s / 60:g} min before expiry)", fontsize="medium")
+                     f"({durations.minutes(threshold_s)} before expiry)", fontsize="medium")
     _lay_out(fig)
-    threshold = f" ({sdk} refreshes {threshold_s / 60:g} min before expiry)" \
+    threshold = f" ({sdk} refreshes {durations.minutes(threshold_s)} before expiry)" \
         if threshold_s else ""
     alt = ("; ".join(sentences) + f"{threshold}.") if envs else \
         "No credential document to show."

@@ -8,6 +8,8 @@ what the figure shows in the result's numbers, and the finding it backs. The fig
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
@@ -259,8 +261,7 @@ def latency_vs_load(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
 
 KIND_COLOURS = {"app": "#8c96a0", "metadata": CAUSE_COLOURS["credential_refresh"],
                 "dns": CAUSE_COLOURS["dns"]}
-KIND_WORDS = {"app": "app", "metadata": "metadata calls", "dns": "DNS names tried"}
-KIND_WORD = {"app": "app", "metadata": "metadata call", "dns": "DNS name tried"}
+KIND_WORDS, KIND_WORD = waterfall.KIND_WORDS, waterfall.KIND_WORD
 #: a modelled segment is hatched; a measured one is solid
 MODELLED_HATCH = "////"
 
@@ -278,7 +279,7 @@ def waterfall_alt(table: pd.DataFrame) -> str:
             count = f"{len(mine)} " if kind != "app" else ""
             parts.append(f"{count}{words} {ms(mine['ms'].sum())} ({sources})")
         sentences.append(f"{request}, {ms(rows['ms'].sum())}: {', '.join(parts)}")
-    return "; ".join(sentences) + "."
+    return "; ".join(sentences) + ". " + ". ".join(waterfall.named_segments(table)) + "."
 
 
 def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
@@ -290,7 +291,11 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
     table = waterfall.segments(analysis, metadata) if table is None else table
     requests = list(dict.fromkeys(table["request"]))
     longest = float(waterfall.totals(table).max()) if len(table) else 1.0
-    fig = new_figure(8, 1.3 + 0.6 * max(len(requests), 1))
+    # the bars cannot name a 1 ms DNS query: a note under the axes names every segment
+    note = "\n".join(textwrap.fill(line, 120, subsequent_indent="    ")
+                     for line in waterfall.named_segments(table))
+    lines = note.count("\n") + 1 if note else 0
+    fig = new_figure(8, 1.3 + 0.6 * max(len(requests), 1) + 0.15 * lines)
     ax = fig.subplots()
     seen = set()
     for row, request in enumerate(requests):
@@ -317,7 +322,9 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
             ax.plot([median], [row - 0.42], "v", color=GAP_COLOUR, markersize=6,
                     label=None if marked else "observed median")
             marked = True
-    ax.set_yticks(range(len(requests)), [r.replace(": ", "\n", 1) for r in requests])
+    ax.set_yticks(range(len(requests)), [textwrap.fill(r.replace(": ", "\n", 1), 22,
+                                                       replace_whitespace=False)
+                                         for r in requests])
     ax.set_ylim(len(requests) - 0.5, -0.7)
     ax.set_xlim(0, longest * 1.15)
     ax.set(xlabel="time into the request (ms)", title="What one request is made of")
@@ -327,6 +334,8 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
         labels.append("modelled (hatched)")
     if handles:
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    fig.tight_layout()
+    if note:
+        fig.text(0.01, 0.01, note, fontsize="x-small", va="bottom", ha="left", color="#444444")
+    fig.tight_layout(rect=(0, 0.15 * lines / fig.get_figheight(), 1, 1))
     return Chart(fig, "waterfall", waterfall_alt(table),
                  finding_about(findings, "credential-refresh", "dns-"))

@@ -29,7 +29,7 @@ REFRESH_LABEL = "predicted credential refresh"
 REFRESH_LEGEND = "credential refresh\n(predicted)"
 REFRESH_COLOUR = CAUSE_COLOURS["credential_refresh"]
 #: the same left and right margins in both time figures: their time axes line up
-MARGINS = {"left": 0.1, "right": 0.76}
+MARGINS = {"left": 0.1, "right": 0.74}
 _PANEL_HEIGHT = 2.0
 
 
@@ -77,6 +77,9 @@ def _refresh_marks(ax, env: str, marks: pd.DataFrame | None,
     """Mark the predicted refreshes inside the window (a ▼ at the top and a thin line in the
     credential colour: not a gridline, not dashed, which means p99). (title, sentence)."""
     if marks is not None and not marks.empty and bool(marks["every_request"].all()):
+        if window is not None:  # the whole window, in the colour of a refresh
+            ax.axvspan(window[0], window[1], color=REFRESH_COLOUR, alpha=0.08, linewidth=0,
+                       label="every request\nrefreshes credentials")
         return (f"{env}: every request refreshes credentials (all served inside the SDK's "
                 "window)", f"{env}: every request refreshes credentials.")
     title = f"{env}: per-minute latency"

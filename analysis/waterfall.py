@@ -30,6 +30,9 @@ from analysis.models.dns_cost import MODEL
 COLUMNS = ["request", "env", "segment", "kind", "ms", "source", "share"]
 KINDS = ("app", "metadata", "dns")
 MEASURED, MODELLED = "measured", "modelled"
+#: a segment kind in words: several, one
+KIND_WORDS = {"app": "app", "metadata": "metadata calls", "dns": "DNS names tried"}
+KIND_WORD = {"app": "app", "metadata": "metadata call", "dns": "DNS name tried"}
 #: at least this share of requests pays a cost for a typical request to pay it
 TYPICAL = 0.5
 
@@ -148,3 +151,21 @@ def segments(analysis: Analysis, metadata: pd.DataFrame | None = None) -> pd.Dat
 def totals(table: pd.DataFrame) -> pd.Series:
     """Each request's total (ms), in the table's order."""
     return table.groupby("request", sort=False)["ms"].sum()
+
+
+def named_segments(table: pd.DataFrame) -> list[str]:
+    """Per kind beyond the app, one line naming each segment of the request that has the most
+    of them, in order, with its ms and source: what a figure's bars cannot label."""
+    lines = []
+    for kind in KINDS[1:]:
+        mine = table[table["kind"] == kind]
+        if mine.empty:
+            continue
+        request = mine.groupby("request", sort=False).size().idxmax()
+        rows = mine[mine["request"] == request]
+        names = ", ".join(f"{segment.removeprefix('DNS ')} {ms:.1f} ms"
+                          for segment, ms in zip(rows["segment"], rows["ms"], strict=True))
+        sources = " and ".join(sorted(set(rows["source"])))
+        words = KIND_WORDS[kind] if len(rows) > 1 else KIND_WORD[kind]
+        lines.append(f"{words[:1].upper()}{words[1:]} ({request}): {names} ({sources})")
+    return lines

@@ -213,15 +213,17 @@ def test_the_waterfall_draws_a_row_per_request_with_modelled_segments_hatched():
     chart = plots.request_waterfall(search.analysis, search.evidence.metadata,
                                     findings=search.findings)
     ax = chart.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "ec2\ntypical request", "k8s\ntypical request",
-        "k8s\non a DNS cache miss (6% of requests)"]
+    assert [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()] == [
+        "ec2 typical request", "k8s typical request",
+        "k8s on a DNS cache miss (6% of requests)"]
     hatched = [p for p in ax.patches if p.get_hatch() and p.get_width() > 0]
     assert hatched and {to_hex(p.get_facecolor()) for p in hatched} == {
         plots.KIND_COLOURS["dns"]}
     assert "modelled (hatched)" in _legend(ax) and chart.anchor == "fig-waterfall"
     assert "2 metadata calls" in chart.alt and "(measured)" in chart.alt
     assert "5 DNS names tried 70 ms (modelled)" in chart.alt
+    note = " ".join(t.get_text() for t in chart.figure.texts).replace("\n", " ")
+    assert "elastic.example.com.search.svc.cluster.local. 1.0 ms" in note.replace("    ", "")
 
 
 def test_a_figure_is_lighter_as_svg_than_the_budget_allows():
@@ -239,3 +241,28 @@ def test_a_figure_is_lighter_as_svg_than_the_budget_allows():
     # base64 in report.html adds a third: all seven stay under 230 KB of a 400 KB page
     assert sum(sizes.values()) * 4 / 3 < 230_000, sizes
 
+
+
+def test_the_report_template_writes_the_figure_with_its_anchor_escaped_alt_and_link(tmp_path):
+    import base64
+
+    import nbformat
+
+    from analysis import pipeline
+
+    evil = '<script>alert("x")</script> & "quotes"'
+    chart = plots.attribution_bars(THIN)
+    chart.alt, chart.finding = evil, "dns-search-expansion"
+    data, metadata = chart._repr_mimebundle_()
+    cell = nbformat.v4.new_code_cell("plots.attribution_bars(analysis)", outputs=[
+        nbformat.v4.new_output("display_data", data=data, metadata=metadata)])
+    executed = tmp_path / "figure.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), executed)
+    html = pipeline.render_html(executed, tmp_path / "figure.html", "figure").read_text()
+    figure = re.search(r'<figure[^>]*id="fig-attribution"[^>]*>(.*?)</figure>', html, re.S)
+    assert figure, "no <figure id=fig-attribution>"
+    assert "<script>" not in figure[1] and "&lt;script&gt;" in figure[1]
+    encoded = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', figure[1])[1]
+    assert base64.b64decode(encoded).decode() == data[SVG]
+    assert 'href="#finding-dns-search-expansion"' in figure[1]
+    assert 'src="data:image/png' not in html  # the figure is SVG, not a PNG beside it

@@ -45,8 +45,9 @@ def _gap_sentence(analysis: Analysis, quantile: str) -> str:
     low, high = gap["ci95"]
     budget = analysis.verdict.get("by_quantile", {}).get(quantile, {}).get("budget_ms")
     within = f"; budget {ms(budget)}" if budget is not None else ""
-    return f"{ms(gap['value'], True)} at {quantile} (95% interval {ms(low, True)} to " \
-           f"{ms(high, True)}{within})"
+    whole = round(gap["value"])
+    how = "level" if not whole else f"{ms(abs(whole))} {'slower' if whole > 0 else 'faster'}"
+    return f"{how} at {quantile} (95% interval {ms(low, True)} to {ms(high, True)}{within})"
 
 
 def within_noise(analysis: Analysis) -> bool:
@@ -61,13 +62,18 @@ def attribution_alt(analysis: Analysis) -> str:
         return "No gap measured: too few requests to compare the environments (see the verdict)."
     judged = [q for q in ("p50", "p99") if q in analysis.gap_ms] or list(analysis.gap_ms)
     gaps = " and ".join(_gap_sentence(analysis, q) for q in judged)
-    head = f"{analysis.candidate} against {analysis.baseline}: {gaps}"
+    head = f"{analysis.candidate} against {analysis.baseline}: {gaps}"  # "87 ms slower at p50"
     if within_noise(analysis):
         return f"{head}: every 95% interval lies within its budget, no gap to attribute."
     parts = []
     for cause in (*CAUSES, "unexplained"):
         shares = [(q, analysis.attribution_ms[q].get(cause, 0.0)) for q in judged]
-        if any(abs(v) >= 1 for _, v in shares):
+        if not any(abs(v) >= 1 for _, v in shares):
+            continue
+        if cause == "unexplained" and all(v <= 0 for _, v in shares):  # not "-3 ms"
+            parts.append("the causes account for " + " and ".join(
+                f"{ms(-v)} more than the gap at {q}" for q, v in shares))
+        else:
             parts.append(f"{CAUSE_WORDS[cause]} " + " and ".join(
                 f"{ms(v)} at {q}" for q, v in shares))
     return f"{head}. Of it: {'; '.join(parts) or 'no cause explains any of it'}."

@@ -150,7 +150,8 @@ def test_alt_text_states_the_finding_in_the_result_numbers():
     search = analysed("search-api")
     gap = search.analysis.gap_ms
     alt = plots.attribution_bars(search.analysis).alt
-    assert f"+{gap['p99']['value']:.0f} ms at p99" in alt and "budget 50 ms" in alt
+    assert alt.startswith(f"k8s against ec2: {gap['p50']['value']:.0f} ms slower at p50")
+    assert f"{gap['p99']['value']:.0f} ms slower at p99" in alt and "budget 50 ms" in alt
     refresh = search.analysis.attribution_ms["p50"]["credential_refresh"]
     assert f"credential refresh {refresh:.0f} ms at p50" in alt
     over = plots.latency_over_time(search.latency, search.analysis,

@@ -79,6 +79,44 @@ def attribution_alt(analysis: Analysis) -> str:
     return f"{head}. Of it: {'; '.join(parts) or 'no cause explains any of it'}."
 
 
+def _stacked_causes(ax, analysis: Analysis, quantiles: list[str]) -> list[float]:
+    """One bar per quantile, each cause stacked from 0 (a negative share to the left); the
+    extent drawn."""
+    right, left = np.zeros(len(quantiles)), np.zeros(len(quantiles))
+    for cause in (*CAUSES, "unexplained"):
+        values = np.array([analysis.attribution_ms[q].get(cause, 0.0) for q in quantiles])
+        ax.barh(range(len(quantiles)), values, left=np.where(values >= 0, right, left),
+                height=0.5, color=CAUSE_COLOURS[cause], label=CAUSE_WORDS[cause])
+        right, left = right + np.maximum(values, 0), left + np.minimum(values, 0)
+    return [*right, *left, 0.0]
+
+
+def _gap_intervals(ax, analysis: Analysis, quantiles: list[str]) -> list[float]:
+    """The observed gap and its 95% interval under each bar; the extent drawn."""
+    gaps = [q for q in quantiles if q in analysis.gap_ms]
+    if not gaps:
+        return []
+    at = np.array([quantiles.index(q) for q in gaps]) + 0.33
+    value = np.array([analysis.gap_ms[q]["value"] for q in gaps])
+    low, high = (np.array([analysis.gap_ms[q]["ci95"][i] for q in gaps]) for i in (0, 1))
+    ax.errorbar(value, at, xerr=[value - low, high - value], fmt="D", markersize=4,
+                color=GAP_COLOUR, capsize=3, linewidth=1.2, label="observed gap, 95% interval")
+    return [*low, *high]
+
+
+def _budget_lines(ax, decided: dict, quantiles: list[str]) -> list[float]:
+    """A labelled line at each judged quantile's budget; the budgets."""
+    budgets = [(quantiles.index(q), d["budget_ms"]) for q, d in decided.items()
+               if q in quantiles and d.get("budget_ms") is not None]
+    for i, (row, budget) in enumerate(budgets):
+        ax.vlines(budget, row - 0.42, row + 0.5, colors=BUDGET_COLOUR, linewidth=1.6,
+                  label="budget" if i == 0 else None)
+        ax.annotate(f"budget {ms(budget)}", (budget, row - 0.42), xytext=(3, 0),
+                    textcoords="offset points", fontsize="x-small", color=BUDGET_COLOUR,
+                    va="bottom")
+    return [budget for _, budget in budgets]
+
+
 def attribution_bars(analysis: Analysis, findings: list[dict] | None = None) -> Chart:
     """Per quantile, the observed gap split into its causes and the unexplained rest, the
     observed gap with its 95% interval, and the budget; the axis reaches past the budget, so
@@ -93,64 +131,30 @@ def attribution_bars(analysis: Analysis, findings: list[dict] | None = None) -> 
         return Chart(fig, "attribution", attribution_alt(analysis))
     quantiles = list(analysis.attribution_ms)
     decided = analysis.verdict.get("by_quantile", {})
-    rows = np.arange(len(quantiles))
-    right, left = np.zeros(len(rows)), np.zeros(len(rows))
-    for cause in (*CAUSES, "unexplained"):
-        values = np.array([analysis.attribution_ms[q].get(cause, 0.0) for q in quantiles])
-        start = np.where(values >= 0, right, left)
-        ax.barh(rows, values, left=start, height=0.5, color=CAUSE_COLOURS[cause],
-                label=CAUSE_WORDS[cause])
-        right, left = right + np.maximum(values, 0), left + np.minimum(values, 0)
-    extent = [*right, *left, 0.0]
-    gaps = [q for q in quantiles if q in analysis.gap_ms]
-    if gaps:
-        at = np.array([quantiles.index(q) for q in gaps]) + 0.33
-        value = np.array([analysis.gap_ms[q]["value"] for q in gaps])
-        low, high = (np.array([analysis.gap_ms[q]["ci95"][i] for q in gaps]) for i in (0, 1))
-        ax.errorbar(value, at, xerr=[value - low, high - value], fmt="D", markersize=4,
-                    color=GAP_COLOUR, capsize=3, linewidth=1.2,
-                    label="observed gap, 95% interval")
-        extent += [*low, *high]
-    budgets = [(quantiles.index(q), d["budget_ms"]) for q, d in decided.items()
-               if q in quantiles and d.get("budget_ms") is not None]
-    for i, (row, budget) in enumerate(budgets):
-        ax.vlines(budget, row - 0.42, row + 0.5, colors=BUDGET_COLOUR, linewidth=1.6,
-                  label="budget" if i == 0 else None)
-        ax.annotate(f"budget {ms(budget)}", (budget, row - 0.42), xytext=(3, 0),
-                    textcoords="offset points", fontsize="x-small", color=BUDGET_COLOUR,
-                    va="bottom")
-        extent.append(budget)
+    extent = _stacked_causes(ax, analysis, quantiles) + \
+        _gap_intervals(ax, analysis, quantiles) + _budget_lines(ax, decided, quantiles)
     low, high = min(extent), max(extent)
     pad = 0.08 * (high - low or 1.0)
     ax.set_xlim(low - pad, high + pad)  # the budget is in view: noise cannot fill the axis
-    ax.set_yticks(rows, [f"{q} (undecided)" if decided.get(q, {}).get("decision") == UNDECIDED
-                         else q for q in quantiles])
-    ax.set_ylim(len(rows) - 0.4, -0.6)
+    ax.set_yticks(range(len(quantiles)), [
+        f"{q} (undecided)" if decided.get(q, {}).get("decision") == UNDECIDED else q
+        for q in quantiles])
+    ax.set_ylim(len(quantiles) - 0.4, -0.6)
     ax.axvline(0, color="#555555", linewidth=0.8)
     title = "No gap beyond noise: every 95% interval is within its budget" \
         if within_noise(analysis) else "What the gap is made of"
     ax.set(title=title, **labels)
     handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-    order = [CAUSE_WORDS[c] for c in (*CAUSES, "unexplained")] + \
-        ["observed gap, 95% interval", "budget"]
-    ax.legend([handles[k] for k in order if k in handles], [k for k in order if k in handles],
-              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    order = [k for k in [*(CAUSE_WORDS[c] for c in (*CAUSES, "unexplained")),
+                         "observed gap, 95% interval", "budget"] if k in handles]
+    ax.legend([handles[k] for k in order], order, loc="upper left", bbox_to_anchor=(1.01, 1),
+              fontsize="small")
     fig.tight_layout()
     return Chart(fig, "attribution", attribution_alt(analysis),
                  finding_about(findings, "credential-refresh", "dns-"))
 
 
 # ---------------------------------------------------------------- latency distribution
-
-def dns_tail(analysis: Analysis) -> tuple[float, float] | None:
-    """(share of candidate requests that miss the DNS cache, what a miss costs beyond the
-    baseline's, ms) when only some requests miss and a miss costs something; else None."""
-    est = analysis.dns.get(analysis.candidate)
-    if est is None or not 0 < est.miss_rate < waterfall.TYPICAL:
-        return None
-    extra = waterfall._miss_extra_ms(analysis)
-    return (est.miss_rate, extra) if extra >= 1.0 else None
-
 
 def latency_ecdf(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
                  findings: list[dict] | None = None) -> Chart:
@@ -171,7 +175,7 @@ def latency_ecdf(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
     ax.set_xscale("log")
     ax.set(xlabel="backend latency (ms, log scale)", ylabel="share of requests",
            title="Latency by environment")
-    tail = dns_tail(analysis)
+    tail = waterfall.dns_tail(analysis)
     sentence = ecdf_sentence(analysis, envs)
     if tail and analysis.candidate in present:
         miss, extra = tail

@@ -41,7 +41,7 @@ def typical(env: str) -> str:
     return f"{env}: typical request"
 
 
-def dns_miss(env: str, share: float) -> str:
+def miss_request(env: str, share: float) -> str:
     return f"{env}: on a DNS cache miss ({share:.0%} of requests)"
 
 
@@ -116,12 +116,23 @@ def _overheads(analysis: Analysis, env: str, metadata: pd.DataFrame | None,
     return out
 
 
-def _miss_extra_ms(analysis: Analysis) -> float:
+def miss_extra_ms(analysis: Analysis) -> float:
     """What a candidate's DNS cache miss costs beyond one of the baseline's (ms)."""
     cost = {env: sum(ms for _, ms, _ in dns_segments(est)) if est else 0.0
             for env, est in ((e, analysis.dns.get(e)) for e in (analysis.baseline,
                                                                  analysis.candidate))}
     return cost[analysis.candidate] - cost[analysis.baseline]
+
+
+def dns_tail(analysis: Analysis) -> tuple[float, float] | None:
+    """(share of candidate requests that miss the DNS cache, what a miss costs beyond the
+    baseline's, ms) when fewer than a typical share miss and a miss costs a millisecond or
+    more: the tail of the candidate's latency they make; else None."""
+    est = analysis.dns.get(analysis.candidate)
+    if est is None or not 0 < est.miss_rate < TYPICAL:
+        return None
+    extra = miss_extra_ms(analysis)
+    return (est.miss_rate, extra) if extra >= 1.0 else None
 
 
 def segments(analysis: Analysis, metadata: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -137,9 +148,8 @@ def segments(analysis: Analysis, metadata: pd.DataFrame | None = None) -> pd.Dat
         return pd.DataFrame(columns=COLUMNS)
     app = max(median - sum(o[2] for o in _overheads(analysis, base, metadata)), 0.0)
     requests = [(typical(base), base, False), (typical(cand), cand, False)]
-    dns = analysis.dns.get(cand)
-    if dns is not None and 0 < dns.miss_rate < TYPICAL and _miss_extra_ms(analysis) >= 1.0:
-        requests.append((dns_miss(cand, dns.miss_rate), cand, True))
+    if dns_tail(analysis):
+        requests.append((miss_request(cand, analysis.dns[cand].miss_rate), cand, True))
     rows = []
     for request, env, miss in requests:
         rows.append(_row(request, env, f"app ({base} median)", "app", app, MEASURED, 1.0))

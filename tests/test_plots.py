@@ -12,7 +12,7 @@ import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_hex, to_rgba
 
-from analysis import plots, time_plots
+from analysis import plots, time_plots, waterfall
 from analysis import result as results
 from analysis.attribution import Analysis
 from analysis.chart import SVG, Chart
@@ -138,12 +138,12 @@ def test_the_credentials_share_the_latency_window():
 def test_the_ecdf_marks_where_the_dns_miss_tail_starts():
     search = analysed("search-api")  # k8s: ~6% of requests miss the DNS cache
     chart = plots.latency_ecdf(search.latency, search.analysis)
-    miss, extra = plots.dns_tail(search.analysis)
+    miss, extra = waterfall.dns_tail(search.analysis)
     texts = " ".join(t.get_text() for t in chart.axes[0].texts)
     assert "DNS-miss tail from" in texts and f"{miss:.0%} of k8s" in texts
     assert f"{miss:.0%} of k8s requests miss the DNS cache" in chart.alt
     # listings-api: every request misses (no cache), so there is no tail to point at
-    assert plots.dns_tail(analysed("listings-api").analysis) is None
+    assert waterfall.dns_tail(analysed("listings-api").analysis) is None
 
 
 def test_alt_text_states_the_finding_in_the_result_numbers():

@@ -42,7 +42,7 @@ def test_a_dns_miss_only_some_requests_pay_gets_its_own_request_name_by_name():
     search = analysed("search-api")  # ndots 5: five names per uncached lookup, ~6% miss
     table = waterfall.segments(search.analysis)
     miss = search.analysis.dns["k8s"].miss_rate
-    names = _request(table, waterfall.dns_miss("k8s", miss))
+    names = _request(table, waterfall.miss_request("k8s", miss))
     dns = names[names["kind"] == "dns"]
     walk = search.analysis.dns["k8s"].walk_costs()["elastic.example.com"]
     assert list(dns["segment"]) == [f"DNS {q}" for q in walk.queried]

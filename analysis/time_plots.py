@@ -50,13 +50,14 @@ def time_window(latency: LatencyDigest) -> tuple[pd.Timestamp, pd.Timestamp] | N
 
 def time_axis(ax, window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
     """x from the window's start to its end, ticks as `10:00` (the date in the label) when it
-    lies within one day, `24 Nov 10:00` when it does not."""
+    lies within one day, `24 Nov 10:00` when it does not, `10:00:30` when it is minutes long."""
     start, end = window
     ax.set_xlim(start, end)
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8, tz="UTC"))
     one_day = start.date() == (end - pd.Timedelta(microseconds=1)).date()
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if one_day else "%d %b %H:%M",
-                                                      tz="UTC"))
+    short = end - start < pd.Timedelta(minutes=10)
+    form = "%H:%M:%S" if short else ("%H:%M" if one_day else "%d %b %H:%M")
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(form, tz="UTC"))
     ax.set_xlabel(f"time (UTC, {start:%Y-%m-%d})" if one_day else "time (UTC)")
     ax.tick_params(axis="x", labelbottom=True)
 

@@ -123,6 +123,18 @@ def test_time_axes_read_as_hours_and_minutes_with_the_date_in_the_label():
     assert re.fullmatch(r"time \(UTC, \d{4}-\d\d-\d\d\)", chart.axes[-1].get_xlabel())
 
 
+@pytest.mark.parametrize(("hours", "pattern", "label"), [
+    (30, r"\d\d [A-Z][a-z]{2} \d\d:\d\d", "time (UTC)"),
+    (0.05, r"\d\d:\d\d:\d\d", "time (UTC, 2026-11-24)")])
+def test_a_window_over_days_or_minutes_says_the_day_or_the_seconds(hours, pattern, label):
+    start = pd.Timestamp("2026-11-24T10:00:00Z")
+    ax = plots.new_figure(8, 2).subplots()
+    time_plots.time_axis(ax, (start, start + pd.Timedelta(hours=hours)))
+    labels = _xticks(ax)
+    assert labels and all(re.fullmatch(pattern, t) for t in labels), labels
+    assert len(set(labels)) == len(labels) and ax.get_xlabel() == label
+
+
 def test_the_credentials_share_the_latency_window():
     search = analysed("search-api")
     over_time = plots.latency_over_time(search.latency, search.analysis,

@@ -145,6 +145,41 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _credential_panel(ax, env: str, served: pd.DataFrame, window: tuple | None, colour,
+                      limit: int) -> str:
+    """One environment's credentials as bars on the time axis; the sentence saying them."""
+    creds = served if window is None else served[(served["expiration"] >= window[0])
+                                                 & (served["last_updated"] <= window[1])]
+    creds = creds.tail(limit).reset_index(drop=True)
+    issued = mdates.date2num(creds["last_updated"])
+    expires = mdates.date2num(creds["expiration"])
+    inside = np.maximum(mdates.date2num(creds["window_from"]), issued)
+    ax.barh(creds.index, expires - issued, left=issued, height=0.8, color=colour, alpha=0.35,
+            label="valid")
+    ax.barh(creds.index, expires - inside, left=inside, height=0.8, color=colour,
+            label="inside the SDK's\nrefresh window")
+    time_axis(ax, window or (served["last_updated"].min(), served["expiration"].max()))
+    if window is not None and len(creds) <= 3:  # say when a bar runs on past the window
+        for row, expiry in enumerate(creds["expiration"]):
+            if expiry > window[1]:
+                ax.annotate(f"expires {expiry:%H:%M} →", (1.0, row), xytext=(-4, 0),
+                            xycoords=("axes fraction", "data"), textcoords="offset points",
+                            ha="right", va="center", fontsize="x-small")
+    lifetime = durations.span((served["expiration"] - served["last_updated"]).median())
+    shown = f" ({len(creds)} in the latency window)" if window is not None and \
+        len(creds) != len(served) else (f" (latest {limit})" if len(served) > limit else "")
+    ax.set(ylabel="credential", yticks=[],
+           title=f"{env}: {_count(len(served), 'credential')}{shown}, median lifetime "
+                 f"{lifetime}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    every = int(served["every_request"].sum())
+    inside_words = (f"{'all' if every == len(served) else every} of them inside the SDK's "
+                    "refresh window when issued, so every request refreshes while they are "
+                    "served") if every else "none inside the SDK's refresh window when issued"
+    return f"{env} served {_count(len(served), 'credential')} with a median lifetime of " \
+           f"{lifetime}; {inside_words}"
+
+
 def credential_timeline(moments: dict[str, pd.DataFrame], analysis: Analysis,
                         threshold_s: float | None, sdk: str | None, limit: int = 120,
                         latency: pd.DataFrame | LatencyDigest | None = None,
@@ -158,49 +193,15 @@ def credential_timeline(moments: dict[str, pd.DataFrame], analysis: Analysis,
     colours = env_colours(analysis.baseline, analysis.candidate)
     window = time_window(latency_digest.of(latency)) if latency is not None else None
     fig, axes = _panels(len(envs), extra_height=1.2)
-    sentences = []
-    for ax, env in zip(axes, envs, strict=False):
-        served = moments[env]
-        creds = served if window is None else served[(served["expiration"] >= window[0])
-                                                     & (served["last_updated"] <= window[1])]
-        creds = creds.tail(limit).reset_index(drop=True)
-        issued = mdates.date2num(creds["last_updated"])
-        expires = mdates.date2num(creds["expiration"])
-        inside = np.maximum(mdates.date2num(creds["window_from"]), issued)
-        ax.barh(creds.index, expires - issued, left=issued, height=0.8, color=colours[env],
-                alpha=0.35, label="valid")
-        ax.barh(creds.index, expires - inside, left=inside, height=0.8, color=colours[env],
-                label="inside the SDK's\nrefresh window")
-        span = window or (served["last_updated"].min(), served["expiration"].max())
-        time_axis(ax, span)
-        if window is not None and len(creds) <= 3:  # say when a bar runs on past the window
-            for row, expiry in enumerate(creds["expiration"]):
-                if expiry > window[1]:
-                    ax.annotate(f"expires {expiry:%H:%M} →", (1.0, row), xytext=(-4, 0),
-                                xycoords=("axes fraction", "data"), textcoords="offset points",
-                                ha="right", va="center", fontsize="x-small")
-        lifetime = durations.span((served["expiration"] - served["last_updated"]).median())
-        shown = f" ({len(creds)} in the latency window)" if window is not None and \
-            len(creds) != len(served) else (f" (latest {limit})" if len(served) > limit else "")
-        ax.set(ylabel="credential", yticks=[],
-               title=f"{env}: {_count(len(served), 'credential')}{shown}, median lifetime "
-                     f"{lifetime}")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-        every = int(served["every_request"].sum())
-        sentences.append(
-            f"{env} served {_count(len(served), 'credential')} with a median lifetime of "
-            f"{lifetime}; " + (f"{'all' if every == len(served) else every} of them inside "
-                               "the SDK's refresh window when issued, so every request "
-                               "refreshes while they are served" if every else
-                               "none inside the SDK's refresh window when issued"))
+    sentences = [_credential_panel(ax, env, moments[env], window, colours[env], limit)
+                 for ax, env in zip(axes, envs, strict=False)]
     if not envs:
         axes[0].set(xlabel="time (UTC)", yticks=[], title="No credential to show")
-    if threshold_s:
-        fig.suptitle(f"Credential lifetimes against {sdk}'s refresh threshold "
-                     f"({durations.minutes(threshold_s)} before expiry)", fontsize="medium")
+    threshold = f"{durations.minutes(threshold_s)} before expiry" if threshold_s else ""
+    if threshold:
+        fig.suptitle(f"Credential lifetimes against {sdk}'s refresh threshold ({threshold})",
+                     fontsize="medium")
     _lay_out(fig)
-    threshold = f" ({sdk} refreshes {durations.minutes(threshold_s)} before expiry)" \
-        if threshold_s else ""
-    alt = ("; ".join(sentences) + f"{threshold}.") if envs else \
-        "No credential document to show."
+    alt = "; ".join(sentences) + (f" ({sdk} refreshes {threshold})." if threshold else ".") \
+        if envs else "No credential document to show."
     return Chart(fig, "credentials", alt, finding_about(findings, "credential-refresh"))

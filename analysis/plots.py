@@ -298,7 +298,8 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
     """One request per row (waterfall.segments, or `table` in its shape), its segments one
     after another: app, each metadata call, each DNS name tried; modelled segments hatched,
     a segment wide enough to read labelled with its ms, and the observed median marked ▼."""
-    table = waterfall.segments(analysis, metadata) if table is None else table
+    table = waterfall.segments(analysis, metadata) if table is None else \
+        waterfall.validate(table)
     requests = list(dict.fromkeys(table["request"]))
     longest = float(waterfall.totals(table).max()) if len(table) else 1.0
     # the bars cannot name a 1 ms DNS query: a note under the axes names every segment

@@ -13,7 +13,8 @@ The table has one row per segment of one request, in the order the request pays 
 
 A typical request pays what at least half the requests pay; when a cost only some requests pay
 (a DNS cache miss) has a price, one more request shows the candidate paying it. Other sources
-(packet captures) append rows with source "measured" in the same shape.
+(packet captures, issue 19) add their requests with `extend()`: rows in the same shape, source
+"measured"; `validate()` says what a malformed table lacks.
 """
 
 from __future__ import annotations
@@ -156,6 +157,39 @@ def segments(analysis: Analysis, metadata: pd.DataFrame | None = None) -> pd.Dat
         rows += [_row(request, env, *overhead)
                  for overhead in _overheads(analysis, env, metadata, with_miss=miss)]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def validate(table: pd.DataFrame, where: str = "waterfall table") -> pd.DataFrame:
+    """The table with its columns in order, or a ValueError naming what is wrong: a missing
+    column, an unknown kind or source, a negative or missing duration."""
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {', '.join(missing)}; expected "
+                         f"{', '.join(COLUMNS)}")
+    checks = [("kind", ~table["kind"].isin(KINDS), f"one of {', '.join(KINDS)}"),
+              ("source", ~table["source"].isin([MEASURED, MODELLED]),
+               f"{MEASURED} or {MODELLED}"),
+              ("ms", ~(pd.to_numeric(table["ms"], errors="coerce") >= 0), "a duration >= 0")]
+    for column, bad, expected in checks:
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            value = table[column].iloc[row]
+            raise ValueError(f"{where}, row {row}: {column} "
+                             f"{value if column == 'ms' else repr(value)}; "
+                             f"expected {expected}")
+    return table[COLUMNS].reset_index(drop=True)
+
+
+def extend(table: pd.DataFrame, measured: pd.DataFrame, where: str = "measured requests"
+           ) -> pd.DataFrame:
+    """The table with more requests appended (a packet capture's, say): rows in the same
+    shape, each request named apart from the ones already there."""
+    measured = validate(measured, where)
+    clash = sorted(set(measured["request"]) & set(table["request"]))
+    if clash:
+        raise ValueError(f"{where}: request {clash[0]!r} is already in the table; name "
+                         "captured requests apart (e.g. 'k8s: captured request 1')")
+    return pd.concat([validate(table), measured], ignore_index=True)
 
 
 def totals(table: pd.DataFrame) -> pd.Series:

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis import waterfall
 from analysis.models.dns_cost import PER_NAME, WalkCost
@@ -93,3 +94,31 @@ def test_no_latency_no_request():
     search = analysed("search-api")
     thin = replace(search.analysis, latency_ms={})
     assert waterfall.segments(thin).empty
+
+
+def test_captured_requests_join_the_table_in_the_same_shape():
+    search = analysed("search-api")
+    table = waterfall.segments(search.analysis)
+    captured = pd.DataFrame([
+        {"request": "k8s: captured request 1", "env": "k8s", "segment": "app", "kind": "app",
+         "ms": 21.0, "source": "measured", "share": 1.0},
+        {"request": "k8s: captured request 1", "env": "k8s", "segment": "metadata call 1",
+         "kind": "metadata", "ms": 43.0, "source": "measured", "share": 1.0}])
+    both = waterfall.extend(table, captured)
+    assert waterfall.totals(both)["k8s: captured request 1"] == 64.0
+    assert len(both) == len(table) + 2
+    with pytest.raises(ValueError, match="'k8s: captured request 1' is already in the table"):
+        waterfall.extend(both, captured)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"kind": "tcp"}, r"row 0: kind 'tcp'; expected one of app, metadata, dns"),
+    ({"source": "guessed"}, r"row 0: source 'guessed'; expected measured or modelled"),
+    ({"ms": -1.0}, r"row 0: ms -1.0; expected a duration >= 0")])
+def test_a_malformed_table_is_named_with_its_row(change, message):
+    row = {"request": "r", "env": "k8s", "segment": "app", "kind": "app", "ms": 1.0,
+           "source": "measured", "share": 1.0}
+    with pytest.raises(ValueError, match=message):
+        waterfall.validate(pd.DataFrame([{**row, **change}]), "capture.pcap")
+    with pytest.raises(ValueError, match="missing column.s. share"):
+        waterfall.validate(pd.DataFrame([row]).drop(columns="share"))

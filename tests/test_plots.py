@@ -278,4 +278,5 @@ def test_the_report_template_writes_the_figure_with_its_anchor_escaped_alt_and_l
     encoded = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', figure[1])[1]
     assert base64.b64decode(encoded).decode() == data[SVG]
     assert 'href="#finding-dns-search-expansion"' in figure[1]
+    assert "max-width: 100%" in figure[1]  # scales down to a phone or a printed page
     assert 'src="data:image/png' not in html  # the figure is SVG, not a PNG beside it

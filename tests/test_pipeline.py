@@ -46,7 +46,7 @@ def test_report_is_self_contained_with_code_hidden(search_report):
     html = (reports / "search-api" / "report.html").read_text()
     assert "<script src" not in html
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
-    assert "data:image/png;base64," in html
+    assert "data:image/svg+xml;base64," in html
     assert 'jp-InputArea-editor"' not in html
     assert "search-api: BLOCKED" in html
 

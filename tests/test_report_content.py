@@ -8,15 +8,16 @@ import matplotlib.colors as mcolors
 import pandas as pd
 import pytest
 
-from analysis import fingerprint, ingest, pipeline, plots, service, view
+from analysis import fingerprint, ingest, pipeline, plots, service, time_plots, view
 from analysis.attribution import analyse
 from analysis.models.credentials import policy, refresh_moments
 from tests.conftest import EXAMPLES
 
 SECTIONS = ["What the gap is made of", "Findings and fixes", "Latency", "DNS", "Credentials",
             "Data quality"]
-#: attribution, ECDF, latency over time, latency against rate, dig times, credential timeline
-FIGURES = 6
+#: attribution, request waterfall, ECDF, latency over time, latency against rate, dig times,
+#: credential timeline
+FIGURES = 7
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_every_section_in_order_with_its_figures(reports, name):
     banner = html.index('class="lg-banner"')
     headings = [html.index(f">{title}<", banner) for title in SECTIONS]
     assert headings == sorted(headings), "sections out of order"
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == FIGURES
+    assert len(re.findall(r'<img[^>]+src="data:image/svg\+xml;base64,', html)) == FIGURES
     alts = re.findall(r'<img[^>]*\salt="([^"]*)"', html)
     assert len(alts) == FIGURES and all(len(alt) > 20 and "No description" not in alt
                                         for alt in alts), alts
@@ -89,9 +90,8 @@ def test_periodic_refreshes_are_marked_where_the_model_predicts_them():
     creds.loc[k8s, "key_id"] = "one-key"
     moments = {result.candidate: refresh_moments(creds, result.candidate, policy("aws-sdk-go"))}
     fig = plots.latency_over_time(evidence.latency, result, moments)
-    marked = [line.get_xdata()[0] for ax in fig.axes for line in ax.get_lines()
-              if line.get_linestyle() == "--" and len(line.get_xdata()) == 2
-              and line.get_xdata()[0] == line.get_xdata()[1]]
+    marked = [when for ax in fig.axes for line in ax.get_lines()
+              if line.get_label() == time_plots.REFRESH_LEGEND for when in line.get_xdata()]
     assert marked == [start + pd.Timedelta(minutes=20)]
 
 
@@ -116,7 +116,6 @@ def test_each_environment_keeps_its_colour_and_every_axis_has_a_unit():
         assert mcolors.to_hex(expected) in colours, fig.axes[0].get_title()
         for ax in fig.axes:
             assert "(" in ax.get_xlabel(), f"no unit on {ax.get_title()}"
-    plots.plt.close("all")
 
 
 def test_too_many_predicted_refreshes_are_counted_not_drawn():
@@ -131,7 +130,6 @@ def test_too_many_predicted_refreshes_are_counted_not_drawn():
     dashed = [line for ax in fig.axes for line in ax.get_lines()
               if line.get_linestyle() == "--" and len(set(line.get_xdata())) == 1]
     assert dashed == [] and "predicted refreshes (not drawn)" in fig.axes[-1].get_title()
-    plots.plt.close("all")
 
 
 def test_failed_credential_fetches_are_listed_with_their_file_and_line(fixture_path):

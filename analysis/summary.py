@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from analysis import __version__
+from analysis import __version__, fixes
 from analysis.attribution import Analysis
 from analysis.fingerprint import combine
 from analysis.ingest import Evidence
@@ -53,8 +53,10 @@ def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
         "attribution_ms": analysis.attribution_ms,
         "predicted_ms": analysis.predicted_ms,
         "dns_cost": dns_cost(analysis),
-        "verdict": analysis.verdict,
+        "verdict": {**analysis.verdict,
+                    "blockers": [f["id"] for f in findings if f["severity"] == "blocker"]},
         "findings": findings,
+        "after_fixes": fixes.after_fixes(analysis, findings),
         "inputs": inputs(evidence),
         "what_if": dict(what_if or {}),
         "tool_version": __version__,

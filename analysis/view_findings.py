@@ -113,10 +113,17 @@ def cause_words(cause: str) -> str:
     return _CAUSE_WORDS.get(cause, cause.replace("_", " "))
 
 
-def ms(value: float, signed: bool = True) -> str:
-    """Milliseconds for a sentence: `+41 ms`, `−2 ms` (a real minus sign)."""
-    text = f"{value:+.0f}" if signed else f"{value:.0f}"
-    return text.replace("-", "\u2212") + " ms"
+def signed(value: float) -> str:
+    """A whole number of ms with its sign, a real minus sign, and no sign on a zero:
+    `+41`, `\u22122`, `0`."""
+    if round(value) == 0:
+        return "0"
+    return f"{value:+.0f}".replace("-", "\u2212")
+
+
+def ms(value: float) -> str:
+    """Milliseconds for a sentence: `+41 ms`, `\u22122 ms`, `0 ms`."""
+    return f"{signed(value)} ms"
 
 
 def severity_badge(severity: str) -> str:
@@ -193,7 +200,7 @@ def _blockers(analysis: Analysis, findings: list[dict]) -> str:
             f"{fixed}: {_after(plans['blockers'], analysis)}.</p>")
     more = plans["all"]
     if more["findings"] != plans["blockers"]["findings"] and more["gap_after_ms"]:
-        line += (f"<p>After every fix below ({len(more['findings'])}): "
+        line += (f"<p>After all {len(more['findings'])} fixes, warnings included: "
                  f"{_after(more, analysis)}.</p>")
     return line
 
@@ -259,17 +266,17 @@ def _table(actionable: list[dict], analysis: Analysis, findings: list[dict]) -> 
         rows.append(_row([
             severity_badge(f["severity"]),
             f'<a href="#finding-{escape(f["id"])}">{escape(words(f["id"]))}</a>',
-            f"{gain['p50']:.0f}" if "p50" in gain else "&ndash;",
-            f"{gain['p99']:.0f}" if "p99" in gain else "&ndash;",
-            f"{after['p50']:+.0f} / {after['p99']:+.0f}" if after else "&ndash;",
+            f"{round(gain['p50']):d}" if "p50" in gain else "&ndash;",
+            f"{round(gain['p99']):d}" if "p99" in gain else "&ndash;",
+            f"{signed(after['p50'])} / {signed(after['p99'])}" if after else "&ndash;",
             _links(f["id"]) or "&ndash;"]))
     plan = fixes.after_fixes(analysis, findings)["all"]
     if plan["gap_after_ms"] and plan["findings"]:
         removed = {q: analysis.gap_ms[q]["value"] - v for q, v in plan["gap_after_ms"].items()}
         after = plan["gap_after_ms"]
-        rows.append(_row(["", "after all fixes", f"{removed['p50']:.0f}",
-                          f"{removed['p99']:.0f}",
-                          f"{after['p50']:+.0f} / {after['p99']:+.0f}", ""], strong=True))
+        rows.append(_row(["", "after all fixes", f"{round(removed['p50']):d}",
+                          f"{round(removed['p99']):d}",
+                          f"{signed(after['p50'])} / {signed(after['p99'])}", ""], strong=True))
     return ('<table class="lg-table" id="tab-findings"><thead>'
             + "".join(f"<th>{h}</th>" for h in header) + "</thead><tbody>"
             + "".join(rows) + "</tbody></table>")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from analysis import browser as system_browser
-from analysis import view
+from analysis import view, view_findings
 from tests.words import raw_values
 
 SCREEN = {"width": 1280, "height": 800}
@@ -49,8 +49,8 @@ def test_the_banner_is_the_one_h1_and_names_every_blocker_with_its_effect(page_o
         link = banner.locator(f'a[href="#finding-{finding}"]')
         assert link.count() == 1 and link.inner_text() in text
     after = summary["after_fixes"]["blockers"]["gap_after_ms"]
-    assert f"p50 {after['p50']:+.0f} ms".replace("-", "\u2212") in text
-    assert f"p99 {after['p99']:+.0f} ms".replace("-", "\u2212") in text
+    assert f"p50 {view_findings.ms(after['p50'])}" in text
+    assert f"p99 {view_findings.ms(after['p99'])}" in text
     assert "budget" in text
 
 

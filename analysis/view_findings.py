@@ -169,9 +169,11 @@ def _after(plan: dict, analysis: Analysis) -> str:
     budgets = {q: d["budget_ms"] for q, d in analysis.verdict.get("by_quantile", {}).items()}
     said = ", ".join(f"{q} {ms(v)}" for q, v in after.items())
     against = " and ".join(f"{budgets[q]:g}" for q in after if q in budgets)
-    outcome = {True: "predicted within budget (ready)", False: "still over budget",
+    outcome = {True: "predicted within budget", False: "predicted still over budget",
                None: "readiness not predicted (" + ", ".join(
-                   words(i) for i in plan["not_predicted"]) + " has no predicted effect)"}
+                   words(i) for i in plan["not_predicted"])
+               + f" {'has' if len(plan['not_predicted']) == 1 else 'have'} no predicted "
+               "effect on the gap)"}
     return f"{said} against budgets of {against} ms: {outcome[plan['within_budget']]}"
 
 
@@ -192,12 +194,14 @@ def _blockers(analysis: Analysis, findings: list[dict]) -> str:
     if not blockers:
         return ""
     plans = fixes.after_fixes(analysis, findings)
-    listed = "; ".join(f'<a href="#finding-{escape(f["id"])}">{escape(words(f["id"]))}</a> '
-                       f"({_effect(f, analysis)})" for f in blockers)
+    listed = "; ".join(f'<a href="#finding-{escape(f["id"])}">{escape(words(f["id"]))}</a>'
+                       + (f" ({_effect(f, analysis)})" if f.get("cause") else "")
+                       for f in blockers)
     count = f"{len(blockers)} blocker{'s' if len(blockers) != 1 else ''}"
     fixed = "it" if len(blockers) == 1 else f"all {len(blockers)}"
-    line = (f'<p class="lg-blockers"><strong>{count}:</strong> {listed}. After fixing '
-            f"{fixed}: {_after(plans['blockers'], analysis)}.</p>")
+    after = f" After fixing {fixed}: {_after(plans['blockers'], analysis)}." \
+        if plans["blockers"]["findings"] else ""
+    line = f'<p class="lg-blockers"><strong>{count}:</strong> {listed}.{after}</p>'
     more = plans["all"]
     if more["findings"] != plans["blockers"]["findings"] and more["gap_after_ms"]:
         line += (f"<p>After all {len(more['findings'])} fixes, warnings included: "
@@ -213,7 +217,7 @@ def banner(analysis: Analysis, what_if: dict | None = None,
     ready = analysis.verdict["ready"]
     colour = "#1b7837" if ready else "#b2182b"
     return (
-        f'<header class="lg-banner lg-{"ready" if ready else "blocked"}" '
+        f'<header class="lg-banner" data-ready="{"true" if ready else "false"}" '
         f'style="border-left:8px solid {colour};padding:0.6em 1em;background:#f7f7f7">'
         f'<h1 class="lg-verdict" style="font-size:1.6em;margin:0 0 0.3em 0">'
         f'{escape(analysis.service)}: {"READY" if ready else "BLOCKED"} &middot; '

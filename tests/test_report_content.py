@@ -27,7 +27,7 @@ def reports(example_reports):
 @pytest.mark.parametrize("name", ["search-api", "listings-api", "payments-api"])
 def test_every_section_in_order_with_its_figures(reports, name):
     html = (reports[name] / name / "report.html").read_text()
-    banner = html.index('class="lg-banner')
+    banner = html.index('class="lg-banner"')
     headings = [html.index(f'<h2 id="{anchor}">{title}<', banner)
                 for title, (anchor, _) in zip(SECTIONS, view.SECTIONS, strict=True)]
     assert headings == sorted(headings), "sections out of order"

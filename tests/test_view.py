@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from analysis import view
+from analysis import view, view_findings
 from analysis.attribution import Analysis
 from analysis.fingerprint import combine
 from tests.analysed import analysed
@@ -63,3 +63,19 @@ def test_the_footer_escapes_parameters_and_names_the_evidence_fingerprint():
     html = view.footer({"service": EVIL}, files).data
     assert "<script>" not in html
     assert combine(files)[:16] in html and "SHA-256 of 1 file)" in html
+
+
+def test_the_banner_names_every_blocker_and_the_gap_after_fixing_them_all():
+    from analysis import result
+    from tests.conftest import EXAMPLES
+
+    # a 40 ms p99 budget makes DNS (48 ms of search-api's p99 gap) a blocker beside credentials
+    done = result.compute(EXAMPLES / "search-api", {"budget.p99_ms": 40})
+    blockers = done.summary()["verdict"]["blockers"]
+    assert blockers == ["credential-refresh-every-request", "dns-search-expansion"]
+    html = view.banner(done.analysis, done.what_if, done.findings).data
+    assert "2 blockers:" in html and "After fixing all 2:" in html
+    assert all(f'href="#finding-{b}"' in html for b in blockers)
+    after = done.summary()["after_fixes"]["blockers"]["gap_after_ms"]
+    assert f"p99 {view_findings.ms(after['p99'])}" in html
+    assert "against budgets of 10 and 40 ms" in html

@@ -102,6 +102,13 @@ def render(summary: dict) -> str:
     for finding in summary["findings"]:
         if finding["severity"] == "blocker":
             lines.append(f"  blocker {finding['id']}: {finding['evidence']}")
+    plan = (summary.get("after_fixes") or {}).get("blockers") or {}
+    if plan.get("findings") and plan.get("gap_after_ms"):
+        after = plan["gap_after_ms"]
+        within = {True: "within budget", False: "still over budget",
+                  None: "readiness not predicted"}[plan["within_budget"]]
+        lines.append(f"  after fixing the blockers (predicted): p50 {after['p50']:+.1f} ms, "
+                     f"p99 {after['p99']:+.1f} ms, {within}")
     if summary.get("what_if"):
         lines.append("  what if: " + ", ".join(f"{k}={v}" for k, v in summary["what_if"].items()))
     return "\n".join(lines)

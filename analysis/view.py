@@ -66,14 +66,19 @@ def latency_table(analysis: Analysis) -> HTML:
     return table(pd.DataFrame(rows), "no latency evidence", "latency")
 
 
+#: describe()'s columns in words, with their units
+_SUMMARY_COLUMNS = {"count": "requests", "mean": "mean (ms)", "std": "standard deviation (ms)",
+                    "min": "min (ms)", "50%": "p50 (ms)", "90%": "p90 (ms)", "99%": "p99 (ms)",
+                    "max": "max (ms)"}
+
+
 def latency_summary(latency: LatencyDigest) -> pd.DataFrame:
-    """Count, mean, spread and quantiles of backend latency (ms) per environment."""
-    frame = latency.summary.copy()
+    """Requests, mean, spread and quantiles of backend latency (ms) per environment."""
+    frame = latency.summary.rename(columns=_SUMMARY_COLUMNS).round(1)
     frame.index.name = "environment"
-    frame = frame.rename(columns={"count": "requests"})
-    frame.columns = [c if c == "requests" else f"{c.replace('%', ' %')} (ms)".replace(
-        "50 %", "p50").replace("90 %", "p90").replace("99 %", "p99") for c in frame.columns]
-    return frame.round(1)
+    if "requests" in frame.columns:
+        frame["requests"] = frame["requests"].astype(int)
+    return frame
 
 
 def inputs_table(evidence: Evidence) -> HTML:

@@ -104,8 +104,16 @@ if (!window.lgCopy) {
 </script>"""
 
 
+#: the kinds of evidence a `missing-<kind>-<env>` finding names (findings.evidence_findings)
+_KINDS = {"latency": "latency logs", "dig": "dig timings", "credentials": "credential documents",
+          "metadata": "timed metadata calls", "resolv-conf": "resolv.conf"}
+
+
 def words(finding_id: str) -> str:
     """A finding's name in words (its id, dashes as spaces, when none is written)."""
+    for kind, said in _KINDS.items():
+        if finding_id.startswith(f"missing-{kind}-"):
+            return f"no {said} from {finding_id[len(kind) + 9:]}"
     return FINDING_WORDS.get(finding_id, finding_id.replace("-", " "))
 
 

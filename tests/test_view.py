@@ -1,5 +1,6 @@
 """The report's HTML pieces escape everything that came from evidence or configuration."""
 
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -79,3 +80,20 @@ def test_the_banner_names_every_blocker_and_the_gap_after_fixing_them_all():
     after = done.summary()["after_fixes"]["blockers"]["gap_after_ms"]
     assert f"p99 {view_findings.ms(after['p99'])}" in html
     assert "against budgets of 10 and 40 ms" in html
+
+
+def test_findings_are_named_in_words():
+    assert view_findings.words("dns-search-expansion") == "DNS search-list expansion"
+    assert view_findings.words("missing-resolv-conf-k8s") == "no resolv.conf from k8s"
+    assert view_findings.words("missing-dig-ec2") == "no dig timings from ec2"
+    assert view_findings.words("some-new-finding") == "some new finding"
+    assert view_findings.ms(-0.4) == "0 ms" and view_findings.ms(-2.4) == "\u22122 ms"
+
+
+def test_the_method_section_carries_the_budgets_and_the_contents_counts_findings():
+    done = analysed("search-api")
+    method = view.method(done.analysis).data
+    assert method.startswith('<h2 id="method">') and "10 ms at p50 and 50 ms at p99" in method
+    contents = view.contents(done.findings).data
+    assert "(1 blocker, 1 warning)" in contents
+    assert [a for a, _ in view.SECTIONS] == re.findall(r'href="#([^"]+)"', contents)

@@ -286,7 +286,9 @@ def _table(actionable: list[dict], analysis: Analysis, findings: list[dict]) -> 
     if plan["gap_after_ms"] and plan["findings"]:
         removed = {q: analysis.gap_ms[q]["value"] - v for q, v in plan["gap_after_ms"].items()}
         after = plan["gap_after_ms"]
-        rows.append(_row(["", "after all fixes", f"{round(removed['p50']):d}",
+        label = "after all fixes" + (" with a predicted effect" if plan["not_predicted"]
+                                     else "")
+        rows.append(_row(["", label, f"{round(removed['p50']):d}",
                           f"{round(removed['p99']):d}",
                           f"{signed(after['p50'])} / {signed(after['p99'])}", ""], strong=True))
     return ('<table class="lg-table" id="tab-findings"><thead>'

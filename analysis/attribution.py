@@ -183,6 +183,20 @@ def _checked(est, evidence: Evidence, config: ServiceConfig, policy):
                    predicted_ms=est.mean_ms())
 
 
+def _signed(value: float) -> str:
+    """A whole number with its sign, none on a zero: '+3', '-1', '0'."""
+    return "0" if round(value) == 0 else f"{value:+.0f}"
+
+
+def _explains(cause: str, share: float, gap: float) -> str:
+    """'credential refresh explains 80 ms', or, when the model puts the cause a little above
+    the measured gap (the unexplained rest is then negative), that it explains all of it."""
+    if round(share) <= round(gap):
+        return f"{cause} explains {share:.0f} ms"
+    return (f"{cause} explains all of it (the model puts it at {share:.0f} ms, "
+            f"{share - gap:.0f} ms above what was measured)")
+
+
 def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> dict:
     """The cause of the gap and whether the candidate is ready (the summary.json
     contract: README.md, "What you get").
@@ -206,9 +220,9 @@ def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> di
     if all(d.decision == WITHIN for d in decided.values()):
         gap50, gap99 = analysis.gap_ms["p50"]["value"], analysis.gap_ms["p99"]["value"]
         return {"cause": "none", "ready": True,
-                "summary": f"{cand} is within budget: p50 {gap50:+.0f} ms (budget "
-                           f"{config.budget.p50_ms:g}), p99 {gap99:+.0f} ms (budget "
-                           f"{config.budget.p99_ms:g}).", **by_quantile}
+                "summary": f"{cand} is within budget: p50 {_signed(gap50)} ms (budget "
+                           f"{config.budget.p50_ms:g} ms), p99 {_signed(gap99)} ms (budget "
+                           f"{config.budget.p99_ms:g} ms).", **by_quantile}
     if not over:
         undecided = "; ".join(f"{q}: {d.why}" for q, d in decided.items()
                               if d.decision != WITHIN)
@@ -227,9 +241,11 @@ def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> di
     else:
         cause = "credential_refresh" if cred >= dns else "dns"
     words = {
-        "credential_refresh": f"credential refresh explains {cred:.0f} ms",
-        "dns": f"DNS resolution explains {dns:.0f} ms",
-        "both": f"credential refresh ({cred:.0f} ms) and DNS ({dns:.0f} ms) explain it",
+        "credential_refresh": _explains("credential refresh", cred, gap),
+        "dns": _explains("DNS resolution", dns, gap),
+        "both": f"credential refresh ({cred:.0f} ms) and DNS ({dns:.0f} ms) explain it"
+                + (f" (the model puts them {cred + dns - gap:.0f} ms above what was measured)"
+                   if round(cred + dns) > round(gap) else ""),
         "unexplained": f"neither credential refresh ({cred:.0f} ms) nor DNS ({dns:.0f} ms) "
                        f"explains it",
         "inconclusive": "the evidence is not enough to attribute it (no SDK named, or "

@@ -7,16 +7,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import provider_findings, stats
+from analysis import durations, fixes, provider_findings, stats
 from analysis.attribution import Analysis
 from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
-from analysis.finding import Finding, blockers_first
+from analysis.finding import Finding, blockers_first, snippet
 from analysis.ingest import Evidence
 from analysis.ingest.curl_transcript import LISTING, TIMEOUT
 from analysis.ingest.other_lines import UPSTREAM_TIMEOUT
 from analysis.models import search_list
 from analysis.models.credentials import (
     RefreshPolicy,
+    distinct_credentials,
     failed_fetches,
     refresh_moments,
 )
@@ -28,14 +29,15 @@ from analysis.stall_findings import dns_stall_findings
 
 
 def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysis | None = None,
-             cause: str | None = None) -> Finding:
-    """A finding; for a cause, the p50 time it accounts for and the gap predicted without it."""
+             cause: str | None = None, code: list[dict] | None = None) -> Finding:
+    """A finding; for a cause, the p50 time it accounts for and the gap predicted without it
+    (fixes.gap_after); `code`: the fix as snippets to paste."""
     attr = (analysis.attribution_ms if analysis else None) or {}
     gain = attr.get("p50", {}).get(cause, 0.0) if cause else 0.0
-    after = {q: round(analysis.gap_ms[q]["value"] - attr[q].get(cause, 0.0), 1) + 0.0
-             for q in ("p50", "p99")} if cause and attr else {}
-    return Finding(id_, severity, evidence=evidence, fix=fix,
-                   gain_ms=round(float(gain), 1) + 0.0, gap_after_fix_ms=after)
+    after = fixes.gap_after(analysis, [cause]) if cause and attr else {}
+    return Finding(id_, severity, evidence=evidence, fix=fix, fix_code=code or None,
+                   gain_ms=round(float(gain), 1) + 0.0, gap_after_fix_ms=after,
+                   cause=cause if after else None)
 
 
 def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig, analysis: Analysis) -> str:
@@ -53,7 +55,23 @@ def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig, analysis: Ana
     return "warning" if max(p50_ms, p99_ms) >= 1.0 else "info"
 
 
-def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[Finding]:
+def _documents(count: int, credentials: pd.DataFrame | None, env: str) -> str:
+    """'31 credential documents, 7 distinct credentials': the one count of documents the
+    report uses (a provider serves one credential in many documents)."""
+    said = f"{count} credential document{'s' if count != 1 else ''}"
+    distinct = distinct_credentials(credentials, env) if credentials is not None else 0
+    return said + (f", {distinct} distinct credential{'s' if distinct != 1 else ''}"
+                   if distinct else "")
+
+
+def _threshold(seconds: float) -> str:
+    """When the SDK refreshes, for a sentence: 'when less than 15 min remain'."""
+    return "when they expire" if seconds < 1 else \
+        f"when less than {durations.minutes(seconds)} remain{'s' if seconds == 1 else ''}"
+
+
+def credential_findings(analysis: Analysis, config: ServiceConfig,
+                        evidence: Evidence | None = None) -> list[Finding]:
     est = analysis.refresh.get(analysis.candidate)
     if est is not None and est.overruled:
         return [_finding(
@@ -73,14 +91,18 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[Findi
     p50, p99 = (attr["p50"]["credential_refresh"], attr["p99"]["credential_refresh"]) if attr \
         else (est.mean_ms(),) * 2
     cost = provider_findings.cost_words(est)
-    lived = f"(median of {est.documents} documents)" if est.documents else \
+    documents = _documents(est.documents, evidence.credentials if evidence else None,
+                           analysis.candidate)
+    lived = f"(median of {documents})" if est.documents else \
         "(configured: no document shows a lifetime)"
     seen = (f"{analysis.candidate} credentials live {est.lifetime_s:.0f} s {lived} and keep "
             f"at least {est.floor_s:.0f} s when served ({est.floor_source}); {config.sdk} "
-            f"{provider_findings.how(policy, config.credential_provider)} when less than "
-            f"{policy.refresh_before_expiry_s:.0f} s remain")
+            f"{provider_findings.how(policy, config.credential_provider)} "
+            f"{_threshold(policy.refresh_before_expiry_s)}")
     fix = provider_findings.credential_fix(config.credential_provider, config.sdk,
                                            policy.refresh_before_expiry_s)
+    code = provider_findings.credential_fix_code(config.credential_provider,
+                                                 policy.refresh_before_expiry_s)
     queue = storm_queue(est, analysis.rate_per_s[analysis.candidate])
     waited = f"; {queue.sentence()}" if queue else ""
     if est.aws_calls != 1.0:
@@ -90,13 +112,13 @@ def credential_findings(analysis: Analysis, config: ServiceConfig) -> list[Findi
         return [_finding(
             "credential-refresh-every-request", _severity(p50, p99, config, analysis),
             f"{seen}, so every request waits for a refresh ({cost}){waited}.", fix, analysis,
-            "credential_refresh")] + saturated_lock_findings(analysis, queue, fix)
+            "credential_refresh", code)] + saturated_lock_findings(analysis, queue, fix)
     if est.storm > 0:
         return [_finding(
             "credential-refresh-storms", _severity(p50, p99, config, analysis),
             f"{seen}; {config.credential_provider or 'the provider'} hands out credentials with "
             f"less than that left {est.storm:.0%} of the time, and then every request waits "
-            f"for a refresh ({cost}){waited}.", fix, analysis, "credential_refresh")] \
+            f"for a refresh ({cost}){waited}.", fix, analysis, "credential_refresh", code)] \
             + saturated_lock_findings(analysis, queue, fix)
     return [_finding(
         "credential-refresh-periodic", _severity(p50, p99, config, analysis),
@@ -147,7 +169,8 @@ def credential_fetch_findings(analysis: Analysis, evidence: Evidence) -> list[Fi
             found.append(_finding(id_, severity, f"{len(these)} of {fetches} credential fetches "
                                   f"{did} in {analysis.candidate} ({codes}; the first at "
                                   f"{Path(first['source_file']).name} line {first['line']}). "
-                                  f"{why}", fix))
+                                  f"{why}", fix, code=provider_findings.hop_limit_code()
+                                  if fix is HOP_LIMIT_FIX else None))
     return found
 
 
@@ -177,17 +200,42 @@ def dns_findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) 
                  for n in expanded}
         names = ", ".join(f"{n} ({n.count('.')} dots, resolves {where[n]}) costs {k} names"
                           for n, k in expanded.items())
-        fixes = " ".join(f"{n}: {search_list.fix(n, search, ndots)}" for n in expanded)
+        said = " ".join(f"{n}: {search_list.fix(n, search, ndots)}" for n in expanded)
+        cached = "Keep an application DNS cache." if config.dns.cache_ttl_s else \
+            "Add an application DNS cache (service.yaml says there is none)."
         return [_finding(
             "dns-search-expansion", _severity(p50, p99, config, analysis),
             f"resolv.conf has ndots:{ndots} and {len(search)} search domains: {names} per "
-            f"uncached lookup; {timing}.",
-            f"{fixes} Keep an application DNS cache.", analysis, "dns")]
+            f"uncached lookup; {timing}.", f"{said} {cached}", analysis, "dns",
+            _dns_code(list(expanded), search, ndots, config))]
     if p50 >= 1.0 or p99 >= 1.0:
         return [_finding("dns-slow-resolver", _severity(p50, p99, config, analysis), f"{timing}.",
                          "Run NodeLocal DNSCache, or raise the application's DNS cache TTL.",
                          analysis, "dns")]
     return []
+
+
+#: the JVM's own DNS cache when service.yaml names none (seconds): what the report suggests
+JVM_DNS_CACHE_S = 30
+
+
+def _dns_code(names: list[str], search: list[str], ndots: int,
+              config: ServiceConfig) -> list[dict]:
+    """The DNS fix as snippets: the names fully qualified, the pod's dnsConfig ndots that
+    makes each tried as written first, and, for a JVM service, its DNS cache TTL."""
+    code = [snippet("the host names, fully qualified (trailing dot: one query each), where "
+                    "the service configures them", "text",
+                    "\n".join(search_list.full_name(n, search) for n in names)),
+            snippet("or: the pod's dnsConfig (ndots low enough for these names)", "yaml",
+                    search_list.dns_config(min(search_list.fixed_ndots(n, search, ndots)
+                                               for n in names)))]
+    if (config.sdk or "").startswith("aws-java"):
+        ttl = config.dns.cache_ttl_s or JVM_DNS_CACHE_S
+        code.append(snippet(
+            "and the JVM's DNS cache, in $JAVA_HOME/conf/security/java.security (or "
+            "java.security.Security.setProperty at start-up)", "properties",
+            f"networkaddress.cache.ttl={ttl:g}"))
+    return code
 
 
 def _collection_time(requests: int, rates: dict[str, float]) -> str:
@@ -366,7 +414,7 @@ def model_checks(analysis: Analysis, evidence: Evidence,
 def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> list[dict]:
     """All findings, blockers first, as summary.json carries them (Finding.as_dict())."""
     fetches = credential_fetch_findings(analysis, evidence)
-    found = decision_findings(analysis) + credential_findings(analysis, config) \
+    found = decision_findings(analysis) + credential_findings(analysis, config, evidence) \
         + dns_findings(analysis, config, evidence) \
         + dns_stall_findings(analysis, config, evidence) + fetches \
         + provider_findings.for_candidate(analysis, config, fetches, _finding) \

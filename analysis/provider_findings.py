@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from analysis.finding import Finding
+from analysis.finding import Finding, snippet
 from analysis.models import imds, providers
 
 if TYPE_CHECKING:
@@ -65,6 +65,25 @@ def credential_fix(provider: str | None, sdk: str, threshold_s: float) -> str:
             "whenever they are handed out: 60 min or more, renewed well before expiry.")
 
 
+def credential_fix_code(provider: str | None, threshold_s: float) -> list[dict]:
+    """credential_fix() as flags to paste, for the providers a flag fixes (kiam-server's
+    session flags, kube2iam's session TTL); none for the others (a role or SDK setting)."""
+    minutes = math.ceil(threshold_s / 60)
+    if provider == "kiam":
+        return [snippet("kiam-server flags (the kiam-server container's args)", "shell",
+                        f"--session-duration=60m\n--session-refresh={minutes + 5}m")]
+    if provider == "kube2iam":
+        return [snippet("kube2iam flag (the kube2iam DaemonSet's args)", "shell",
+                        f"--iam-role-session-ttl={max(60, 4 * minutes)}m")]
+    return []
+
+
+def hop_limit_code() -> list[dict]:
+    """imds.HOP_LIMIT_FIX as a command to paste."""
+    return [snippet("AWS CLI, once per node (or MetadataOptions in the launch template)",
+                    "shell", imds.HOP_LIMIT_CODE)]
+
+
 def periodic_fix(policy: RefreshPolicy, est: RefreshEstimate) -> str:
     if est.hop_ms:
         return ("Most of each refresh is token PUTs waiting for no answer: " +
@@ -105,14 +124,15 @@ def for_candidate(analysis: Analysis, config: ServiceConfig, fetches: list[Findi
             found.append(finding(
                 "imds-hop-limit", "warning",
                 f"{analysis.candidate}'s timed IMDSv2 token PUTs got no answer (the hop-limit "
-                f"symptom, whatever hop_limit says): {cost}.", imds.HOP_LIMIT_FIX))
+                f"symptom, whatever hop_limit says): {cost}.", imds.HOP_LIMIT_FIX,
+                code=hop_limit_code()))
         else:
             found.append(finding(
                 "imds-hop-limit", "warning",
                 f"configuration: hop_limit {hops or 1:g} and the pod reads the node's IMDS "
                 f"({config.credential_provider or 'no credential_provider named'}), so its "
                 f"IMDSv2 token PUTs get no answer (no failed fetch recorded): {cost}.",
-                imds.HOP_LIMIT_FIX))
+                imds.HOP_LIMIT_FIX, code=hop_limit_code()))
     if providers.java_v2_returns_expired(config.sdk, config.sdk_version,
                                          config.credential_provider):
         evidence, fix = providers.java_v2_finding(config.sdk_version or "")

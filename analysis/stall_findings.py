@@ -47,5 +47,7 @@ def dns_stall_findings(analysis: Analysis, config: ServiceConfig,
     # gain and gap after the fix stay with the DNS cause's finding: the attribution of `dns`
     # holds the stalls with the search-list walk
     return [Finding("dns-timeout-stalls", level, evidence=evidence,
-                    fix=resolver_options.fix(options), gain_ms=0.0, gap_after_fix_ms={},
+                    fix=resolver_options.fix(options),
+                    fix_code=resolver_options.fix_code(options) or None,
+                    gain_ms=0.0, gap_after_fix_ms={},
                     rates=rates_seen)]

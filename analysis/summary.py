@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from analysis import __version__
+from analysis import __version__, fixes
 from analysis.attribution import Analysis
 from analysis.fingerprint import combine
 from analysis.ingest import Evidence
@@ -53,8 +53,10 @@ def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
         "attribution_ms": analysis.attribution_ms,
         "predicted_ms": analysis.predicted_ms,
         "dns_cost": dns_cost(analysis),
-        "verdict": analysis.verdict,
+        "verdict": {**analysis.verdict,
+                    "blockers": [f["id"] for f in findings if f["severity"] == "blocker"]},
         "findings": findings,
+        "after_fixes": fixes.after_fixes(analysis, findings),
         "inputs": inputs(evidence),
         "what_if": dict(what_if or {}),
         "tool_version": __version__,
@@ -100,6 +102,13 @@ def render(summary: dict) -> str:
     for finding in summary["findings"]:
         if finding["severity"] == "blocker":
             lines.append(f"  blocker {finding['id']}: {finding['evidence']}")
+    plan = (summary.get("after_fixes") or {}).get("blockers") or {}
+    if plan.get("findings") and plan.get("gap_after_ms"):
+        after = plan["gap_after_ms"]
+        within = {True: "within budget", False: "still over budget",
+                  None: "readiness not predicted"}[plan["within_budget"]]
+        lines.append(f"  after fixing the blockers (predicted): p50 {after['p50']:+.1f} ms, "
+                     f"p99 {after['p99']:+.1f} ms, {within}")
     if summary.get("what_if"):
         lines.append("  what if: " + ", ".join(f"{k}={v}" for k, v in summary["what_if"].items()))
     return "\n".join(lines)

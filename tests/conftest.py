@@ -52,3 +52,13 @@ def search_report(tmp_path_factory):
     messages = []
     result = pipeline.report("search-api", EXAMPLES, reports, say=messages.append)
     return result, reports, messages, before
+
+
+@pytest.fixture(scope="session")
+def example_reports(search_report, tmp_path_factory):
+    """The three bundled examples' reports, built once: {service: the reports folder}."""
+    _, search_reports, _, _ = search_report
+    others = tmp_path_factory.mktemp("examples")
+    for name in ("listings-api", "payments-api"):
+        pipeline.report(name, EXAMPLES, others, say=lambda m: None)
+    return {"search-api": search_reports, "listings-api": others, "payments-api": others}

@@ -18,7 +18,9 @@ def _readme_summary() -> dict:
 def test_a_report_finding_has_exactly_the_keys_summary_json_documents():
     documented = _readme_summary()["findings"][0]
     found = Finding("credential-refresh-every-request", "blocker", evidence="e", fix="f",
-                    gain_ms=89.0, gap_after_fix_ms={"p50": -2.0, "p99": 138.0}).as_dict()
+                    fix_code=[{"label": "l", "language": "shell", "code": "c\n"}],
+                    gain_ms=89.0, gap_after_fix_ms={"p50": -2.0, "p99": 138.0},
+                    cause="credential_refresh").as_dict()
     assert list(found) == list(documented)
     # DESIGN.md's contract: at least id, severity, evidence and fix
     assert {"id", "severity", "evidence", "fix"} <= found.keys()

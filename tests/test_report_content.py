@@ -8,38 +8,37 @@ import matplotlib.colors as mcolors
 import pandas as pd
 import pytest
 
-from analysis import fingerprint, ingest, pipeline, plots, service, time_plots, view
+from analysis import fingerprint, ingest, plots, service, time_plots, view
 from analysis.attribution import analyse
 from analysis.models.credentials import policy, refresh_moments
 from tests.conftest import EXAMPLES
 
 SECTIONS = ["What the gap is made of", "Findings and fixes", "Latency", "DNS", "Credentials",
-            "Data quality"]
+            "Data quality", "How this is computed"]
 #: attribution, request waterfall, ECDF, latency over time, latency against rate, dig times,
 #: credential timeline
 FIGURES = 7
 
 
 @pytest.fixture(scope="module")
-def reports(search_report, tmp_path_factory):
-    _, search_reports, _, _ = search_report
-    others = tmp_path_factory.mktemp("examples")
-    for name in ("listings-api", "payments-api"):
-        pipeline.report(name, EXAMPLES, others, say=lambda m: None)
-    return {"search-api": search_reports, "listings-api": others, "payments-api": others}
+def reports(example_reports):
+    return example_reports
 
 
 @pytest.mark.parametrize("name", ["search-api", "listings-api", "payments-api"])
 def test_every_section_in_order_with_its_figures(reports, name):
     html = (reports[name] / name / "report.html").read_text()
     banner = html.index('class="lg-banner"')
-    headings = [html.index(f">{title}<", banner) for title in SECTIONS]
+    headings = [html.index(f'<h2 id="{anchor}">{title}<', banner)
+                for title, (anchor, _) in zip(SECTIONS, view.SECTIONS, strict=True)]
     assert headings == sorted(headings), "sections out of order"
     assert len(re.findall(r'<img[^>]+src="data:image/svg\+xml;base64,', html)) == FIGURES
     alts = re.findall(r'<img[^>]*\salt="([^"]*)"', html)
     assert len(alts) == FIGURES and all(len(alt) > 20 and "No description" not in alt
                                         for alt in alts), alts
-    for piece in ("gap after fix", "queries per uncached lookup", "overlap for",
+    blocked = name != "payments-api"
+    assert ("gap after this fix" in html) is blocked and ("Nothing to fix" in html) is not blocked
+    for piece in ("queries per uncached lookup", "overlap for",
                   "evidence fingerprint", "every credential fetch got a credential"):
         assert piece in html, piece
 
@@ -141,7 +140,7 @@ def test_failed_credential_fetches_are_listed_with_their_file_and_line(fixture_p
     html = view.failed_fetches_table(evidence).data
     assert html.count("<tr>") == 5 and "Success" not in html  # the header row is styled
     assert "TokenPutTimeout" in html and "credentials-transcript.txt" in html
-    assert "2026-11-24 10:00:00 UTC" in html  # the 404 reply's Date
+    assert "fetched at (UTC)" in html and "2026-11-24 10:00:00<" in html  # the 404's Date
 
 
 def test_data_quality_says_where_each_backend_time_came_from(reports):
@@ -153,4 +152,4 @@ def test_data_quality_says_where_each_backend_time_came_from(reports):
     assert inputs["ec2"]["latency"]["latency_from"] == "target_processing_time (s)"
     assert inputs["k8s"]["latency"]["skipped"] == {}
     html = (reports["search-api"] / "search-api" / "report.html").read_text()
-    assert "latency_from" in html and "no skipped lines" in html
+    assert "backend time from" in html and "no skipped lines" in html

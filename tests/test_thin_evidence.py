@@ -15,6 +15,7 @@ from analysis import pipeline
 from analysis.simulate import SCENARIOS, Scenario, write_service
 from analysis.summary import jsonable
 from tests.inprocess import run_notebooks
+from tests.words import raw_values
 
 SEARCH, PAYMENTS = SCENARIOS["search-api"], SCENARIOS["payments-api"]
 OPTIONAL_KINDS = ("dig", "credentials", "metadata", "resolv.conf")
@@ -73,7 +74,9 @@ def _report(root: Path, name: str) -> tuple[dict, str]:
     folder = root / "reports" / name
     summary = json.loads((folder / "summary.json").read_text())
     _consistent(summary)
-    return summary, (folder / "report.html").read_text()
+    html = (folder / "report.html").read_text()
+    assert raw_values(html) == []  # words, not variables, however thin the evidence
+    return summary, html
 
 
 def test_150_requests_with_a_clear_gap_are_conclusive(tmp_path):
@@ -93,6 +96,7 @@ def test_ten_requests_are_inconclusive_and_still_reported(tmp_path):
     assert max(v["n"] for v in summary["latency_ms"].values()) <= 12
     assert summary["verdict"]["cause"] == "inconclusive" and summary["gap_ms"] == {}
     assert "too-few-requests" in html and "tiny-api: BLOCKED" in html
+    assert "After fixing" not in html  # nothing attributed: no gap after a fix to predict
 
 
 def test_a_service_with_nothing_but_latency_logs_renders(tmp_path):

@@ -94,6 +94,15 @@ def served(credentials: pd.DataFrame, env: str) -> pd.DataFrame:
     return credentials[(credentials["env"] == env) & (credentials["code"] == "Success")]
 
 
+def distinct_credentials(credentials: pd.DataFrame, env: str) -> int:
+    """How many distinct credentials (key and expiry) an environment's documents show: a
+    provider serves one credential in many documents until it renews it."""
+    docs = served(credentials, env)
+    if docs.empty or not {"key_id", "expiration"} <= set(docs.columns):
+        return 0
+    return int(len(docs.dropna(subset=["key_id"]).drop_duplicates(["key_id", "expiration"])))
+
+
 def failed_fetches(credentials: pd.DataFrame, env: str) -> pd.DataFrame:
     """An environment's credential fetches that got no credential (code other than Success)."""
     return credentials[(credentials["env"] == env) & (credentials["code"] != "Success")]
@@ -188,8 +197,10 @@ def served_floor(docs: pd.DataFrame) -> tuple[float, str] | None:
     leads = (keys["expires"].shift(1) - keys["issued"]).dt.total_seconds().dropna()
     leads = leads[leads > 0]
     if len(leads):
-        return float(leads.median()), (f"credential documents: {len(leads)} renewals, each "
-                                       f"with a median {durations.minutes(leads.median())} left")
+        renewals = f"{len(leads)} renewal{'s' if len(leads) != 1 else ''}"
+        left = "each with a median" if len(leads) > 1 else "with"
+        return float(leads.median()), (f"credential documents: {renewals}, {left} "
+                                       f"{durations.span(leads.median())} left")
     remaining = docs.get("remaining_s", pd.Series(dtype=float)).dropna()
     if len(remaining):
         return float(remaining.min()), (f"credential documents: the least time left at "

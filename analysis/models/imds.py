@@ -160,6 +160,9 @@ def hop_limit_cost(sdk: str, measured_ms: pd.Series | None = None,
                         f"{said}model: {how} ({client.source.split(' (')[0]})")
 
 
+#: HOP_LIMIT_FIX as a command to paste, once per node (or MetadataOptions in the launch template)
+HOP_LIMIT_CODE = ("aws ec2 modify-instance-metadata-options --instance-id <node-instance-id> "
+                  "\\\n  --http-put-response-hop-limit 2 --http-endpoint enabled")
 #: what to change so the token PUT's answer reaches the pod
 HOP_LIMIT_FIX = ("Set the node's instance metadata HttpPutResponseHopLimit to 2 (aws ec2 "
                  "modify-instance-metadata-options --http-put-response-hop-limit 2, or the "

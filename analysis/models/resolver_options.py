@@ -153,3 +153,16 @@ def fix(options: ResolverOptions) -> str:
     return ("The resolver already avoids the A/AAAA race here; the stalls are lost packets or "
             "a slow upstream: run NodeLocal DNSCache (TCP upstream, a cache on the node) and "
             f"check CoreDNS's upstream and its errors.{timeout}")
+
+
+def fix_code(options: ResolverOptions) -> list[dict]:
+    """fix() as the pod's dnsConfig to paste: single-request-reopen against the race, and
+    timeout:1 when the timeout is longer than 2 s; none when neither applies."""
+    wanted = (["    - name: single-request-reopen"] if options.race else []) + \
+        (["    - name: timeout", '      value: "1"'] if options.timeout_s > 2 else [])
+    if not wanted:
+        return []
+    return [{"label": "the pod's dnsConfig (glibc images; musl/Alpine ignores these options)",
+             "language": "yaml",
+             "code": "# in the pod spec (spec.template.spec of the Deployment)\n"
+                     "dnsConfig:\n  options:\n" + "\n".join(wanted) + "\n"}]

@@ -91,17 +91,30 @@ def names_queried(name: str, search: Sequence[str], ndots: int) -> list[str]:
     return walk
 
 
+def fixed_ndots(name: str, search: Sequence[str], ndots: int) -> int:
+    """The ndots at which one lookup of `name` (its full name, when in the cluster) is tried
+    as written first."""
+    if in_cluster(name, search):
+        return min(full_name(name, search).count(".") - 1, ndots)
+    return max(1, name.rstrip(".").count("."))
+
+
 def fix(name: str, search: Sequence[str], ndots: int) -> str:
     """Changes that make one lookup of `name` query one name and keep it resolving."""
     full, bare = full_name(name, search), name.rstrip(".")
+    dots = fixed_ndots(name, search, ndots)
     if in_cluster(name, search):
-        dots = full.count(".") - 1
         short = f" A trailing dot on the short name ({bare}.) would not resolve." \
             if full != bare + "." else ""
         return (f"Use the full name {full} (trailing dot: one query), or write "
-                f"{full.rstrip('.')} and set the pod's dnsConfig ndots:{min(dots, ndots)} or "
+                f"{full.rstrip('.')} and set the pod's dnsConfig ndots:{dots} or "
                 f"lower; a NodeLocal DNSCache cuts each query.{short}")
-    dots = max(1, bare.count("."))
     return (f"Use {full} (trailing dot) or set the pod's dnsConfig ndots:{dots} (in-cluster "
             f"names with {dots} or more dots then try the literal name first); a NodeLocal "
             "DNSCache cuts each query.")
+
+
+def dns_config(ndots: int) -> str:
+    """The pod spec's dnsConfig that sets ndots (Kubernetes merges it into resolv.conf)."""
+    return ("# in the pod spec (spec.template.spec of the Deployment)\n"
+            f"dnsConfig:\n  options:\n    - name: ndots\n      value: \"{ndots}\"")

@@ -30,7 +30,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from analysis import config, fingerprint, history, lifeline, publishing
+from analysis import config, fingerprint, history, lifeline, publishing, words
 from analysis import service as services
 from analysis.errors import LatencyGapError
 from analysis.redaction import redact
@@ -196,7 +196,7 @@ def _line(outcome: Outcome) -> str:
     verdict = (outcome.summary or {}).get("verdict", {})
     ready = "ready" if verdict.get("ready") else "blocked"
     took = "unchanged, skipped" if outcome.status == "skipped" else f"{outcome.seconds:.1f} s"
-    return f"{outcome.service}: {verdict.get('cause', '?')}, {ready} ({took})"
+    return f"{outcome.service}: {words.cause(verdict.get('cause')) or '?'}, {ready} ({took})"
 
 
 def fleet(data_dir: str | os.PathLike | None = None,

@@ -15,45 +15,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-#: verdict.cause (DESIGN.md) in words
-CAUSE_WORDS = {
-    "credential_refresh": "credential refresh", "dns": "DNS resolution",
-    "both": "credential refresh and DNS", "none": "no gap beyond budget",
-    "unexplained": "an unexplained gap", "inconclusive": "not enough evidence",
-}
-
-#: blocker finding ids (analysis/findings.py, stall_findings.py) in words; any other id is
-#: spelled out from its words (see blocker_words)
-BLOCKER_WORDS = {
-    "credential-refresh-every-request": "credential refresh on every request",
-    "credential-refresh-storms": "credential refresh storms",
-    "credential-refresh-periodic": "periodic credential refresh",
-    "credential-lock-saturated": "a saturated credential lock",
-    "dns-search-expansion": "DNS search-domain expansion",
-    "dns-slow-resolver": "a slow DNS resolver",
-    "dns-timeout-stalls": "DNS timeout stalls",
-    "too-few-requests": "too few requests to decide",
-    "unexplained-gap": "an unexplained gap",
-}
-_ACRONYMS = {"dns": "DNS", "imds": "IMDS", "aws": "AWS", "jvm": "JVM", "sdk": "SDK",
-             "irsa": "IRSA", "ttl": "TTL", "p50": "p50", "p99": "p99"}
+from analysis import words as said
 
 
 def cause_words(cause: str | None) -> str:
-    """verdict.cause as a reader says it ("credential refresh", not credential_refresh)."""
-    if cause is None:
-        return ""
-    return CAUSE_WORDS.get(cause) or _spelled(cause)
+    """verdict.cause as a reader says it (analysis/words.py)."""
+    return said.cause(cause)
 
 
 def blocker_words(finding_id: str) -> str:
-    """A blocker finding's id in words ("DNS search-domain expansion")."""
-    return BLOCKER_WORDS.get(finding_id) or _spelled(finding_id)
-
-
-def _spelled(name: str) -> str:
-    words = name.replace("_", " ").replace("-", " ").split()
-    return " ".join(_ACRONYMS.get(w.lower(), w) for w in words)
+    """A blocker finding's id in words ("DNS search-list expansion")."""
+    return said.finding(finding_id)
 
 
 def _and(items: list[str]) -> str:
@@ -114,7 +86,7 @@ def _named(state: str, blockers: list[str], cause: str | None) -> str:
 
 def change_words(entry: dict) -> str | None:
     """The change of verdict since the previous run, in words ("was ready, now blocked by DNS
-    search-domain expansion"); None when there is no previous run or the verdict stands."""
+    search-list expansion"); None when there is no previous run or the verdict stands."""
     was = entry.get("previous")
     if not was:
         return None

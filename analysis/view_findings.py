@@ -8,33 +8,8 @@ from __future__ import annotations
 from html import escape
 
 from analysis import fixes
+from analysis import words as said
 from analysis.attribution import Analysis
-
-#: a finding in words, for the banner and the headings (ids stay in summary.json)
-FINDING_WORDS = {
-    "credential-refresh-every-request": "credential refresh on every request",
-    "credential-refresh-storms": "credential refresh storms",
-    "credential-refresh-periodic": "periodic credential refresh",
-    "credential-refresh-not-seen": "credential refresh predicted but not seen",
-    "credential-lock-saturated": "saturated credential lock",
-    "credential-fetch-failures": "failed credential fetches",
-    "credential-role-listing": "role listing instead of credentials",
-    "imds-hop-limit": "IMDSv2 hop limit",
-    "java-v2-expired-credentials": "SDK release that hands out expired credentials",
-    "dns-search-expansion": "DNS search-list expansion",
-    "dns-slow-resolver": "slow DNS resolver",
-    "dns-timeout-stalls": "DNS timeout stalls",
-    "too-few-requests": "too few requests",
-    "undecided-gap-p50": "p50 gap not decided",
-    "undecided-gap-p99": "p99 gap not decided",
-    "rejected-lines": "rejected input lines",
-    "no-time-overlap": "logs from different hours",
-    "unexplained-gap": "unexplained gap",
-    "no-backend-answer": "requests no backend answered",
-    "check-every-request-pays": "check: every request pays a refresh",
-    "check-load": "check: latency against load",
-    "check-periodic-refresh": "check: requests after a predicted refresh",
-}
 
 #: where the report shows what a finding says: (id prefix, [(anchor, what it is)])
 SHOWN_IN = [
@@ -65,11 +40,6 @@ SHOWN_IN = [
 
 SEVERITY_COLOURS = {"blocker": "#b2182b", "warning": "#b35806", "info": "#4d4d4d"}
 _DECISION_WORDS = {"over": "over", "within": "within", "undecided": "undecided against"}
-_CAUSE_WORDS = {
-    "credential_refresh": "credential refresh", "dns": "DNS resolution",
-    "both": "credential refresh and DNS", "none": "no gap beyond budget",
-    "unexplained": "unexplained", "inconclusive": "inconclusive",
-}
 _COPY_SCRIPT = """<script>
 /* latency-gap: copy a fix to the clipboard; with the clipboard API refused (an old browser,
    a policy) the text is copied through a selection, or selected for Ctrl+C. */
@@ -104,21 +74,13 @@ if (!window.lgCopy) {
 </script>"""
 
 
-#: the kinds of evidence a `missing-<kind>-<env>` finding names (findings.evidence_findings)
-_KINDS = {"latency": "latency logs", "dig": "dig timings", "credentials": "credential documents",
-          "metadata": "timed metadata calls", "resolv-conf": "resolv.conf"}
-
-
 def words(finding_id: str) -> str:
-    """A finding's name in words (its id, dashes as spaces, when none is written)."""
-    for kind, said in _KINDS.items():
-        if finding_id.startswith(f"missing-{kind}-"):
-            return f"no {said} from {finding_id[len(kind) + 9:]}"
-    return FINDING_WORDS.get(finding_id, finding_id.replace("-", " "))
+    """A finding's name in words (analysis/words.py)."""
+    return said.finding(finding_id)
 
 
 def cause_words(cause: str) -> str:
-    return _CAUSE_WORDS.get(cause, cause.replace("_", " "))
+    return said.cause(cause)
 
 
 def signed(value: float) -> str:

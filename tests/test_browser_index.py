@@ -73,11 +73,11 @@ def test_the_counters_come_first_in_the_first_screen(opened):
 def test_the_rollup_says_what_each_fix_unblocks(opened):
     page, *_ = opened
     assert page.locator("#rollup li").all_inner_texts() == [
-        "Fixing DNS search-domain expansion unblocks 2 services (flip-api, listings-api); "
+        "Fixing DNS search-list expansion unblocks 2 services (flip-api, listings-api); "
         "also needed, with other fixes, by 1 more (combo-api).",
         "Fixing credential refresh on every request unblocks 1 service (search-api); "
         "also needed, with other fixes, by 1 more (combo-api).",
-        "Fixing credential refresh on every request with DNS search-domain expansion "
+        "Fixing credential refresh on every request with DNS search-list expansion "
         "unblocks 1 service (combo-api)."]
     page.locator("#rollup a", has_text="listings-api").click()
     assert page.evaluate("location.hash") == "#row-listings-api"

@@ -94,11 +94,11 @@ def test_the_rollup_says_with_for_a_combination_and_counts_in_words():
     sentences = [fleet_digest.rollup_sentence(g) for g in fleet_digest.rollup(
         fleet_of_every_kind())]
     assert sentences == [
-        "fixing DNS search-domain expansion unblocks 2 services (flip-api, listings-api); "
+        "fixing DNS search-list expansion unblocks 2 services (flip-api, listings-api); "
         "also needed, with other fixes, by 1 more (combo-api)",
         "fixing credential refresh on every request unblocks 1 service (search-api); "
         "also needed, with other fixes, by 1 more (combo-api)",
-        "fixing credential refresh on every request with DNS search-domain expansion "
+        "fixing credential refresh on every request with DNS search-list expansion "
         "unblocks 1 service (combo-api)"]
 
 
@@ -130,18 +130,18 @@ def test_causes_are_words_never_snake_case(cause, words):
 
 
 def test_blocker_ids_are_words_and_unknown_ones_are_spelled_out():
-    assert fleet_digest.blocker_words(DNS) == "DNS search-domain expansion"
-    assert fleet_digest.blocker_words("imds-hop-limit") == "IMDS hop limit"
+    assert fleet_digest.blocker_words(DNS) == "DNS search-list expansion"
+    assert fleet_digest.blocker_words("imds-hop-limit") == "IMDSv2 hop limit"
 
 
 @pytest.mark.parametrize(("now", "before", "words"), [
     ("ready", was("ready"), None),
-    ("blocked", was("ready"), "was ready, now blocked by DNS search-domain expansion"),
-    ("ready", was("blocked", (DNS,)), "was blocked by DNS search-domain expansion, now ready"),
+    ("blocked", was("ready"), "was ready, now blocked by DNS search-list expansion"),
+    ("ready", was("blocked", (DNS,)), "was blocked by DNS search-list expansion, now ready"),
     ("failed", was("ready"), "was ready, now failed"),
     ("ready", was("failed"), "was failed, now ready"),
     ("failed", was("failed"), None),
-    ("blocked", was("blocked", (CREDS,)), "still blocked, now by DNS search-domain expansion "
+    ("blocked", was("blocked", (CREDS,)), "still blocked, now by DNS search-list expansion "
      "(was by credential refresh on every request)"),
     ("blocked", was("blocked", (DNS,), "credential_refresh"),
      "cause was credential refresh, now DNS resolution"),
@@ -190,7 +190,7 @@ def test_entries_carry_the_previous_run_its_state_and_since_when_it_is_unchanged
     a, b = entries["a"], entries["b"]
     assert (a["state"], a["previous"]["state"], a["previous"]["blockers"]) == \
         ("blocked", "ready", [])
-    assert fleet_digest.change_words(a) == "was ready, now blocked by DNS search-domain " \
+    assert fleet_digest.change_words(a) == "was ready, now blocked by DNS search-list " \
         "expansion"
     assert a["unchanged_since"] == (t0 + timedelta(days=3)).isoformat()  # new evidence
     assert b["unchanged_since"] == t0.isoformat() and b["previous"]["blockers"] == [DNS]
@@ -233,7 +233,7 @@ def test_the_counters_come_first_then_the_rollup_then_the_table():
     assert re.search(r'class="c-blocked"><strong>4</strong>blocked', page)
     assert re.search(r'class="c-failed"><strong>1</strong>failed', page)
     assert re.search(r'class="c-skipped"><strong>2</strong>skipped', page)
-    assert "Fixing DNS search-domain expansion unblocks 2 services" in page
+    assert "Fixing DNS search-list expansion unblocks 2 services" in page
 
 
 def test_no_snake_case_cause_or_raw_value_reaches_the_page():

@@ -1,0 +1,7 @@
+"""Packet captures: what each request waited for, measured from the packets (issue 19).
+
+    reader.py       pcap/pcapng frames -> TCP/UDP packets (streamed)
+    protocols.py    the few payload fields kept: HTTP request line and status, DNS question
+                    and rcode, TLS SNI; nothing else of a payload is read
+    reconstruct.py  packets -> inbound requests, DNS queries, metadata calls, attribution
+"""

@@ -14,16 +14,18 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import shutil
 import signal
 import socket
+import socketserver
 import struct
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 from collector.emulator import CREDENTIALS_PATH, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER
@@ -61,6 +63,22 @@ class Truth:
     metadata_calls: int = 0
 
 
+#: SO_TIMESTAMPNS (asm-generic/socket.h): the kernel stamps received data with its clock
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+def received(sock: socket.socket, flags: int = 0) -> tuple[bytes, float]:
+    """Data from a socket with SO_TIMESTAMPNS set, and when it arrived by the kernel's clock
+    (the one tcpdump stamps packets with). The service's own clock reads later, by however
+    long the process waited to be scheduled: under load, milliseconds."""
+    data, ancillary, _, _ = sock.recvmsg(65536 if not flags else 1, 64, flags)
+    for level, kind, stamp in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(stamp) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", stamp[:16])
+            return data, seconds + nanoseconds / 1e9
+    return data, time.time()
+
+
 @dataclass
 class Service:
     """The service under test: resolve, fetch credentials, work, answer."""
@@ -69,10 +87,10 @@ class Service:
     imds_port: int
     truth_file: Path
     work_ms: float = 4.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, value) -> None:
-        with self.lock, self.truth_file.open("a") as out:
+        """One line, one write in append mode: whole even from several processes."""
+        with self.truth_file.open("a") as out:
             out.write(json.dumps({kind: value}) + "\n")
 
     def resolve(self, truth: Truth) -> None:
@@ -80,29 +98,43 @@ class Service:
         the truth is the sum of each query's send-to-answer time."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.settimeout(2)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             for name, qtypes in ((f"{NAME}.{SEARCH}", (1,)), (NAME, (1, 28))):
                 for qtype in qtypes:
                     qid = random.randint(0, 0xFFFF)
                     started = time.time()
                     sock.sendto(dns_query(name, qtype, qid), (DNS_HOST, self.dns_port))
-                    while struct.unpack("!H", sock.recv(4096)[:2])[0] != qid:
-                        pass
-                    truth.dns_ms += (time.time() - started) * 1000
+                    while True:
+                        answer, answered = received(sock)
+                        if struct.unpack("!H", answer[:2])[0] == qid:
+                            break
+                    truth.dns_ms += (answered - started) * 1000
                     truth.dns_queries += 1
 
     def metadata_call(self, truth: Truth, method: str, path: str, headers: dict) -> str:
         """One call on a new connection (as the SDKs make them), timed from connect to the
-        last byte of the answer."""
-        started = time.time()
-        connection = http.client.HTTPConnection(IMDS_HOST, self.imds_port, timeout=5)
-        try:
-            connection.request(method, path, headers=headers)
-            body = connection.getresponse().read().decode()
-        finally:
-            truth.metadata_ms += (time.time() - started) * 1000
-            truth.metadata_calls += 1
-            connection.close()
-        return body
+        arrival of the answer's last byte."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            started = time.time()  # the SYN leaves in connect(); nothing before it is wire time
+            sock.connect((IMDS_HOST, self.imds_port))
+            lines = [f"{method} {path} HTTP/1.1", f"Host: {IMDS_HOST}", "Content-Length: 0",
+                     *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+            sock.sendall("\r\n".join(lines).encode())
+            data, length = b"", None
+            while length is None or len(data) < length:
+                chunk, answered = received(sock)
+                if not chunk:
+                    raise RuntimeError(f"the emulator closed the call {method} {path}")
+                data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                if length is None and _:
+                    size = re.search(rb"(?i)content-length: *(\d+)", head)
+                    length = len(head) + 4 + int(size.group(1))
+        truth.metadata_ms += (answered - started) * 1000
+        truth.metadata_calls += 1
+        return data.partition(b"\r\n\r\n")[2].decode()
 
     def credentials(self, truth: Truth) -> None:
         token = self.metadata_call(truth, "PUT", TOKEN_PATH, {TTL_HEADER: "21600"})
@@ -124,8 +156,7 @@ class Service:
                 pass
 
             def handle_one_request(self) -> None:
-                self.rfile.peek(1)  # the request's first byte is here: the truth's start
-                self.arrived = time.time()
+                self.arrived = received(self.connection, socket.MSG_PEEK)[1]
                 super().handle_one_request()
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -268,12 +299,22 @@ def capture(out: Path, clients: int = 1, requests: int = 5, interface: str = "lo
                    {f"{IMDS_HOST}:{imds_port}": "IMDS"}, secrets)
 
 
+class ForkingHTTPServer(socketserver.ForkingMixIn, HTTPServer):
+    """A process per connection: concurrent requests do not wait on each other's GIL, so the
+    service's clock reads when the packets say (threads would add milliseconds under load)."""
+
+    block_on_close = False
+
+    def server_bind(self) -> None:
+        # stamps on the listening socket: a new connection's first request is stamped too
+        self.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        super().server_bind()
+
+
 def serve(dns_port: int, imds_port: int, truth_file: Path) -> None:
     """The service, in its own process: prints its port, serves until SIGTERM."""
-    sys.setswitchinterval(0.0005)  # a thread woken by a packet gets the GIL without waiting
     service = Service(dns_port, imds_port, truth_file)
-    server = ThreadingHTTPServer((SERVICE_HOST, 0), service.handler())
-    server.daemon_threads = True
+    server = ForkingHTTPServer((SERVICE_HOST, 0), service.handler())
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"serving on\n{server.server_address[1]}", flush=True)
     server.serve_forever()

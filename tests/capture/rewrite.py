@@ -56,3 +56,29 @@ def gzipped(src: Path, dst: Path) -> Path:
     with open(src, "rb") as raw, gzip.open(dst, "wb") as out:
         shutil.copyfileobj(raw, out)
     return dst
+
+
+def frame(src: str, sport: int, dst: str, dport: int, payload: bytes = b"", udp: bool = False,
+          seq: int = 1, flags: int = 0x18) -> bytes:
+    """An Ethernet/IPv4 frame, for the cases a loopback run does not produce (TLS, STS,
+    DNS retransmissions and DNS over TCP)."""
+    import ipaddress
+
+    if udp:
+        l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
+    else:
+        l4 = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4) + len(payload), 0, 0x4000, 64,
+                     17 if udp else 6, 0, ipaddress.ip_address(src).packed,
+                     ipaddress.ip_address(dst).packed)
+    return b"\0" * 12 + b"\x08\x00" + ip + l4 + payload
+
+
+def write_pcap(path: Path, timed_frames: list[tuple[float, bytes]]) -> Path:
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, ETHERNET))
+        for time, data in timed_frames:
+            seconds = int(time)
+            out.write(struct.pack("<IIII", seconds, round((time - seconds) * 1e6), len(data),
+                                  len(data)) + data)
+    return path

@@ -45,3 +45,14 @@ def test_an_error_about_a_capture_quotes_none_of_its_bytes(tmp_path, sequential)
     with pytest.raises(EvidenceError) as error:
         reconstruct(path)
     assert secret not in str(error.value) and "not a packet capture" in str(error.value)
+
+
+def test_no_secret_reaches_what_inspect_prints(sequential, capsys):
+    from analysis.cli import main
+
+    metadata = [f"{k}={v}" for k, v in sequential.metadata.items()]
+    options = ["--dns-port", str(sequential.dns_port), "--metadata", *metadata]
+    assert main(["inspect", str(sequential.path), "--json", *options]) == 0
+    assert main(["inspect", str(sequential.path), *options]) == 0
+    printed = capsys.readouterr()
+    assert not [c for c in _canaries(sequential) if c in printed.out + printed.err]

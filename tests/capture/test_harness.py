@@ -2,7 +2,7 @@
 
 
 def test_a_capture_holds_packets_and_the_service_logs_every_phase(sequential):
-    assert sequential.path.stat().st_size > 10_000
+    assert sequential.path.stat().st_size > 10_000 and sequential.dropped == 0
     assert [t.path for t in sequential.truths] == [f"/items/0-{i}" for i in range(6)]
     for truth in sequential.truths:
         assert truth.dns_queries == 3 and truth.metadata_calls == 3

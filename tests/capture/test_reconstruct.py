@@ -2,6 +2,7 @@
 request it served while tcpdump captured (tests/capture/harness.py). Each phase is within
 1 ms or 5%, whichever is larger."""
 
+import pandas as pd
 import pytest
 
 from analysis.capture.reconstruct import (
@@ -18,14 +19,19 @@ def _options(made, **kwargs):
     return CaptureOptions(dns_ports=(made.dns_port,), metadata=made.metadata, **kwargs)
 
 
-def _close(measured: float, truth: float) -> bool:
-    return abs(measured - truth) <= max(1.0, 0.05 * truth)
+def _close(measured: float, truth: float, uncertainty: float = 0.0) -> bool:
+    return abs(measured - truth) <= max(1.0, 0.05 * truth) + uncertainty
 
 
 def _check_against_truth(row, truth, phases=("total", "dns", "metadata")):
+    """The truth's times are the kernel's stamps of the service's own sockets (received and
+    sent data), the clock tcpdump uses; only a connect's SYN has none: its call's start is
+    known within how long connect() took (`uncertainty_ms`)."""
     for phase in phases:
         measured, expected = row[f"{phase}_ms"], getattr(truth, f"{phase}_ms")
-        assert _close(measured, expected), f"{truth.path} {phase}: {measured} vs {expected}"
+        slack = truth.uncertainty_ms if phase == "metadata" else 0.0
+        assert _close(measured, expected, slack), \
+            f"{truth.path} {phase}: {measured} vs {expected} (+-{slack})"
 
 
 def test_each_request_and_each_phase_matches_what_the_service_measured(sequential):
@@ -84,7 +90,7 @@ def test_concurrent_requests_are_attributed_only_when_one_window_holds_the_excha
         for row in attributed.itertuples():  # its request's window holds it
             owner = requests.iloc[row.request]
             assert owner["start"] <= row.time <= owner["start"] + \
-                __import__("pandas").Timedelta(milliseconds=owner["total_ms"])
+                pd.Timedelta(milliseconds=owner["total_ms"])
     counts = built.counts
     assert counts["dns request"] + counts["dns ambiguous"] == 36
     assert counts["requests ambiguous"] == int(requests["ambiguous"].sum()) > 0

@@ -7,11 +7,8 @@ connection. A metadata call on a new connection starts at its SYN (what the call
 includes the handshake); a DNS query lasts from its first send to its answer, retransmissions
 counted. Payloads are read only by analysis.capture.protocols.
 
-Attribution rule (packets do not say which thread made a call): an exchange belongs to a
-request when exactly one request's window [first byte in, last byte out] contains it. When
-several do (concurrent requests), it is *ambiguous*: counted, assigned to none, and each of those
-requests is flagged `ambiguous` (its measured DNS and metadata time is then a lower bound).
-An exchange no request window contains (a background refresh, a health check) is *outside*.
+Each exchange is then attributed to a request, or counted as ambiguous or outside
+(analysis/capture/attribution.py says the rule).
 """
 
 from __future__ import annotations
@@ -22,10 +19,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.capture import protocols
+from analysis.capture.attribution import attribute
 from analysis.capture.reader import FIN, RST, SYN, TCP, UDP, Packet, ReadCounts, packets
 
 #: the metadata endpoints by address (or address:port): EC2's IMDS and EKS Pod Identity's
@@ -63,10 +60,6 @@ class Reconstruction:
     dns: pd.DataFrame
     metadata: pd.DataFrame
     counts: dict
-
-
-def _address(raw: bytes) -> str:
-    return str(ipaddress.ip_address(raw))
 
 
 class _Connection:
@@ -276,7 +269,7 @@ def reconstruct(path: Path, env: str = "", options: CaptureOptions | None = None
     requests = _requests(rebuilder.requests, env)
     dns = _dns_table(rebuilder.queries, env)
     metadata = _metadata_table(rebuilder.calls, env)
-    attribution = _attribute(requests, dns, metadata)
+    attribution = attribute(requests, dns, metadata)
     requests, dns, metadata = (requests[REQUEST_COLUMNS], dns[DNS_COLUMNS],
                                metadata[METADATA_COLUMNS])
     counts.update(frames=read.frames, packets=read.packets, not_ip=read.not_ip,
@@ -335,57 +328,3 @@ def _metadata_table(rows: list[tuple], env: str) -> pd.DataFrame:
     table["time"] = _times(table["start_s"])
     table.insert(0, "env", env)
     return table
-
-
-def _containing(requests: pd.DataFrame, table: pd.DataFrame) -> list[list[int]]:
-    """For each exchange, the requests (sorted by start) whose window contains it."""
-    starts, ends = requests["start_s"].to_numpy(), requests["end_s"].to_numpy()
-    # the latest end among the requests started so far: walking back from an exchange, once
-    # it falls below the exchange's end no earlier request can contain it
-    reach = np.maximum.accumulate(ends) if len(ends) else ends
-    inside = []
-    for start, end in zip(table["start_s"].to_numpy(),
-                          table["end_s"].fillna(table["start_s"]).to_numpy(), strict=True):
-        found, j = [], int(np.searchsorted(starts, start, side="right")) - 1
-        while j >= 0 and reach[j] >= end:
-            if ends[j] >= end:
-                found.append(j)
-            j -= 1
-        inside.append(found)
-    return inside
-
-
-def _union_ms(intervals: list[tuple[float, float]]) -> float:
-    total, reach = 0.0, -np.inf
-    for start, end in sorted(intervals):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total * 1000
-
-
-def _attribute(requests: pd.DataFrame, dns: pd.DataFrame, metadata: pd.DataFrame) -> dict:
-    """Add the attribution columns; the counts of each outcome."""
-    ambiguous = np.zeros(len(requests), dtype=bool)
-    counts = {}
-    for name, table in (("dns", dns), ("metadata", metadata)):
-        inside = _containing(requests, table)
-        table["request"] = [w[0] if len(w) == 1 else -1 for w in inside]
-        table["attribution"] = ["request" if len(w) == 1 else "ambiguous" if w else "outside"
-                                for w in inside]
-        lists: list[list] = [[] for _ in range(len(requests))]
-        starts, ends = table["start_s"].to_numpy(), table["end_s"].to_numpy()
-        for row, windows in enumerate(inside):
-            if len(windows) == 1:
-                lists[windows[0]].append((starts[row], ends[row]))
-            elif windows:
-                ambiguous[windows] = True
-        requests[f"{name}_ms"] = [_union_ms([(s, s if e != e else e) for s, e in x])
-                                  for x in lists]  # e != e: NaN, a query never answered
-        requests["dns_queries" if name == "dns" else "metadata_calls"] = [len(x) for x in lists]
-        outcome = table["attribution"].value_counts()
-        counts.update({f"{name} {k}": int(outcome.get(k, 0))
-                       for k in ("request", "ambiguous", "outside")})
-    requests["ambiguous"] = ambiguous
-    counts["requests ambiguous"] = int(ambiguous.sum())
-    return counts

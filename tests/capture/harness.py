@@ -34,6 +34,7 @@ from pathlib import Path
 
 from collector.emulator import CREDENTIALS_PATH, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER
 
+ROOT = Path(__file__).resolve().parents[2]
 SERVICE_HOST = "127.0.0.79"
 DNS_HOST = "127.0.0.78"
 IMDS_HOST = "127.0.0.1"
@@ -284,7 +285,8 @@ class Capture:
 def _started(command: list[str], says: str, stream: str = "stdout") -> subprocess.Popen:
     """A process that prints `says` (on stdout or stderr) once it is ready."""
     process = subprocess.Popen(command, text=True, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE if stream == "stderr" else None)
+                               stderr=subprocess.PIPE if stream == "stderr" else None,
+                               cwd=ROOT)  # `-m tests.capture.harness` from any folder
     said = ""
     while says not in said:
         line = getattr(process, stream).readline()

@@ -6,4 +6,5 @@
     reconstruct.py  packets -> inbound requests, DNS queries, metadata calls
     attribution.py  which request each DNS query and metadata call belongs to, if one
     evidence.py     <env>/pcap/ as evidence, and what `latency-gap inspect` says of a capture
+    segments.py     measured requests as waterfall segments (dns, metadata, app), and waits
 """

@@ -57,7 +57,7 @@ def read_captures(files: list[Path], env: str, settings=None) -> tuple[dict, dic
         if fmt is None:
             raise EvidenceError(path, "not a packet capture: expected pcap or pcapng (as "
                                 "tcpdump -w or Wireshark write them), gzipped or not")
-        built = reconstruct(path, env, options)
+        built = _reconstructed(path, env, options)
         formats.add(fmt)
         packets += built.counts["packets"]
         offset = sum(len(t) for t in parts["capture_requests"])  # `request`: the row, all files
@@ -71,6 +71,21 @@ def read_captures(files: list[Path], env: str, settings=None) -> tuple[dict, dic
     row = {"env": env, "kind": KIND, "files": len(files), "lines": packets, "rejected": 0,
            "skipped": 0, "formats": ",".join(sorted(formats)), "latency_from": ""}
     return tables, row
+
+
+def _reconstructed(path: Path, env: str, options: CaptureOptions) -> Reconstruction:
+    """reconstruct(), with anything but the tool's own errors named as the file's fault (a
+    bug's message without the payload it choked on: only the exception's kind)."""
+    try:
+        return reconstruct(path, env, options)
+    except EvidenceError:
+        raise
+    except MemoryError:
+        raise EvidenceError(path, "ran out of memory reading this capture; split it "
+                            "(editcap -c 1000000)") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged capture: name it, no traceback
+        raise EvidenceError(path, f"cannot be read as a packet capture "
+                            f"({type(exc).__name__})") from None
 
 
 def _ms(values: pd.Series) -> dict:
@@ -117,7 +132,7 @@ def inspect_capture(path: Path, settings=None) -> dict:
     """inspect's entry for one capture file (analysis/inspection.py)."""
     result: dict = {"path": str(path), "kind": KIND, "format": capture_format(path)}
     try:
-        built = reconstruct(path, "", options_of(settings))
+        built = _reconstructed(path, "", options_of(settings))
     except EvidenceError as exc:
         return {**result, "error": str(exc)}
     times = built.requests["start"]

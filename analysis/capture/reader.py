@@ -26,6 +26,9 @@ LINK_NAMES = {ETHERNET: "Ethernet", NULL: "BSD loopback", RAW: "raw IP", 12: "ra
               14: "raw IP", LOOP: "OpenBSD loopback", LINUX_SLL: "Linux cooked v1",
               LINUX_SLL2: "Linux cooked v2", IPV4: "raw IPv4", IPV6: "raw IPv6"}
 TCP, UDP = 6, 17
+#: no capture has records or blocks this large (tcpdump's largest snap length is 256 KB): a
+#: larger length is a damaged file, not a reason to allocate gigabytes
+MAX_RECORD = 1 << 24
 FIN, SYN, RST = 0x01, 0x02, 0x04
 _V6_EXTENSIONS = {0, 43, 60}  # hop-by-hop, routing, destination options: skipped to the L4
 
@@ -92,6 +95,9 @@ def _pcap_frames(path: Path, stream, head: bytes):
         if len(header) < 16:
             return
         seconds, fraction, caplen, wirelen = unpack(header)
+        if caplen > MAX_RECORD:
+            raise EvidenceError(path, f"a packet record of {caplen} bytes: the file is damaged "
+                                "(or not a capture after its header)")
         data = read(caplen)
         if len(data) < caplen:
             return  # the last packet of a capture stopped mid-write: tcpdump killed
@@ -109,7 +115,7 @@ def _pcapng_frames(path: Path, stream, head: bytes):
         if len(block_head) < 8:
             return
         kind, total = struct.unpack(order + "II", block_head)
-        if total < 12:
+        if total < 12 or total > MAX_RECORD:
             raise EvidenceError(path, f"pcapng block of {total} bytes: the file is damaged")
         body = pending[8:] + stream.read(total - len(pending)) if pending else \
             stream.read(total - 8)
@@ -123,6 +129,9 @@ def _pcapng_frames(path: Path, stream, head: bytes):
             interfaces.append(_interface(order, body))
         elif kind == 6:
             iface, high, low, caplen, wirelen = struct.unpack(order + "IIIII", body[:20])
+            if iface >= len(interfaces):
+                raise EvidenceError(path, f"a packet of interface {iface}, which no interface "
+                                    "block declared: the file is damaged")
             link, unit, offset = interfaces[iface]
             yield ((high << 32) | low) * unit + offset, link, body[20:20 + caplen], wirelen
 

@@ -2,6 +2,9 @@
 
 import ssl
 
+from hypothesis import given, settings
+from hypothesis.strategies import binary, lists
+
 from analysis.capture.protocols import dns_message, request_line, server_name, status_code
 from tests.capture.harness import dns_query
 
@@ -56,3 +59,26 @@ def test_the_server_name_of_a_real_client_hello():
         "sts.eu-west-1.amazonaws.com"
     assert server_name(b"GET / HTTP/1.1\r\n") is None
     assert server_name(client_hello("sts.amazonaws.com")[:40]) is None  # cut short
+
+
+@settings(max_examples=200, deadline=None)
+@given(payloads=lists(binary(max_size=120), min_size=1, max_size=6))
+def test_any_payload_on_the_ports_that_are_read_is_read_or_counted(tmp_path_factory, payloads):
+    from analysis.capture.reconstruct import CaptureOptions, reconstruct
+    from tests.capture.rewrite import frame, write_pcap
+
+    timed = []
+    for i, payload in enumerate(payloads):
+        t = 1_795_000_000 + i * 0.001
+        timed += [(t, frame("10.0.0.5", 40000 + i, "10.0.0.2", 53, payload, udp=True)),
+                  (t, frame("10.0.0.2", 53, "10.0.0.5", 40000 + i, payload, udp=True)),
+                  (t, frame("10.0.0.9", 50000, "10.0.0.5", 8080, payload, seq=1 + i * 200)),
+                  (t, frame("10.0.0.5", 41000, "169.254.169.254", 80, payload,
+                            seq=1 + i * 200)),
+                  (t, frame("169.254.169.254", 80, "10.0.0.5", 41000, payload,
+                            seq=1 + i * 200)),
+                  (t, frame("10.0.0.5", 42000, "52.1.1.1", 443, payload, seq=1 + i * 200)),
+                  (t, frame("10.0.0.5", 42001, "10.0.0.2", 53, payload, seq=1 + i * 200))]
+    path = write_pcap(tmp_path_factory.mktemp("payloads") / "p.pcap", timed)
+    built = reconstruct(path, "k8s", CaptureOptions(service_port=8080))
+    assert len(built.requests) <= len(payloads)

@@ -4,6 +4,8 @@ into pcapng, gzip, big-endian, and the loopback/null and raw-IP link types."""
 import struct
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis.strategies import binary, sampled_from
 
 from analysis.capture.reader import (
     ETHERNET,
@@ -84,3 +86,27 @@ def test_an_unknown_link_type_is_an_error_naming_it(tmp_path):
                      struct.pack("<IIII", 1, 0, 4, 4) + b"\0\0\0\0")
     with pytest.raises(EvidenceError, match=r"wifi.pcap: link type 105 is not read"):
         list(packets(path))
+
+
+def test_a_damaged_record_length_is_an_error_not_an_allocation(tmp_path):
+    path = tmp_path / "damaged.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) +
+                     struct.pack("<IIII", 1, 0, 0xFFFFFFF0, 0xFFFFFFF0) + b"\0" * 64)
+    with pytest.raises(EvidenceError, match=r"damaged.pcap: a packet record of \d+ bytes"):
+        list(packets(path))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=binary(max_size=400), link=sampled_from([ETHERNET, LINUX_SLL, LINUX_SLL2, NULL,
+                                                       RAW]))
+def test_any_bytes_after_a_header_read_or_fail_as_evidence_errors(tmp_path_factory, body, link):
+    from analysis.capture.reconstruct import reconstruct
+
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.pcap"
+    records = b"".join(struct.pack("<IIII", 1, 0, len(chunk), len(chunk)) + chunk
+                       for chunk in (body[i:i + 80] for i in range(0, len(body), 80)))
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, link) + records)
+    try:
+        reconstruct(path)
+    except EvidenceError:
+        pass

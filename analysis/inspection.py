@@ -21,9 +21,11 @@ from analysis.ingest.rows import check_rejected_share
 def _kind_of(path: Path) -> str | None:
     if path.name == "resolv.conf":
         return "resolv.conf"
+    if path.parent.name in ingest.FILE_KINDS:
+        return path.parent.name
     if path.parent.name == captures.KIND or captures.capture_format(path):
         return captures.KIND
-    return path.parent.name if path.parent.name in ingest.FILE_KINDS else None
+    return None
 
 
 def _statistics(kind: str, table: pd.DataFrame) -> dict:

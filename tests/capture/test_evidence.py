@@ -101,3 +101,13 @@ def test_a_bad_capture_section_is_a_located_error(example_copy, section, message
         out.write(section)
     with pytest.raises(ConfigError, match=message):
         services.load_config(folder)
+
+
+def test_a_capture_in_another_kinds_folder_says_where_it_goes(example_copy, sequential):
+    from analysis.errors import EvidenceError
+
+    folder = example_copy("search-api")
+    shutil.copy(sequential.path, folder / "k8s" / "latency" / "pod.pcap")
+    with pytest.raises(EvidenceError, match=r"pod.pcap: is a packet capture, not latency "
+                       r"evidence: captures go in <env>/pcap/"):
+        ingest.load_evidence(folder, services.load_config(folder))

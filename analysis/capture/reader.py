@@ -29,7 +29,7 @@ TCP, UDP = 6, 17
 #: no capture has records or blocks this large (tcpdump's largest snap length is 256 KB): a
 #: larger length is a damaged file, not a reason to allocate gigabytes
 MAX_RECORD = 1 << 24
-FIN, SYN, RST = 0x01, 0x02, 0x04
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 _V6_EXTENSIONS = {0, 43, 60}  # hop-by-hop, routing, destination options: skipped to the L4
 
 

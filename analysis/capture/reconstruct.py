@@ -23,7 +23,7 @@ import pandas as pd
 
 from analysis.capture import protocols
 from analysis.capture.attribution import attribute
-from analysis.capture.reader import FIN, RST, SYN, TCP, UDP, Packet, ReadCounts, packets
+from analysis.capture.reader import ACK, FIN, RST, SYN, TCP, UDP, Packet, ReadCounts, packets
 
 #: the metadata endpoints by address (or address:port): EC2's IMDS and EKS Pod Identity's
 #: agent, IPv4 and IPv6 (docs.aws.amazon.com: instancedata-data-retrieval, pod-id-how-it-works)
@@ -105,6 +105,10 @@ class _Rebuilder:
             return
         key = (p.src, p.sport, p.dst, p.dport)
         connection = self.connections.get(key)
+        if connection is not None and p.flags & SYN and not p.flags & ACK and (
+                connection.exchanges or connection.current is not None):
+            self._close(connection, p)  # the same ports again: a new connection
+            connection = None
         if connection is None:
             connection = self._open(p)
             if connection is None:
@@ -120,7 +124,7 @@ class _Rebuilder:
             client, cport, role = p.src, p.sport, name
         elif (name := self._endpoint(p.src, p.sport)) is not None:
             client, cport, role = p.dst, p.dport, name
-        elif p.flags & SYN and not p.flags & 0x10:
+        elif p.flags & SYN and not p.flags & ACK:
             client, cport, role = p.src, p.sport, "other"
         elif p.length and (sni := protocols.server_name(p.payload)) is not None:
             client, cport, role = p.src, p.sport, "STS" if STS_NAME.match(sni) else "ignored"

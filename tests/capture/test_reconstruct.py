@@ -180,3 +180,21 @@ def test_sts_by_sni_pod_identity_dns_retries_and_tcp_and_what_is_left_out(tmp_pa
     assert list(calls["method"]) == ["GET", "TLS"] and calls["new_connection"].all()
     assert built.counts["unreadable: tls connections"] == 1
     assert built.counts["dns outside"] == 1
+
+
+def test_a_connection_on_ports_used_before_is_a_new_connection(tmp_path):
+    from tests.capture.rewrite import frame, write_pcap
+
+    svc, imds, t = "10.0.0.5", "169.254.169.254", 1_795_000_000.0
+    packets = [(t, frame(svc, 50000, svc, 8080, b"GET /a HTTP/1.1\r\n\r\n"))]
+    for at in (0.001, 0.010):  # no FIN seen between them: the capture missed it
+        packets += [
+            (t + at, frame(svc, 41000, imds, 80, flags=0x02)),
+            (t + at + 0.001, frame(svc, 41000, imds, 80, b"PUT /latest/api/token HTTP/1.1\r\n")),
+            (t + at + 0.003, frame(imds, 80, svc, 41000, b"HTTP/1.1 200 OK\r\n\r\n"))]
+    packets.append((t + 0.02, frame(svc, 8080, svc, 50000, b"HTTP/1.1 200 OK\r\n\r\n")))
+    built = reconstruct(write_pcap(tmp_path / "reuse.pcap", packets), "ec2",
+                        CaptureOptions(service_port=8080))
+    calls = built.metadata
+    assert len(calls) == 2 and calls["new_connection"].all()
+    assert [round(ms, 3) for ms in calls["ms"]] == [3.0, 3.0]

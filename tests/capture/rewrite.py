@@ -60,17 +60,21 @@ def gzipped(src: Path, dst: Path) -> Path:
 
 def frame(src: str, sport: int, dst: str, dport: int, payload: bytes = b"", udp: bool = False,
           seq: int = 1, flags: int = 0x18) -> bytes:
-    """An Ethernet/IPv4 frame, for the cases a loopback run does not produce (TLS, STS,
-    DNS retransmissions and DNS over TCP)."""
+    """An Ethernet frame of IPv4 or IPv6, for the cases a loopback run does not produce (TLS,
+    STS, DNS retransmissions and DNS over TCP, an IPv6 cluster)."""
     import ipaddress
 
     if udp:
         l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
     else:
         l4 = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0)
+    source, target = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    if source.version == 6:
+        ip = struct.pack("!IHBB16s16s", 6 << 28, len(l4) + len(payload), 17 if udp else 6, 64,
+                         source.packed, target.packed)
+        return b"\0" * 12 + b"\x86\xdd" + ip + l4 + payload
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4) + len(payload), 0, 0x4000, 64,
-                     17 if udp else 6, 0, ipaddress.ip_address(src).packed,
-                     ipaddress.ip_address(dst).packed)
+                     17 if udp else 6, 0, source.packed, target.packed)
     return b"\0" * 12 + b"\x08\x00" + ip + l4 + payload
 
 

@@ -198,3 +198,29 @@ def test_a_connection_on_ports_used_before_is_a_new_connection(tmp_path):
     calls = built.metadata
     assert len(calls) == 2 and calls["new_connection"].all()
     assert [round(ms, 3) for ms in calls["ms"]] == [3.0, 3.0]
+
+
+def test_an_ipv6_pod_calling_pod_identity_on_its_ipv6_address(tmp_path):
+    from tests.capture.harness import dns_query
+    from tests.capture.rewrite import frame, write_pcap
+
+    pod, client, agent, resolver = "fd00:1::5", "fd00:1::9", "fd00:ec2::23", "fd00:1::2"
+    query = dns_query("elastic.example.com", 28, 9)
+    t = 1_795_000_000.0
+    packets = [
+        (t, frame(client, 50000, pod, 8080, b"GET /search HTTP/1.1\r\n\r\n")),
+        (t + 0.001, frame(pod, 40001, resolver, 53, query, udp=True)),
+        (t + 0.002, frame(resolver, 53, pod, 40001, query[:2] + b"\x81\x80" + query[4:],
+                          udp=True)),
+        (t + 0.003, frame(pod, 41000, agent, 80, flags=0x02)),
+        (t + 0.004, frame(pod, 41000, agent, 80, b"GET /v1/credentials HTTP/1.1\r\n\r\n")),
+        (t + 0.009, frame(agent, 80, pod, 41000, b"HTTP/1.1 200 OK\r\n\r\n")),
+        (t + 0.012, frame(pod, 8080, client, 50000, b"HTTP/1.1 200 OK\r\n\r\n")),
+    ]
+    built = reconstruct(write_pcap(tmp_path / "v6.pcap", packets), "k8s")
+    request = built.requests.iloc[0]
+    assert built.counts["service_port"] == 8080  # detected
+    assert (request["dns_queries"], request["metadata_calls"]) == (1, 1)
+    assert round(request["metadata_ms"], 3) == 6.0 and round(request["dns_ms"], 3) == 1.0
+    assert list(built.metadata["endpoint"]) == ["Pod Identity"]
+    assert list(built.dns["type"]) == ["AAAA"]

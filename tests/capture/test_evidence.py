@@ -111,3 +111,16 @@ def test_a_capture_in_another_kinds_folder_says_where_it_goes(example_copy, sequ
     with pytest.raises(EvidenceError, match=r"pod.pcap: is a packet capture, not latency "
                        r"evidence: captures go in <env>/pcap/"):
         ingest.load_evidence(folder, services.load_config(folder))
+
+
+def test_a_file_in_pcap_that_is_no_capture_is_an_error_naming_it(example_copy):
+    from analysis.errors import EvidenceError
+
+    folder = example_copy("search-api")
+    (folder / "ec2" / "pcap").mkdir()
+    (folder / "ec2" / "pcap" / "notes.txt").write_text("captured on ip-10-0-0-5\n")
+    with pytest.raises(EvidenceError, match=r"notes.txt: not a packet capture: expected pcap "
+                       r"or pcapng"):
+        ingest.load_evidence(folder, services.load_config(folder))
+    entry = [f for f in inspect(folder)["files"] if f["kind"] == "pcap"][0]
+    assert "not a packet capture" in entry["error"]

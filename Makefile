@@ -91,7 +91,7 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, verdict vs report, busy service (2M requests per environment), start-up vs import pandas, fleet of 100
+## Run the benchmarks: ingest (5M lines), attribution (10M rows), report vs floor, verdict vs report, busy service (2M requests per environment), start-up vs import pandas, fleet of 100, 1M-packet capture
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py --big
 	$(BIN)/python bench/attribution.py
@@ -99,6 +99,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/busy.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/fleet.py
+	$(BIN)/python bench/pcap.py
 
 ## Check the SDK refresh table against real SDK clients (installs botocore, npm and Debian Go SDKs)
 conformance: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import math
 import sys
@@ -76,10 +77,42 @@ def cmd_verdict(args: argparse.Namespace) -> int:
     return EXIT_READY if found.ready else EXIT_NOT_READY
 
 
+def _capture_settings(args: argparse.Namespace):
+    """--service-port, --dns-port and --metadata as service.yaml's `capture:`; None: none
+    given (a service folder's service.yaml says, or the defaults)."""
+    from analysis.service import CaptureSettings
+
+    if args.service_port is None and not args.dns_port and not args.metadata:
+        return None
+    return CaptureSettings(service_port=args.service_port,
+                           dns_ports=tuple(args.dns_port or (53,)),
+                           metadata=tuple(sorted(args.metadata or ())))
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def _endpoint(text: str) -> tuple[str, str]:
+    """ADDRESS[:PORT]=NAME, e.g. 10.0.0.9:8181=kiam."""
+    address, equals, name = text.rpartition("=")
+    host = address.rpartition(":")[0] if address.count(":") == 1 else address
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected ADDRESS[:PORT]=NAME (10.0.0.9:8181=kiam), got {text!r}") from None
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected ADDRESS[:PORT]=NAME, got {text!r}")
+    return address, name
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from analysis.inspection import inspect, render
 
-    result = inspect(Path(args.path))
+    result = inspect(Path(args.path), capture=_capture_settings(args))
     print(json.dumps(result, indent=2, default=str) if args.json else render(result))
     return 0 if result["ok"] else 1
 
@@ -173,6 +206,16 @@ def parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="check a service folder or one evidence file")
     inspect.add_argument("path", help="data/<service> or one file in it")
     inspect.add_argument("--json", action="store_true", help="print the result as JSON")
+    inspect.add_argument("--service-port", type=_port, metavar="PORT",
+                         help="captures: the port the service listens on (default: "
+                         "service.yaml's capture.service_port, else the port that received "
+                         "the most HTTP requests)")
+    inspect.add_argument("--dns-port", type=_port, action="append", metavar="PORT",
+                         help="captures: a port the resolver answers on (default 53; repeat)")
+    inspect.add_argument("--metadata", type=_endpoint, action="append",
+                         metavar="ADDRESS[:PORT]=NAME",
+                         help="captures: one more metadata endpoint besides IMDS and Pod "
+                         "Identity (a KIAM agent: 10.0.0.9:8181=kiam; repeat)")
     inspect.set_defaults(run=cmd_inspect)
 
     pre = sub.add_parser("preflight", help="find pathological defaults before migrating "

@@ -10,6 +10,7 @@ import pandas as pd
 
 from analysis import ingest
 from analysis import service as services
+from analysis.capture import evidence as captures
 from analysis.errors import LatencyGapError
 from analysis.files import check_inside
 from analysis.ingest.registry import REGISTRY, Format, detect, parse_with
@@ -20,7 +21,11 @@ from analysis.ingest.rows import check_rejected_share
 def _kind_of(path: Path) -> str | None:
     if path.name == "resolv.conf":
         return "resolv.conf"
-    return path.parent.name if path.parent.name in ingest.FILE_KINDS else None
+    if path.parent.name in ingest.FILE_KINDS:
+        return path.parent.name
+    if path.parent.name == captures.KIND or captures.capture_format(path):
+        return captures.KIND
+    return None
 
 
 def _statistics(kind: str, table: pd.DataFrame) -> dict:
@@ -65,6 +70,8 @@ def inspect_file(path: Path, kind: str | None = None, options: dict | None = Non
     """Detected (or `forced`) format, counts, first rejections, time range and statistics for
     one file."""
     kind = kind or _kind_of(path)
+    if kind == captures.KIND:
+        return captures.inspect_capture(path)
     result: dict = {"path": str(path), "kind": kind}
     try:
         if kind == "resolv.conf":
@@ -104,11 +111,14 @@ def _best_format(kinds: list[str], path: Path):
                           f"{path}: not recognised as any kind of evidence ({', '.join(kinds)})")
 
 
-def inspect(path: Path) -> dict:
-    """A service folder or one file; `ok` is False when a report would fail on it."""
+def inspect(path: Path, capture: services.CaptureSettings | None = None) -> dict:
+    """A service folder or one file; `ok` is False when a report would fail on it. `capture`
+    tells captures what they cannot say (service port, DNS ports, metadata endpoints); in a
+    service folder it replaces service.yaml's `capture:`."""
     path = Path(path)
     if path.is_file():
-        entry = inspect_file(path)
+        entry = captures.inspect_capture(path, capture) \
+            if _kind_of(path) == captures.KIND else inspect_file(path)
         return {"path": str(path), "files": [entry], "errors": [], "missing": [],
                 "ok": "error" not in entry}
     if not path.is_dir():
@@ -128,6 +138,12 @@ def inspect(path: Path) -> dict:
             if not found and kind not in ingest.OPTIONAL_KINDS:
                 missing.append(f"{env}/{kind}")
             files += [inspect_file(f, kind, options, config.formats.get(kind)) for f in found]
+        try:
+            files += [captures.inspect_capture(f, capture or config.capture)
+                      for f in ingest.kind_files(path / env / captures.KIND)]
+        except LatencyGapError as exc:
+            files.append({"path": str(path / env / captures.KIND), "kind": captures.KIND,
+                          "error": str(exc)})
         resolv = path / env / "resolv.conf"
         if not os.path.lexists(resolv):
             missing.append(f"{env}/resolv.conf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -72,6 +73,18 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class CaptureSettings:
+    """What packet captures (`<env>/pcap/`) cannot say themselves: the port the service
+    listens on (None: the port that received the most HTTP requests), the resolver's ports,
+    and extra metadata endpoints {address or address:port: name} beside IMDS and Pod
+    Identity's link-local addresses (a KIAM or kube2iam agent reached on its own address)."""
+
+    service_port: int | None = None
+    dns_ports: tuple[int, ...] = (53,)
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     name: str
     sdk: str | None = None
@@ -86,6 +99,7 @@ class ServiceConfig:
     formats: dict[str, object] = field(default_factory=dict)
     latency_unit: str | None = None   # for CSV / JSON latency columns whose name has no unit
     aws_calls_per_request: float | None = None   # 0: no AWS call on the request path
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
 
     @property
     def environments(self) -> tuple[str, str]:
@@ -281,6 +295,41 @@ def _section(cls, raw, where: _Where, section: str):
     return cls(**values)
 
 
+def _port(value, where: _Where, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(f"{where(key)}: expected a port number from 1 to 65535, got {value!r}")
+    return value
+
+
+def _capture(raw, where: _Where) -> CaptureSettings:
+    """`capture:` {service_port: 8080, dns_ports: [53], metadata: {10.0.0.9:8181: kiam}}."""
+    if raw is None:
+        return CaptureSettings()
+    if not isinstance(raw, dict) or set(raw) - {"service_port", "dns_ports", "metadata"}:
+        raise ConfigError(f"{where('capture')}: expected a mapping of some of service_port, "
+                          "dns_ports, metadata")
+    port = raw.get("service_port")
+    ports = raw.get("dns_ports", [53])
+    if not isinstance(ports, list) or not ports:
+        raise ConfigError(f"{where('capture.dns_ports')}: expected a list of port numbers")
+    metadata = raw.get("metadata") or {}
+    if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise ConfigError(f"{where('capture.metadata')}: expected a mapping of address (or "
+                          "address:port) to a name, e.g. {10.0.0.9:8181: kiam}")
+    for address in metadata:
+        host = address.rpartition(":")[0] if address.count(":") == 1 else address
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError(f"{where('capture.metadata')}: {address!r} is not an IP "
+                              "address (or address:port)") from None
+    return CaptureSettings(
+        service_port=None if port is None else _port(port, where, "capture.service_port"),
+        dns_ports=tuple(_port(p, where, "capture.dns_ports") for p in ports),
+        metadata=tuple(sorted(metadata.items())))
+
+
 def _check_choices(raw: dict, where: _Where) -> None:
     """An unknown SDK or provider is an error here, before any kernel starts."""
     for key, known in (("sdk", sorted(POLICIES)), ("credential_provider", CREDENTIAL_PROVIDERS)):
@@ -340,7 +389,7 @@ def _formats(raw, where: _Where) -> dict[str, object]:
 
 
 _TOP_KEYS = {"name", "sdk", "sdk_version", "credential_provider", "dns", "budget",
-             "provider_settings", "aws_calls_per_request",
+             "provider_settings", "aws_calls_per_request", "capture",
              "environments", "formats", "latency_unit"}
 LATENCY_UNITS = ("ms", "s", "us")
 
@@ -396,6 +445,7 @@ def load_config(folder: Path, overrides: dict[str, object] | None = None) -> Ser
         raise ConfigError(f"{where('aws_calls_per_request')}: expected a number >= 0 (0: no "
                           f"AWS call on the request path), got {calls!r}")
     return ServiceConfig(
+        capture=_capture(raw.get("capture"), where),
         aws_calls_per_request=calls,
         latency_unit=unit,
         name=raw.get("name", folder.name),

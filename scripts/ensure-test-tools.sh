@@ -3,12 +3,14 @@
 #   chromium        the browser check of report.html, and FORMAT=pdf
 #   dnsmasq-base    a DNS server on 127.0.0.x for the collector tests
 #   bind9-dnsutils  dig, which the collector uses when installed
+#   tcpdump         real packet captures on loopback for the capture reconstruction tests
 # Installs what is missing; needs root (CI runs as root) or the programs already there.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
+command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || missing+=(tcpdump)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

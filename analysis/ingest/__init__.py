@@ -5,6 +5,7 @@
     data/<service>/<env>/credentials/*  IMDS documents     -> Evidence.credentials
     data/<service>/<env>/metadata/*     timed metadata calls (optional) -> Evidence.metadata
     data/<service>/<env>/resolv.conf    resolver config    -> Evidence.resolv
+    data/<service>/<env>/pcap/*         packet captures (optional) -> Evidence.capture_*
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analysis.capture import evidence as captures
 from analysis.errors import EvidenceError, LatencyGapError
 from analysis.files import check_inside, not_regular, resolved
 from analysis.ingest import (  # noqa: F401 (the format modules register their formats)
@@ -69,6 +71,13 @@ class Evidence:
     rejected: pd.DataFrame    # env, kind, source_file, line, reason, text
     # env, kind, source_file, line, what: lines that are neither records nor errors
     skipped: pd.DataFrame = field(default_factory=lambda: _skipped_of([]))
+    # measured from packet captures (pcap/, analysis/capture): empty without them
+    capture_requests: pd.DataFrame = field(
+        default_factory=lambda: captures.empty_tables()["capture_requests"])
+    capture_dns: pd.DataFrame = field(
+        default_factory=lambda: captures.empty_tables()["capture_dns"])
+    capture_metadata: pd.DataFrame = field(
+        default_factory=lambda: captures.empty_tables()["capture_metadata"])
 
     def skipped_lines(self) -> pd.DataFrame:
         """How many lines of each kind were skipped per environment and evidence kind
@@ -184,6 +193,7 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
     """Read every environment's evidence under a service folder."""
     check_layout(folder, config)
     collected: dict[str, list] = {kind: [] for kind in FILE_KINDS}
+    captured: dict[str, list] = {name: [] for name in captures.TABLES}
     rejected, skipped, counts, resolv_rows = [], [], [], []
     for env in config.environments:
         env_dir = folder / env
@@ -197,6 +207,12 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
             collected[kind].append(table)
             rejected += kind_rejected
             skipped += kind_skipped
+            counts.append(count)
+        capture_files = kind_files(env_dir / captures.KIND)
+        if capture_files:  # optional, and no row at all without it: as before captures
+            tables, count = captures.read_captures(capture_files, env, config.capture)
+            for name, table in tables.items():
+                captured[name].append(table)
             counts.append(count)
         conf = env_resolv_conf(env_dir, folder)
         if conf:
@@ -215,6 +231,8 @@ def load_evidence(folder: Path, config: ServiceConfig) -> Evidence:
         rejected=pd.concat(rejected, ignore_index=True)[["env", "kind", *REJECTION_COLUMNS]]
         if rejected else pd.DataFrame(columns=["env", "kind", *REJECTION_COLUMNS]),
         skipped=_skipped_of(skipped),
+        **{name: pd.concat(parts, ignore_index=True) for name, parts in captured.items()
+           if parts},
     )
 
 
@@ -245,6 +263,9 @@ def write_tables(evidence: Evidence, folder: Path) -> None:
     for name in TABLES:
         table = getattr(evidence, name)
         table.to_parquet(folder / f"{name}.parquet", index=False)
+    for name in captures.TABLES:  # only when there were captures: a result without is as before
+        if not getattr(evidence, name).empty:
+            getattr(evidence, name).to_parquet(folder / f"{name}.parquet", index=False)
 
 
 def read_tables(folder: Path, rows: bool = True) -> Evidence:
@@ -258,4 +279,6 @@ def read_tables(folder: Path, rows: bool = True) -> Evidence:
               if rows or n != "latency"}
     if not rows:
         tables["latency"] = pq.read_schema(folder / "latency.parquet").empty_table().to_pandas()
+    tables.update({n: pd.read_parquet(folder / f"{n}.parquet") for n in captures.TABLES
+                   if (folder / f"{n}.parquet").is_file()})
     return Evidence(**tables)

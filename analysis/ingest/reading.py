@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from analysis.capture.reader import PCAP_MAGIC, PCAPNG_SHB
 from analysis.errors import EvidenceError
 from analysis.files import read_bounded
 from analysis.ingest.rows import Parsed, rejection_rows
@@ -73,6 +74,9 @@ def check_encoding(path: Path, head: bytes | None = None) -> None:
     if head is None:
         with open_raw(path) as fh:
             head = fh.read(4096)
+    if head[:4] in PCAP_MAGIC or head[:4] == PCAPNG_SHB:
+        raise EvidenceError(path, f"is a packet capture, not {path.parent.name} evidence: "
+                            "captures go in <env>/pcap/ (docs/formats.md)")
     boms = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
             b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
     encoding = next((name for bom, name in boms.items() if head.startswith(bom)), None)

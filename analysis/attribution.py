@@ -13,6 +13,7 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 
+from analysis.capture import measured as captured
 from analysis.decision import FLOOR_REQUESTS, OVER, WITHIN, decide
 from analysis.ingest import Evidence
 from analysis.models import credentials as cred_model
@@ -38,6 +39,9 @@ class Analysis:
     refresh: dict = field(default_factory=dict)   # env -> RefreshEstimate | None
     dns: dict = field(default_factory=dict)       # env -> DnsEstimate | None
     stalls: dict = field(default_factory=dict)    # env -> dns_stalls.StallRate | None
+    #: env -> its captured requests (capture.measured.Measured), only for environments with
+    #: packet captures: their DNS and credential time is drawn from these, not the models
+    measured: dict = field(default_factory=dict)
     verdict: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
 
@@ -53,11 +57,19 @@ def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str
     """Per-request extra time of each cause in the candidate, beyond the baseline's."""
     base, cand = analysis.baseline, analysis.candidate
     out = {}
+    measured_c, measured_b = analysis.measured.get(cand), analysis.measured.get(base)
+    if measured_c is not None:  # measured beats modelled: both causes from the packets
+        dns_ms, metadata_ms = measured_c.sample(rng, n)
+        out["credential_refresh"] = metadata_ms - _baseline_mean(analysis, "credential_refresh")
+        out["dns"] = dns_ms - _baseline_mean(analysis, "dns")
+        return out
     refresh_c, refresh_b = analysis.refresh.get(cand), analysis.refresh.get(base)
     if refresh_c is not None:
         drawn = rng.random(n)
         paid = drawn < refresh_c.share_of_requests
         base_mean = refresh_b.share_of_requests * refresh_b.cost_ms if refresh_b else 0.0
+        if measured_b is not None:
+            base_mean = float(measured_b.metadata_ms.mean())
         fetch = cred_model.sample_cost(refresh_c, rng, n)
         extra = paid * fetch
         in_storm = drawn < refresh_c.storm
@@ -78,12 +90,39 @@ def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str
     dns_c, dns_b = analysis.dns.get(cand), analysis.dns.get(base)
     if dns_c is not None:
         base_mean = dns_model.sample_overhead(dns_b, rng, n).mean() if dns_b else 0.0
+        if measured_b is not None:
+            base_mean = float(measured_b.dns_ms.mean())
         out["dns"] = dns_model.sample_overhead(dns_c, rng, n) - base_mean
         stall = analysis.stalls.get(cand)
         if stall is not None and stall.stalls:  # timeout stalls, at their own rate
-            out["dns"] = out["dns"] + dns_stalls.sample_stalls(dns_c, stall, rng, n) \
-                - dns_stalls.mean_stall_ms(dns_b, analysis.stalls.get(base))
+            base_stall = 0.0 if measured_b is not None else \
+                dns_stalls.mean_stall_ms(dns_b, analysis.stalls.get(base))
+            out["dns"] = out["dns"] + dns_stalls.sample_stalls(dns_c, stall, rng, n) - base_stall
     return out
+
+
+def _baseline_mean(analysis: Analysis, cause: str) -> float:
+    """The baseline's mean per-request time of a cause (ms), for a measured candidate: its own
+    captured requests when it has a capture, else the model's mean (stalls included)."""
+    base = analysis.baseline
+    measured_b = analysis.measured.get(base)
+    if measured_b is not None:
+        return float((measured_b.metadata_ms if cause == "credential_refresh"
+                      else measured_b.dns_ms).mean())
+    if cause == "credential_refresh":
+        est = analysis.refresh.get(base)
+        return est.share_of_requests * est.cost_ms if est else 0.0
+    est = analysis.dns.get(base)
+    if est is None:
+        return 0.0
+    return est.mean_ms + dns_stalls.mean_stall_ms(est, analysis.stalls.get(base))
+
+
+def sources(analysis: Analysis) -> dict[str, dict[str, str]]:
+    """Per environment and cause, where its per-request time comes from: 'measured from
+    packet capture: N requests' or 'model' (summary.json `overhead_source`, the report)."""
+    return {env: dict.fromkeys(CAUSES, captured.source(analysis.measured.get(env)))
+            for env in (analysis.baseline, analysis.candidate)}
 
 
 def shapley(value, players: tuple[str, ...]) -> dict[str, float]:
@@ -152,6 +191,9 @@ def analyse(evidence: Evidence, config: ServiceConfig) -> Analysis:
             config.dns.lookups_per_request, config.dns.cache_ttl_s, rates[env])
         analysis.stalls[env] = dns_stalls.stall_rate(evidence.dig, env,
                                                      dns_model.SYSTEM_RESOLVER)
+        found = captured.measured(evidence.capture_requests, env)
+        if found is not None:
+            analysis.measured[env] = found
     if config.aws_calls_per_request:  # 0 is handled by _checked: nothing on the path
         analysis.refresh = {env: est and replace(est, aws_calls=config.aws_calls_per_request)
                             for env, est in analysis.refresh.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import durations, fixes, provider_findings, stats
+from analysis import durations, fixes, packet_findings, provider_findings, stats
 from analysis.attribution import Analysis
 from analysis.decision import FLOOR_REQUESTS, OVER, UNDECIDED, WITHIN
 from analysis.finding import Finding, blockers_first, snippet
@@ -421,4 +421,7 @@ def findings(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> l
         + evidence_findings(analysis, config, evidence) \
         + no_answer_findings(analysis, evidence) \
         + model_checks(analysis, evidence, cred_policy(config.sdk, config.credential_provider))
+    found = packet_findings.with_packets(
+        found, analysis, evidence, _finding,
+        lambda p50, p99: _severity(p50, p99, config, analysis))
     return [f.as_dict() for f in blockers_first(found)]

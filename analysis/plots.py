@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from analysis import latency_digest, waterfall
+from analysis import latency_digest, measured_waterfall, waterfall
 from analysis.attribution import CAUSES, Analysis
 from analysis.chart import (  # noqa: F401  (the notebook's names for the theme and colours)
     BUDGET_COLOUR,
@@ -284,7 +284,8 @@ def waterfall_alt(table: pd.DataFrame) -> str:
     for request, rows in table.groupby("request", sort=False):
         parts = []
         for kind, mine in rows.groupby("kind", sort=False):
-            sources = " and ".join(sorted(set(mine["source"])))
+            sources = " and ".join(sorted(waterfall.SOURCE_WORDS[s]
+                                          for s in set(mine["source"])))
             words = KIND_WORDS[kind] if len(mine) > 1 else KIND_WORD[kind]
             count = f"{len(mine)} " if kind != "app" else ""
             parts.append(f"{count}{words} {ms(mine['ms'].sum())} ({sources})")
@@ -294,12 +295,16 @@ def waterfall_alt(table: pd.DataFrame) -> str:
 
 def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
                       table: pd.DataFrame | None = None,
-                      findings: list[dict] | None = None) -> Chart:
+                      findings: list[dict] | None = None, captures=None) -> Chart:
     """One request per row (waterfall.segments, or `table` in its shape), its segments one
     after another: app, each metadata call, each DNS name tried; modelled segments hatched,
-    a segment wide enough to read labelled with its ms, and the observed median marked ▼."""
-    table = waterfall.segments(analysis, metadata) if table is None else \
-        waterfall.validate(table)
+    a segment wide enough to read labelled with its ms, and the observed median marked ▼.
+    `captures`: the evidence, whose packet captures put measured requests (source pcap) in
+    place of the model's for their environments (measured_waterfall.report_table)."""
+    if table is None:
+        table = measured_waterfall.report_table(analysis, captures) if captures is not None \
+            else waterfall.segments(analysis, metadata)
+    table = waterfall.validate(table)
     requests = list(dict.fromkeys(table["request"]))
     longest = float(waterfall.totals(table).max()) if len(table) else 1.0
     # the bars cannot name a 1 ms DNS query: a note under the axes names every segment
@@ -329,7 +334,8 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
     for row, request in enumerate(requests):
         env = table.loc[table["request"] == request, "env"].iloc[0]
         median = analysis.latency_ms.get(env, {}).get("p50")
-        if request == waterfall.typical(env) and median is not None:
+        typical = (waterfall.typical(env), measured_waterfall.request_name(env, "typical"))
+        if request in typical and median is not None:
             ax.plot([median], [row - 0.42], "v", color=GAP_COLOUR, markersize=6,
                     label=None if marked else "observed median")
             marked = True
@@ -343,6 +349,9 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
     if (table["source"] == waterfall.MODELLED).any():
         handles.append(Patch(facecolor="white", edgecolor="#555555", hatch=MODELLED_HATCH))
         labels.append("modelled (hatched)")
+    if (table["source"] == waterfall.PCAP).any():
+        handles.append(Patch(facecolor="white", edgecolor="#555555"))
+        labels.append("measured (pcap): one\ncaptured request")
     if handles:
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     if note:

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from analysis import __version__, fixes
-from analysis.attribution import Analysis
+from analysis.attribution import Analysis, sources
 from analysis.fingerprint import combine
 from analysis.ingest import Evidence
 
@@ -60,6 +60,8 @@ def build(analysis: Analysis, findings: list[dict], evidence: Evidence,
         "inputs": inputs(evidence),
         "what_if": dict(what_if or {}),
         "tool_version": __version__,
+        # only with packet captures: a service without them gives the summary it gave before
+        **({"overhead_source": sources(analysis)} if analysis.measured else {}),
         **({"evidence": {"fingerprint": combine(files), "files": len(files)}}
            if files is not None else {}),
     }

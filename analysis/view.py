@@ -10,7 +10,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from analysis import __version__, durations, stats, view_findings
-from analysis.attribution import MONTE_CARLO_N, Analysis
+from analysis.attribution import MONTE_CARLO_N, Analysis, sources
 from analysis.decision import FLOOR_REQUESTS
 from analysis.fingerprint import combine
 from analysis.ingest import Evidence
@@ -141,9 +141,30 @@ def dns_table(analysis: Analysis, evidence: Evidence) -> HTML:
         frame["measured lookup (ms)"] = [
             "not timed" if value is None or pd.isna(value) else value
             for value in frame["measured lookup (ms)"]]
-    return table(frame.rename(columns={"cache miss rate": "requests that miss the cache (%)",
-                                       "search domains": "search domains (count)"}),
-                 "no dig evidence", "dns")
+    shown = table(frame.rename(columns={"cache miss rate": "requests that miss the cache (%)",
+                                        "search domains": "search domains (count)"}),
+                  "no dig evidence", "dns")
+    if not analysis.measured:
+        return shown
+    said = "; ".join(f"{escape(env)}: {escape(by_cause['dns'])}"
+                     for env, by_cause in sources(analysis).items())
+    return HTML(shown.data + f'<p class="lg-note">Per-request DNS time in the attribution: '
+                f"{said}. A measured environment's requests are drawn as captured, what the "
+                "table predicts aside.</p>")
+
+
+def overhead_sources(analysis: Analysis) -> HTML:
+    """Where each environment's per-request credential and DNS time comes from: the
+    environment's packet captures (measured) or the model; nothing without captures."""
+    if not analysis.measured:
+        return HTML("")
+    rows = [{"environment": env, "credential refresh": by_cause["credential_refresh"],
+             "DNS": by_cause["dns"]} for env, by_cause in sources(analysis).items()]
+    note = ('<p class="lg-note">Per-request time of each cause in the attribution above: '
+            "measured from packet captures (each simulated request draws one captured "
+            "request's DNS and metadata time) or from the model "
+            '(<a href="#method">how this is computed</a>).</p>')
+    return HTML(note + table(pd.DataFrame(rows), name="overhead-source").data)
 
 
 #: the report's sections: (anchor, title); the notebook's headings carry these ids
@@ -209,8 +230,27 @@ def method(analysis: Analysis) -> HTML:
         "The full method, with its sources (SDK and provider code, glibc's resolver), is "
         "docs/method.md in the latency-gap repository.",
     ]
+    if analysis.measured:
+        paragraphs.insert(-1, _measured_method(analysis))
     return HTML('<h2 id="method">How this is computed</h2>'
                 + "".join(f"<p>{p}</p>" for p in paragraphs))
+
+
+def _measured_method(analysis: Analysis) -> str:
+    """The method's paragraph on packet captures, naming each environment's source."""
+    said = "; ".join(f"{escape(env)}: {escape(by_cause['dns'])}"
+                     for env, by_cause in sources(analysis).items())
+    return ("<strong>Measured from packet captures.</strong> Where an environment has "
+            "captures, its per-request DNS and credential time is measured, not modelled: "
+            "each inbound request's window holds the DNS queries and metadata calls it waited "
+            "for, and each simulated request draws one captured request's DNS and metadata "
+            "time together. A query or call that falls in several requests' windows "
+            "(concurrent requests) belongs to none: those requests are <em>ambiguous</em>, "
+            "left out and counted. A capture is a sample of the logged period: what it saw "
+            "stands for every request, so a rare event (a resolver timeout, a refresh every "
+            "few minutes) counts only if the capture caught it; time a request waits inside "
+            "the process before a call (a lock) is not on the wire and stays unexplained. "
+            f"Here: {said}.")
 
 
 def footer(parameters: dict, files: dict[str, str]) -> HTML:

@@ -8,13 +8,14 @@ The table has one row per segment of one request, in the order the request pays 
 - `segment`: what it is, in words ("metadata call 1 (role name)", "DNS elastic.example.com.")
 - `kind`: app | metadata | dns
 - `ms`: its duration (ms)
-- `source`: measured | modelled
+- `source`: measured | modelled | pcap (measured from a packet capture: one real request)
 - `share`: the share of the environment's requests that pay it (1: every request)
 
 A typical request pays what at least half the requests pay; when a cost only some requests pay
 (a DNS cache miss) has a price, one more request shows the candidate paying it. Other sources
-(packet captures, issue 19) add their requests with `extend()`: rows in the same shape, source
-"measured"; `validate()` says what a malformed table lacks.
+(packet captures, issue 19) add their requests with `extend()`: rows in the same shape;
+analysis/measured_waterfall.py puts captured requests (source "pcap") in place of the model's
+for an environment with captures. `validate()` says what a malformed table lacks.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from analysis.models.dns_cost import MODEL
 
 COLUMNS = ["request", "env", "segment", "kind", "ms", "source", "share"]
 KINDS = ("app", "metadata", "dns")
-MEASURED, MODELLED = "measured", "modelled"
+MEASURED, MODELLED, PCAP = "measured", "modelled", "pcap"
+SOURCES = (MEASURED, MODELLED, PCAP)
+#: a source in words, as the figure's note says it
+SOURCE_WORDS = {MEASURED: "measured", MODELLED: "modelled", PCAP: "measured (pcap)"}
 #: a segment kind in words: several, one
 KIND_WORDS = {"app": "app", "metadata": "metadata calls", "dns": "DNS names tried"}
 KIND_WORD = {"app": "app", "metadata": "metadata call", "dns": "DNS name tried"}
@@ -167,8 +171,8 @@ def validate(table: pd.DataFrame, where: str = "waterfall table") -> pd.DataFram
         raise ValueError(f"{where}: missing column(s) {', '.join(missing)}; expected "
                          f"{', '.join(COLUMNS)}")
     checks = [("kind", ~table["kind"].isin(KINDS), f"one of {', '.join(KINDS)}"),
-              ("source", ~table["source"].isin([MEASURED, MODELLED]),
-               f"{MEASURED} or {MODELLED}"),
+              ("source", ~table["source"].isin(SOURCES),
+               f"{MEASURED} or {MODELLED} (or {PCAP}: from a packet capture)"),
               ("ms", ~(pd.to_numeric(table["ms"], errors="coerce") >= 0), "a duration >= 0")]
     for column, bad, expected in checks:
         if bad.any():
@@ -209,7 +213,7 @@ def named_segments(table: pd.DataFrame) -> list[str]:
         rows = mine[mine["request"] == request]
         names = ", ".join(f"{segment.removeprefix('DNS ')} {ms:.1f} ms"
                           for segment, ms in zip(rows["segment"], rows["ms"], strict=True))
-        sources = " and ".join(sorted(set(rows["source"])))
+        sources = " and ".join(sorted(SOURCE_WORDS[s] for s in set(rows["source"])))
         words = KIND_WORDS[kind] if len(rows) > 1 else KIND_WORD[kind]
         lines.append(f"{words[:1].upper()}{words[1:]} ({request}): {names} ({sources})")
     return lines

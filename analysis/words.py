@@ -25,6 +25,8 @@ FINDINGS = {
     "dns-search-expansion": "DNS search-list expansion",
     "dns-slow-resolver": "slow DNS resolver",
     "dns-timeout-stalls": "DNS timeout stalls",
+    "credential-calls-measured": "metadata calls on the request path (packet capture)",
+    "dns-queries-measured": "DNS queries on the request path (packet capture)",
     "too-few-requests": "too few requests",
     "undecided-gap-p50": "p50 gap not decided",
     "undecided-gap-p99": "p99 gap not decided",

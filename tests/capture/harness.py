@@ -130,6 +130,9 @@ class Service:
     imds_port: int
     truth_file: Path
     work_ms: float = 4.0
+    #: whether each request fetches credentials (a pod whose SDK refreshes every request);
+    #: False: none, as on an EC2 instance whose SDK keeps them
+    fetch_credentials: bool = True
 
     def record(self, kind: str, value) -> None:
         """One line, one write in append mode: whole even from several processes."""
@@ -211,7 +214,8 @@ class Service:
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 truth = Truth(self.path.split("?")[0], self.arrived)
                 service.resolve(truth)
-                service.credentials(truth)
+                if service.fetch_credentials:
+                    service.credentials(truth)
                 time.sleep(service.work_ms / 1000)
                 body = b'{"ok": true}'
                 self.send_response(200)
@@ -308,8 +312,11 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str = "lo",
                  link: str | None = None, snaplen: int = 0, nano: bool = False,
-                 query: str = "", pause_s: float = 0.02) -> Capture:
+                 query: str = "", pause_s: float = 0.02, delay_ms: float = 2,
+                 credentials: bool = True) -> Capture:
     """Run the service under load while tcpdump writes `out`; the capture and the truth.
+    `delay_ms`: what the metadata emulator waits before each answer; `credentials`: whether
+    each request fetches credentials (three calls) or none.
     The emulator, the service and the load run in three processes: one process's threads
     would wait on each other's GIL, and the truth would carry that wait."""
     tcpdump = shutil.which("tcpdump")
@@ -325,10 +332,11 @@ def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str 
     processes, dump = [dnsmasq], None
     try:
         processes.append(_started([python, "-m", "collector.emulator", "--host", IMDS_HOST,
-                                   "--port", str(imds_port), "--delay-ms", "2"],
+                                   "--port", str(imds_port), "--delay-ms", f"{delay_ms:g}"],
                                   "metadata emulator on"))
         service = _started([python, "-m", "tests.capture.harness", str(dns_port),
-                            str(imds_port), str(truth_file)], "serving on")
+                            str(imds_port), str(truth_file), str(int(credentials))],
+                           "serving on")
         processes.append(service)
         service_port = int(service.stdout.readline())
         command = [tcpdump, "-i", interface, "-w", str(out), "-U", "-n",
@@ -390,9 +398,9 @@ class ForkingHTTPServer(socketserver.ForkingMixIn, HTTPServer):
         super().server_bind()
 
 
-def serve(dns_port: int, imds_port: int, truth_file: Path) -> None:
+def serve(dns_port: int, imds_port: int, truth_file: Path, credentials: bool = True) -> None:
     """The service, in its own process: prints its port, serves until SIGTERM."""
-    service = Service(dns_port, imds_port, truth_file)
+    service = Service(dns_port, imds_port, truth_file, fetch_credentials=credentials)
     server = ForkingHTTPServer((SERVICE_HOST, 0), service.handler())
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"serving on\n{server.server_address[1]}", flush=True)
@@ -400,4 +408,5 @@ def serve(dns_port: int, imds_port: int, truth_file: Path) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+    serve(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]),
+          len(sys.argv) < 5 or sys.argv[4] == "1")

@@ -339,6 +339,8 @@ def request_waterfall(analysis: Analysis, metadata: pd.DataFrame | None = None,
             ax.plot([median], [row - 0.42], "v", color=GAP_COLOUR, markersize=6,
                     label=None if marked else "observed median")
             marked = True
+            if request != typical[0]:  # a captured request: its log's median may lie beyond
+                longest = max(longest, float(median))
     ax.set_yticks(range(len(requests)), [textwrap.fill(r.replace(": ", "\n", 1), 22,
                                                        replace_whitespace=False)
                                          for r in requests])

@@ -181,3 +181,20 @@ def test_a_cause_the_model_does_not_name_gets_a_finding_from_the_packets(made, e
     packets = found["credential-calls-measured"]
     assert "30 of 30 requests made 3 metadata calls before responding" in packets["evidence"]
     assert packets["cause"] == "credential_refresh" and packets["severity"] == "blocker"
+
+
+def test_the_report_says_which_source_each_environment_used(computed):
+    from analysis import view
+    measured, modelled = computed
+    sources = view.overhead_sources(measured.analysis).data
+    assert 'id="tab-overhead-source"' in sources
+    assert "measured from packet capture: 20 requests" in sources  # ec2, both causes
+    assert "ambiguous left out" in sources
+    dns = view.dns_table(measured.analysis, measured.evidence).data
+    assert "Per-request DNS time in the attribution: ec2: measured from packet capture" in dns
+    method = view.method(measured.analysis).data
+    assert "Measured from packet captures." in method and "A capture is a sample" in method
+    # without captures: nothing said of them, the DNS table and method as before
+    assert view.overhead_sources(modelled.analysis).data == ""
+    assert "packet capture" not in view.dns_table(modelled.analysis, modelled.evidence).data
+    assert "packet capture" not in view.method(modelled.analysis).data

@@ -20,10 +20,12 @@ from analysis.ingest import Evidence
 #: an attributed cause, the id of the finding made from the packets alone
 PACKET_FINDING = {"credential_refresh": "credential-calls-measured",
                   "dns": "dns-queries-measured"}
-#: per cause, the model's findings that name it (findings.py, provider_findings.py)
+#: a prediction the latency overruled: "nothing is attributed to it", which the packets decide
+NOT_SEEN = "credential-refresh-not-seen"
+#: per cause, the model's findings that name it (findings.py)
 CAUSE_FINDINGS = {
     "credential_refresh": ("credential-refresh-every-request", "credential-refresh-storms",
-                           "credential-refresh-periodic", "credential-refresh-not-seen"),
+                           "credential-refresh-periodic"),
     "dns": ("dns-search-expansion", "dns-slow-resolver"),
 }
 
@@ -117,10 +119,14 @@ def with_packets(found: list[Finding], analysis: Analysis, evidence: Evidence,
         sentence = cited(analysis, evidence, cause)
         if not sentence:
             continue
-        mine = [f for f in out if f.id in CAUSE_FINDINGS[cause]]
+        waits = _waits(analysis, cause)
+        if waits and cause == "credential_refresh":  # measured: something is attributed
+            out = [f for f in out if f.id != NOT_SEEN]
+        mine = [f for f in out if f.id in CAUSE_FINDINGS[cause]
+                or (f.id == NOT_SEEN and cause == "credential_refresh")]
         for finding in mine:
             finding.evidence = finding.evidence.rstrip() + sentence
-        if not mine and _waits(analysis, cause):
+        if not mine and waits:
             attr = analysis.attribution_ms or {}
             graded = severity(attr["p50"][cause], attr["p99"][cause]) if attr else "info"
             out.append(make(PACKET_FINDING[cause], graded, sentence.strip(), FIXES[cause],

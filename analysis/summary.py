@@ -111,6 +111,9 @@ def render(summary: dict) -> str:
                   None: "readiness not predicted"}[plan["within_budget"]]
         lines.append(f"  after fixing the blockers (predicted): p50 {after['p50']:+.1f} ms, "
                      f"p99 {after['p99']:+.1f} ms, {within}")
+    if summary.get("overhead_source"):
+        lines.append("  per-request DNS and credential time: " + "; ".join(
+            f"{env} {said['dns']}" for env, said in summary["overhead_source"].items()))
     if summary.get("what_if"):
         lines.append("  what if: " + ", ".join(f"{k}={v}" for k, v in summary["what_if"].items()))
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from analysis import measured_waterfall, result, waterfall
+from analysis import measured_waterfall, result, summary, waterfall
 from analysis.capture.measured import MODEL_SOURCE
 from tests.capture.harness import capture
 from tests.conftest import EXAMPLES
@@ -104,6 +104,10 @@ def test_summary_names_the_source_of_each_cause(computed):
         "ambiguous left out")
     assert said["ec2"]["dns"] == "measured from packet capture: 20 requests"
     assert "overhead_source" not in modelled.summary()  # no capture: the summary as before
+    printed = summary.render(measured.summary())  # what `latency-gap verdict` prints
+    assert "per-request DNS and credential time: ec2 measured from packet capture: 20 " \
+        "requests; k8s measured from packet capture: " in printed
+    assert "packet capture" not in summary.render(modelled.summary())
     assert MODEL_SOURCE == "model"
 
 
@@ -198,3 +202,15 @@ def test_the_report_says_which_source_each_environment_used(computed):
     assert view.overhead_sources(modelled.analysis).data == ""
     assert "packet capture" not in view.dns_table(modelled.analysis, modelled.evidence).data
     assert "packet capture" not in view.method(modelled.analysis).data
+
+
+def test_packets_showing_calls_overrule_a_prediction_said_not_seen(made, example_copy):
+    folder = with_captures(example_copy, {"k8s": made["k8s"]})
+    with open(folder / "service.yaml", "a") as out:  # the model: no AWS call on the path
+        out.write("aws_calls_per_request: 0\n")
+    computed = result.compute(folder)
+    found = {f["id"]: f for f in computed.findings}
+    assert "credential-refresh-not-seen" not in found  # "nothing is attributed": not so
+    assert "30 of 30 requests made 3 metadata calls" in \
+        found["credential-calls-measured"]["evidence"]
+    assert computed.analysis.attribution_ms["p50"]["credential_refresh"] > 30

@@ -286,7 +286,7 @@ def waterfall_alt(table: pd.DataFrame) -> str:
         for kind, mine in rows.groupby("kind", sort=False):
             sources = " and ".join(sorted(waterfall.SOURCE_WORDS[s]
                                           for s in set(mine["source"])))
-            words = KIND_WORDS[kind] if len(mine) > 1 else KIND_WORD[kind]
+            words = waterfall.kind_words(kind, len(mine), set(mine["source"]))
             count = f"{len(mine)} " if kind != "app" else ""
             parts.append(f"{count}{words} {ms(mine['ms'].sum())} ({sources})")
         sentences.append(f"{request}, {ms(rows['ms'].sum())}: {', '.join(parts)}")

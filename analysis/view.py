@@ -149,8 +149,8 @@ def dns_table(analysis: Analysis, evidence: Evidence) -> HTML:
     said = "; ".join(f"{escape(env)}: {escape(by_cause['dns'])}"
                      for env, by_cause in sources(analysis).items())
     return HTML(shown.data + f'<p class="lg-note">Per-request DNS time in the attribution: '
-                f"{said}. A measured environment's requests are drawn as captured, what the "
-                "table predicts aside.</p>")
+                f"{said}. For a measured environment the attribution draws its captured "
+                "requests' DNS time, not this table's prediction.</p>")
 
 
 def overhead_sources(analysis: Analysis) -> HTML:

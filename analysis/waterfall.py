@@ -38,6 +38,18 @@ SOURCE_WORDS = {MEASURED: "measured", MODELLED: "modelled", PCAP: "measured (pca
 #: a segment kind in words: several, one
 KIND_WORDS = {"app": "app", "metadata": "metadata calls", "dns": "DNS names tried"}
 KIND_WORD = {"app": "app", "metadata": "metadata call", "dns": "DNS name tried"}
+#: a captured request's DNS segments are queries (an A and an AAAA of one name apart)
+PCAP_KIND_WORDS = {**KIND_WORDS, "dns": "DNS queries"}
+PCAP_KIND_WORD = {**KIND_WORD, "dns": "DNS query"}
+
+
+def kind_words(kind: str, count: int, sources: set[str]) -> str:
+    """A kind of segment in words, for `count` of them from `sources`."""
+    several, one = (PCAP_KIND_WORDS, PCAP_KIND_WORD) if sources == {PCAP} else \
+        (KIND_WORDS, KIND_WORD)
+    return several[kind] if count > 1 else one[kind]
+
+
 #: at least this share of requests pays a cost for a typical request to pay it
 TYPICAL = 0.5
 
@@ -214,6 +226,6 @@ def named_segments(table: pd.DataFrame) -> list[str]:
         names = ", ".join(f"{segment.removeprefix('DNS ')} {ms:.1f} ms"
                           for segment, ms in zip(rows["segment"], rows["ms"], strict=True))
         sources = " and ".join(sorted(SOURCE_WORDS[s] for s in set(rows["source"])))
-        words = KIND_WORDS[kind] if len(rows) > 1 else KIND_WORD[kind]
+        words = kind_words(kind, len(rows), set(rows["source"]))
         lines.append(f"{words[:1].upper()}{words[1:]} ({request}): {names} ({sources})")
     return lines

@@ -116,6 +116,15 @@ def test_a_capture_in_one_environment_leaves_the_other_to_the_model(made, exampl
     said = result.compute(folder).summary()["overhead_source"]
     assert said["ec2"] == {"credential_refresh": "model", "dns": "model"}
     assert said["k8s"]["credential_refresh"] == "measured from packet capture: 30 requests"
+    # the baseline alone captured: the candidate's causes from the model, less the
+    # baseline's measured mean (no metadata call on ec2: nothing to take off)
+    shutil.rmtree(folder)
+    folder = with_captures(example_copy, {"ec2": made["ec2"]})
+    computed = result.compute(folder)
+    said = computed.summary()["overhead_source"]
+    assert said["k8s"] == {"credential_refresh": "model", "dns": "model"}
+    assert said["ec2"]["credential_refresh"] == "measured from packet capture: 20 requests"
+    assert computed.analysis.attribution_ms["p50"]["credential_refresh"] > 60
 
 
 def test_the_waterfall_draws_the_captured_typical_and_slowest_requests(computed, made):
@@ -152,6 +161,7 @@ def test_a_figure_of_captured_requests_says_so(computed):
     chart = plots.request_waterfall(measured.analysis, measured.evidence.metadata,
                                     captures=measured.evidence)
     assert "measured (pcap)" in chart.alt and "k8s: typical request (pcap)" in chart.alt
+    assert "3 DNS queries" in chart.alt and "DNS names tried" not in chart.alt
 
 
 def test_the_findings_cite_the_packets(computed, made):

@@ -2,7 +2,9 @@
 
 Method (docs/method.md): predict the candidate's latency as the baseline's plus each cause's
 per-request overhead (seeded Monte Carlo), attribute the observed gap at each quantile among
-the causes with Shapley values (quantiles do not add), and call the rest unexplained.
+the causes with Shapley values (quantiles do not add), and call the rest unexplained. Where an
+environment has packet captures, its per-request DNS and credential time is drawn from its
+captured requests instead of the models (analysis/capture/measured.py).
 """
 
 from __future__ import annotations

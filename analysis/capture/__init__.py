@@ -7,4 +7,5 @@
     attribution.py  which request each DNS query and metadata call belongs to, if one
     evidence.py     <env>/pcap/ as evidence, and what `latency-gap inspect` says of a capture
     segments.py     measured requests as waterfall segments (dns, metadata, app), and waits
+    measured.py     an environment's captured requests as the attribution draws them
 """

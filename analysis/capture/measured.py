@@ -33,7 +33,6 @@ class Measured:
     metadata_calls: np.ndarray  # per unambiguous request: metadata calls it made
     requests: int             # every captured request with a response
     ambiguous: int            # left out: their windows overlapped another's exchanges
-    files: int                # capture files
 
     @property
     def used(self) -> int:
@@ -60,10 +59,9 @@ def measured(requests: pd.DataFrame, env: str) -> Measured | None:
     clear = mine[~mine["ambiguous"].astype(bool)]
     if clear.empty:
         return None
-    files = int(mine["source_file"].nunique()) if "source_file" in mine else 1
     return Measured(env, clear["dns_ms"].to_numpy(float), clear["metadata_ms"].to_numpy(float),
                     clear["dns_queries"].to_numpy(int), clear["metadata_calls"].to_numpy(int),
-                    requests=len(mine), ambiguous=len(mine) - len(clear), files=files)
+                    requests=len(mine), ambiguous=len(mine) - len(clear))
 
 
 def source(found: Measured | None) -> str:

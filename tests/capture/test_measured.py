@@ -224,3 +224,18 @@ def test_packets_showing_calls_overrule_a_prediction_said_not_seen(made, example
     assert "30 of 30 requests made 3 metadata calls" in \
         found["credential-calls-measured"]["evidence"]
     assert computed.analysis.attribution_ms["p50"]["credential_refresh"] > 30
+
+
+def test_waits_that_overlapped_are_one_segment_their_union_long():
+    import pandas as pd
+    segments = pd.DataFrame(
+        [(0.0, 1.0, "app", "app"), (1.0, 3.0, "DNS A e.example.", "dns"),
+         (1.2, 3.5, "DNS AAAA e.example.", "dns"), (4.7, 2.0, "app", "app"),
+         (6.7, 10.0, "IMDS GET /x", "metadata"), (7.0, 2.0, "DNS A f.example.", "dns"),
+         (16.7, 1.3, "app", "app")], columns=["start_ms", "ms", "segment", "kind"])
+    laid = measured_waterfall._laid_out(segments)
+    assert laid == [("app", "app", 1.0), ("DNS A+AAAA e.example.", "dns", pytest.approx(3.7)),
+                    ("app", "app", 2.0),
+                    ("IMDS GET /x + DNS A f.example.", "metadata", pytest.approx(10.0)),
+                    ("app", "app", pytest.approx(1.3))]
+    assert sum(ms for *_, ms in laid) == pytest.approx(18.0)  # the request's whole window

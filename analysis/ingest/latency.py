@@ -45,6 +45,19 @@ def parse_times(values: pa.Array, fmt: str) -> np.ndarray:
     return naive_utc(distinct)[np.asarray(encoded.indices)]
 
 
+def parse_split_times(first: pa.Array, second: pa.Array, fmt: str) -> np.ndarray:
+    """parse_times of `first + " " + second` (nginx's "[26/Nov/2026:10:00:00" and "+0000]",
+    two fields to the CSV reader). A log has one time zone as a rule: then only the distinct
+    first halves are joined and parsed, not every row (0.05 s instead of 0.3 s on 5M rows)."""
+    zones = pc.unique(second)
+    if len(zones) != 1:
+        return parse_times(pc.binary_join_element_wise(first, second, " "), fmt)
+    encoded = pc.dictionary_encode(first)
+    distinct = pc.binary_join_element_wise(encoded.dictionary, zones[0], " ")
+    parsed = pd.to_datetime(distinct.to_pandas(), format=fmt, errors="coerce", utc=True)
+    return naive_utc(parsed)[np.asarray(encoded.indices)]
+
+
 def naive_utc(times) -> np.ndarray:
     """datetime64[ns] in UTC without a zone: cheap to index and concatenate."""
     return pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None).to_numpy()

@@ -112,3 +112,24 @@ def test_split_times_are_parsed_once_per_value_with_one_zone_or_several():
     assert np.isnat(got[3]) and got[0] == np.datetime64("2026-11-24T10:00:00")
     assert parse_split_times(first, pa.array(["+0100]"] * 4), fmt)[0] == \
         np.datetime64("2026-11-24T09:00:00")
+
+
+@pytest.mark.parametrize(("fmt", "values"), [
+    ("[%d/%b/%Y:%H:%M:%S %z]", ["[24/Nov/2026:10:00:00 +0000]", "[31/Feb/2026:10:00:01 +0000]",
+                                "[24/Nov/2026:10:00:00 +0100]", "[24/nov/2026:10:00:00 +0000]",
+                                "[24/Nov/2026:25:00:00 +0000]", "[4/Nov/2026:10:00:00 +0000]",
+                                "[24/Nov/2026:10:00:60 +0000]", "[24/Nov/2026:10:00:00 Z]",
+                                "[29/Feb/2024:10:00:00 +0000]", "",
+                                "[24/Nov/2026:10:00:00 -0530]"]),
+    ("%Y-%m-%dT%H:%M:%S", ["2026-11-24T10:00:00", "2026-11-24T10:00:00.5", "x"]),
+    ("ISO8601", ["2026-11-24T10:00:00Z", "2026-11-24T10:00:00.123456789+01:00"]),
+    ("%d/%m/%Y %H:%M:%S.%f", ["24/11/2026 10:00:00.123", "24/11/2026 10:00:00"]),
+])
+def test_times_read_by_arrow_are_the_ones_pandas_reads(fmt, values):
+    """Arrow's strptime is kept only where its result formats back to the text: a 31 Feb
+    (which it rolls over), a leap second or another zone go to pandas, value by value."""
+    array = pa.array(values * 2)
+    expected = pd.to_datetime(array.to_pandas(), format=fmt, errors="coerce", utc=True)
+    got = parse_times(array, fmt)
+    assert got.dtype == expected.dt.tz_localize(None).to_numpy().dtype
+    np.testing.assert_array_equal(got, expected.dt.tz_localize(None).to_numpy())

@@ -15,6 +15,7 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -290,10 +291,13 @@ class FieldLogFormat(RegexLogFormat):
         n = len(next(iter(fields.values())))
         valid = np.ones(n, bool)
         reasons = np.full(n, "", dtype=object)
-        for index, (name, pattern) in self.fields.items():
-            if pattern is None:  # checked by typed(), as the time is
-                continue
-            ok = np.asarray(pc.fill_null(_matches(fields[index], pattern), False))
+        # (typed() checks the fields without a pattern, as the time is by parsing it)
+        checks = [(index, name, pc.fill_null(_matches(fields[index], pattern), False))
+                  for index, (name, pattern) in self.fields.items() if pattern is not None]
+        if not checks or pc.all(reduce(pc.and_, [ok for *_, ok in checks])).as_py():
+            return valid, reasons  # as a rule: one mask, no reasons to name
+        for index, name, ok in checks:
+            ok = np.asarray(ok)
             newly_bad = valid & ~ok
             reasons[newly_bad] = f"field {index + 1} ({name}) is not a {self.name} {name}"
             valid &= ok

@@ -57,11 +57,12 @@ def parse_split_times(first: pa.Array, second: pa.Array, fmt: str) -> np.ndarray
 
 def _parse_distinct(values: pa.Array, fmt: str) -> np.ndarray:
     """Naive UTC times of `values` (NaT where unreadable), as pandas' to_datetime(format=fmt,
-    errors="coerce", utc=True) reads them. Arrow's strptime first: the fast path parses a few
-    hundred distinct values a batch, where pandas' fixed cost per call (~1 ms) was most of the
-    time. Arrow's is kept only where formatting its result gives the text back (so a 31 Feb,
-    which it rolls over to 3 Mar, a leap second, a zone other than UTC or a directive it does
-    not know go to pandas, value by value): the same values as pandas either way."""
+    errors="coerce", utc=True) reads them. Arrow's strptime first: the fast path parses ~100
+    distinct values a batch, where pandas' fixed cost per call (~0.3 ms) was most of the time
+    (0.1 s of 5M nginx lines; Arrow 0.01 s). Arrow's is kept only where formatting its result
+    gives the text back (so a 31 Feb, which it rolls over to 3 Mar, a leap second, a zone other
+    than UTC or a directive it does not know go to pandas, value by value): the same values as
+    pandas either way."""
     try:
         parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
         exact = np.asarray(pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), values),

@@ -33,8 +33,9 @@ def _statistics(kind: str, table: pd.DataFrame) -> dict:
         return {}
     if kind == "latency":
         values = table["latency_ms"].dropna()
-        stats = {f"latency_ms_p{int(q * 100)}": round(float(values.quantile(q)), 1)
-                 for q in (0.5, 0.9, 0.99)} if len(values) else {}
+        quantiles = (0.5, 0.9, 0.99)  # at once: one partial sort of 5M values, not three
+        stats = {f"latency_ms_p{int(q * 100)}": round(float(v), 1) for q, v in zip(
+            quantiles, values.quantile(list(quantiles)), strict=True)} if len(values) else {}
         return {"requests": len(table), "no_backend_answer": int(table["latency_ms"].isna().sum()),
                 **stats}
     if kind == "dig":
@@ -59,10 +60,10 @@ def _statistics(kind: str, table: pd.DataFrame) -> dict:
 
 def _time_range(table: pd.DataFrame) -> list[str] | None:
     column = next((c for c in ("time", "fetched_at", "last_updated") if c in table), None)
-    if column is None or table[column].dropna().empty:
+    if column is None:
         return None
-    times = table[column].dropna()
-    return [times.min().isoformat(), times.max().isoformat()]
+    first, last = table[column].min(), table[column].max()  # NaT skipped, no copy
+    return None if pd.isna(first) else [first.isoformat(), last.isoformat()]
 
 
 def inspect_file(path: Path, kind: str | None = None, options: dict | None = None,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import re
 import sys
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,21 @@ from analysis.redaction import redact
 
 #: marks a row's reason as "skipped, not rejected" between the batch worker and the assembly
 SKIP = "\x00skip:"
+#: the irregular rows are parsed by the regex in chunks of this many, beside the reader (a
+#: chunk costs a few ms of pandas whatever its size: 5M nginx lines have ~60k such rows)
+IRREGULAR_CHUNK = 8192
+
+
+def _too_much_garbage(before: int, numbers: np.ndarray, limit: int) -> bool:
+    """With `before` garbage lines already counted, do these (their line numbers, sorted)
+    take the count past `limit` and past MAX_REJECTED_SHARE of the lines read, at some line?"""
+    counts = before + np.arange(1, len(numbers) + 1)
+    return bool(np.any((counts > limit) & (counts > MAX_REJECTED_SHARE * numbers)))
+
+
+def _shifted(frame: pd.DataFrame, offset: int) -> pd.DataFrame:
+    frame["line"] += offset
+    return frame
 
 
 def _merge_by_line(columns: dict[str, np.ndarray], other: pd.DataFrame) -> dict:
@@ -94,36 +111,40 @@ class FieldLogFormat(RegexLogFormat):
         include = sorted({*self.fields, *(self.not_request_field or ())[:1]})
         count = max(self.field_count or _mode_field_count(path), include[-1] + 1)
         ranges = pieces(path)
-        asides: list[list[tuple[int, str]]] = [[] for _ in ranges]  # per piece: (line, text)
-        irregular = asides[0]
-        garbage = checked = 0
-
-        def too_much_garbage() -> bool:
-            """Count the lines set aside since the last look that are neither this format
-            nor a known other kind: RE2 over all of them at once, Python only for the few
-            that do not match. True once garbage passes the limit at some line."""
-            nonlocal garbage, checked
-            numbers = np.array([n for n, _ in irregular[checked:]], dtype=np.int64)
-            texts = pa.array([t for _, t in irregular[checked:]], pa.string())
-            checked = len(irregular)
-            odd = np.flatnonzero(~np.asarray(pc.fill_null(
-                pc.match_substring_regex(texts, self.pattern), False)))
-            odd = [i for i in odd if other_lines.what_is(texts[int(i)].as_py()) is None]
-            counts = garbage + np.arange(1, len(odd) + 1)
-            garbage += len(odd)
-            return bool(np.any((counts > self.GARBAGE_LIMIT) &
-                               (counts > MAX_REJECTED_SHARE * numbers[odd])))
+        # per piece: the rows pyarrow set aside (line, text) not yet handed on, and the
+        # futures of those handed on in chunks, parsed by the format's regex meanwhile
+        asides: list[list[tuple[int, str]]] = [[] for _ in ranges]
+        chunks: list[list] = [[] for _ in ranges]
+        lock = threading.Lock()  # pyarrow calls the handler from its own parsing thread
+        state = {"garbage": 0, "looked_at": 0, "stop": False}
+        firsts: list[str | None] = [None for _ in ranges]  # each piece's first such row
 
         def set_aside(piece: int):
             def keep_aside(row) -> str:
-                asides[piece].append((row.number, row.text))
-                # looked at in slices, vectorized (a Python regex a row: 0.2 s per 60k rows);
-                # early only in the first piece, whose line numbers are the file's
-                if piece == 0 and len(irregular) - checked >= self.GARBAGE_LIMIT // 4 and \
-                        too_much_garbage():
-                    return "error"
-                return "skip"
+                with lock:
+                    asides[piece].append((row.number, row.text))
+                    if firsts[piece] is None:
+                        firsts[piece] = row.text
+                return "error" if state["stop"] else "skip"
             return keep_aside
+
+        def hand_on(piece: int, worker) -> None:
+            with lock:
+                rows, asides[piece] = asides[piece], []
+            if rows:
+                chunks[piece].append(worker.submit(self._irregular, path, rows))
+
+        def look_at_garbage() -> None:
+            """Early only in the first piece, whose line numbers are the file's: stop the
+            reader once the lines that are neither this format nor a known other kind pass
+            the limit at some line (counted from the chunks parsed so far, in order)."""
+            done = chunks[0]
+            while state["looked_at"] < len(done) and done[state["looked_at"]].done():
+                numbers = done[state["looked_at"]].result()[-1]
+                state["looked_at"] += 1
+                if _too_much_garbage(state["garbage"], numbers, self.GARBAGE_LIMIT):
+                    state["stop"] = True
+                state["garbage"] += len(numbers)
 
         def process(batch: pa.RecordBatch):
             fields = {i: batch.column(f"f{i}") for i in include}
@@ -138,7 +159,7 @@ class FieldLogFormat(RegexLogFormat):
             columns = None
             if valid.any():
                 columns = self.typed({i: pc.filter(a, pa.array(valid)) for i, a in
-                                      fields.items()})
+                                      fields.items()} if not valid.all() else fields)
                 # times are checked by parsing them, and every value by what can be true
                 bad, why = latency_problems(columns)
                 if bad.any():
@@ -150,13 +171,19 @@ class FieldLogFormat(RegexLogFormat):
 
         def read(piece: int, worker) -> list:
             """One reader over one piece, in order (so pyarrow knows its line numbers); the
-            worker checks and types the previous batches meanwhile. pyarrow releases the GIL."""
+            worker checks and types the previous batches meanwhile, and parses the irregular
+            rows in chunks. pyarrow releases the GIL."""
             results, pending = [], deque()
             for batch in _open_fields(piece_stream(path, *ranges[piece]), count, include,
                                       set_aside(piece)):
                 pending.append(worker.submit(process, batch))
+                if len(asides[piece]) >= IRREGULAR_CHUNK:
+                    hand_on(piece, worker)
+                if piece == 0:
+                    look_at_garbage()
                 if len(pending) > 2:
                     results.append(pending.popleft().result())
+            hand_on(piece, worker)
             return results + [f.result() for f in pending]
 
         # A large plain file may be read in pieces at once (reading.READERS: off, measured)
@@ -171,36 +198,37 @@ class FieldLogFormat(RegexLogFormat):
                 line_counts = [f.result() for f in line_counts]
                 physical_lines = sum(line_counts)
                 offsets = np.cumsum([0, *line_counts[:-1]])
-                irregular = [(n + int(offsets[k]), t) for k, rows in enumerate(asides)
-                             for n, t in rows] if len(ranges) > 1 else irregular
-                if len(ranges) > 1:  # the whole file, in order, with the file's line numbers
-                    garbage = checked = 0
-                if checked < len(irregular) and too_much_garbage():
-                    raise pa.ArrowInvalid("too many lines of another format")
+                # the irregular rows of every piece, in order, with the file's line numbers
+                odd = [(k, *f.result()) for k in range(len(ranges)) for f in chunks[k]]
         except pa.ArrowInvalid as exc:
-            if garbage > self.GARBAGE_LIMIT:
-                first = clip(redact(irregular[0][1]))
-                raise EvidenceError(path, f"more than {MAX_REJECTED_SHARE:.0%} of the lines are "
-                                    f"not {self.name}; first: {first!r}") from None
+            if state["stop"]:
+                raise self._garbage_error(path, firsts) from None
             if "straddl" in str(exc):
                 raise long_line_error(path) from None
             # a line that is not UTF-8, say: the line-exact path rejects it and keeps the rest
             return RegexLogFormat.parse(self, path, options)
         except OSError as exc:
             raise EvidenceError(path, f"cannot be read: {exc}") from None
+        if len(ranges) > 1:  # piece by piece, the lines were counted from the piece's start
+            odd = [(k, numbers + int(offsets[k]), *(_shifted(f, int(offsets[k])) for f in frames),
+                    garbage + int(offsets[k])) for k, numbers, *frames, garbage in odd]
+        if _too_much_garbage(0, np.concatenate([g for *_, g in odd] or [np.zeros(0, np.int64)]),
+                             self.GARBAGE_LIMIT):
+            raise self._garbage_error(path, firsts)
 
         valid = np.concatenate([r[0] for r in results]) if results else np.zeros(0, bool)
         bad_rows = [r[2] for r in results if r[2] is not None]
-        total = len(valid) + len(irregular)
+        irregular = sum(len(numbers) for _, numbers, *_ in odd)
+        total = len(valid) + irregular
         if total != physical_lines:  # a stray quote joined lines: take the line-exact path
             return RegexLogFormat.parse(self, path, options)
         # Memory (README, "Reliability": 20M lines under 1.5 GB): line numbers are built only
         # when some lines went the slow way, and each column is concatenated while its parts
         # are freed.
-        odd_numbers = np.array([n for n, _ in irregular], dtype=np.int64)
         if irregular:
             regular = np.ones(total + 1, bool)
-            regular[odd_numbers] = False
+            for _, odd_numbers, *_ in odd:
+                regular[odd_numbers] = False
             numbers = np.flatnonzero(regular[1:]) + 1
             del regular
         else:
@@ -213,8 +241,13 @@ class FieldLogFormat(RegexLogFormat):
             release_free_memory()
         columns = columns or {c: np.zeros(0, t) for c, t in EMPTY.items()}
         del parts
-        columns["line"] = numbers[valid] if numbers is not None else np.flatnonzero(valid) + 1
-        bad_numbers = numbers[~valid] if numbers is not None else np.flatnonzero(~valid) + 1
+        if numbers is None:
+            columns["line"] = np.flatnonzero(valid) + 1 if not valid.all() else \
+                np.arange(1, total + 1)
+            bad_numbers = np.flatnonzero(~valid) + 1
+        else:
+            columns["line"] = numbers[valid] if not valid.all() else numbers
+            bad_numbers = numbers[~valid]
         texts = [text for _, texts in bad_rows for text in texts]
         reasons = np.concatenate([r for r, _ in bad_rows]) if bad_rows else np.zeros(0, object)
         # of the rows set aside (few): blank ones and those that are no request are skipped
@@ -227,25 +260,44 @@ class FieldLogFormat(RegexLogFormat):
                     .assign(reason=reasons[~skip])]
         other = [skipped(path, bad_numbers[skip], whats[skip])]
         if irregular:
-            odd_table, odd_rejected, odd_other = self.parse_lines(
-                path, pa.array([t for _, t in irregular], pa.string()), odd_numbers)
-            columns = _merge_by_line(columns, odd_table)
-            rejected.append(odd_rejected)
-            other.append(odd_other)
+            columns = _merge_by_line(columns, pd.concat([table for _, _, table, *_ in odd],
+                                                        ignore_index=True))
+            rejected += [odd_rejected for *_, odd_rejected, _, _ in odd]
+            other += [odd_other for *_, odd_other, _ in odd]
         return Parsed(finish(pd.DataFrame(columns, copy=False), path), total,
                       sorted_rejections(*rejected),
                       pd.concat(other, ignore_index=True).sort_values("line", kind="stable")
                       .reset_index(drop=True))
+
+    def _irregular(self, path: Path, rows: list[tuple[int, str]]) -> tuple:
+        """One chunk of the rows the CSV reader set aside, by the format's regex: rows,
+        rejections, skipped lines (after the chunk's line numbers), and the line numbers of
+        the rejections that are no line of this format at all (garbage, counted against
+        GARBAGE_LIMIT)."""
+        numbers = np.array([n for n, _ in rows], dtype=np.int64)
+        table, rejected, other = self.parse_lines(
+            path, pa.array([t for _, t in rows], pa.string()), numbers)
+        garbage = rejected["line"].to_numpy()[
+            (rejected["reason"] == self.no_match_reason).to_numpy()]
+        return numbers, table, rejected, other, np.sort(garbage)
+
+    def _garbage_error(self, path: Path, firsts: list[str | None]) -> EvidenceError:
+        first = next((text for text in firsts if text is not None), "")
+        return EvidenceError(path, f"more than {MAX_REJECTED_SHARE:.0%} of the lines are "
+                             f"not {self.name}; first: {clip(redact(first))!r}")
 
     def _check(self, fields: dict[int, pa.Array]) -> tuple[np.ndarray, np.ndarray]:
         """Which rows have every field in shape, and the first failing field's name."""
         n = len(next(iter(fields.values())))
         valid = np.ones(n, bool)
         reasons = np.full(n, "", dtype=object)
-        for index, (name, pattern) in self.fields.items():
-            if pattern is None:  # checked by typed(), as the time is
-                continue
-            ok = np.asarray(pc.fill_null(_matches(fields[index], pattern), False))
+        # (typed() checks the fields without a pattern, as the time is by parsing it)
+        checks = [(index, name, pc.fill_null(_matches(fields[index], pattern), False))
+                  for index, (name, pattern) in self.fields.items() if pattern is not None]
+        if not checks or pc.all(reduce(pc.and_, [ok for *_, ok in checks])).as_py():
+            return valid, reasons  # as a rule: one mask, no reasons to name
+        for index, name, ok in checks:
+            ok = np.asarray(ok)
             newly_bad = valid & ~ok
             reasons[newly_bad] = f"field {index + 1} ({name}) is not a {self.name} {name}"
             valid &= ok
@@ -256,18 +308,24 @@ class FieldLogFormat(RegexLogFormat):
 
 
 #: RE2 patterns of whole fields that plain string kernels decide in a fraction of the time
-#: (a literal; text in brackets): 0.3 s of 0.7 s checking 5M nginx rows
+#: (a literal; text in brackets; digits): 5M nginx rows, 0.1 s a regex, 0.01-0.03 s these
 _LITERAL = re.compile(r"\^([\w-]+)\$")
 _BRACKETED = r"^\[.*\]$"
+_DIGITS = re.compile(r"\^\\d(?:\{(\d+)\}|\+)\$")
 
 
 def _matches(values: pa.Array, pattern: str) -> pa.Array:
-    """pc.match_substring_regex(values, pattern), by cheaper kernels where they agree."""
+    """pc.match_substring_regex(values, pattern), by cheaper kernels where they agree on a
+    field of a row the CSV reader split (no field holds a newline: parse() takes the
+    line-exact path when the rows are fewer than the lines)."""
     if literal := _LITERAL.fullmatch(pattern):
         return pc.equal(values, literal.group(1))
-    if pattern == _BRACKETED:  # RE2's "." is any character but a newline
-        return pc.and_(pc.and_(pc.starts_with(values, "["), pc.ends_with(values, "]")),
-                       pc.invert(pc.match_substring(values, "\n")))
+    if pattern == _BRACKETED:  # RE2's "." is any character but a newline: see above
+        return pc.and_(pc.starts_with(values, "["), pc.ends_with(values, "]"))
+    if digits := _DIGITS.fullmatch(pattern):  # RE2's \d is ASCII; "" is no decimal
+        decimal = pc.ascii_is_decimal(values)
+        return decimal if digits.group(1) is None else \
+            pc.and_(decimal, pc.equal(pc.binary_length(values), int(digits.group(1))))
     return pc.match_substring_regex(values, pattern)
 
 

@@ -5,12 +5,11 @@ as "a, b" (retries) or "a : b" (internal redirects), summed here."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.ingest.field_format import FieldLogFormat
-from analysis.ingest.latency import naive_utc, parse_times
+from analysis.ingest.latency import parse_split_times, parse_times
 from analysis.ingest.registry import register
 
 # nginx lists several upstreams as "a, b" (retries) or "a : b" (internal redirects).
@@ -83,8 +82,7 @@ class IngressNginx(FieldLogFormat):
         seconds = pc.cast(pc.if_else(answered, upstream, pa.scalar(None, pa.string())),
                           pa.float64())
         return {
-            "time": parse_times(pc.binary_join_element_wise(fields[3], fields[4], " "),
-                                "[%d/%b/%Y:%H:%M:%S %z]"),
+            "time": parse_split_times(fields[3], fields[4], "[%d/%b/%Y:%H:%M:%S %z]"),
             "latency_ms": pc.multiply(seconds, 1000.0).to_numpy(zero_copy_only=False),
             "total_ms": pc.multiply(pc.cast(fields[11], pa.float64()), 1000.0).to_numpy(),
             "status": pc.cast(fields[6], pa.int16()).to_numpy(),
@@ -105,12 +103,8 @@ class IngressNginx(FieldLogFormat):
     def columns(self, groups: pa.StructArray) -> dict:
         latency, attempts = seconds_list_sum_ms(groups.field("upstream_response_time"))
         latency[np.asarray(gave_up(groups.field("upstream_status")))] = np.nan
-        time = pd.to_datetime(
-            groups.field("time_local").to_pandas(), format="%d/%b/%Y:%H:%M:%S %z",
-            errors="coerce", utc=True,
-        )
         return {
-            "time": naive_utc(time),
+            "time": parse_times(groups.field("time_local"), "%d/%b/%Y:%H:%M:%S %z"),
             "latency_ms": latency,
             "total_ms": pc.cast(groups.field("request_time"), pa.float64()).to_numpy() * 1000.0,
             "status": pc.cast(groups.field("status"), pa.int16()).to_numpy(),

@@ -40,9 +40,48 @@ def finish(table: pd.DataFrame, path: Path) -> pd.DataFrame:
 def parse_times(values: pa.Array, fmt: str) -> np.ndarray:
     """Parse timestamps once per distinct value: logs repeat each second many times."""
     encoded = pc.dictionary_encode(values)
-    distinct = pd.to_datetime(encoded.dictionary.to_pandas(), format=fmt, errors="coerce",
-                              utc=True)
-    return naive_utc(distinct)[np.asarray(encoded.indices)]
+    return _parse_distinct(encoded.dictionary, fmt)[np.asarray(encoded.indices)]
+
+
+def parse_split_times(first: pa.Array, second: pa.Array, fmt: str) -> np.ndarray:
+    """parse_times of `first + " " + second` (nginx's "[26/Nov/2026:10:00:00" and "+0000]",
+    two fields to the CSV reader). A log has one time zone as a rule: then only the distinct
+    first halves are joined and parsed, not every row."""
+    zones = pc.unique(second)
+    if len(zones) != 1:
+        return parse_times(pc.binary_join_element_wise(first, second, " "), fmt)
+    encoded = pc.dictionary_encode(first)
+    distinct = pc.binary_join_element_wise(encoded.dictionary, zones[0], " ")
+    return _parse_distinct(distinct, fmt)[np.asarray(encoded.indices)]
+
+
+def _parse_distinct(values: pa.Array, fmt: str) -> np.ndarray:
+    """Naive UTC times of `values` (NaT where unreadable), as pandas' to_datetime(format=fmt,
+    errors="coerce", utc=True) reads them. Arrow's strptime first: the fast path parses ~100
+    distinct values a batch, where pandas' fixed cost per call (~0.3 ms) was most of the time
+    (0.1 s of 5M nginx lines; Arrow 0.01 s). Arrow's is kept only where formatting its result
+    gives the text back (so a 31 Feb, which it rolls over to 3 Mar, a leap second, a zone other
+    than UTC or a directive it does not know go to pandas, value by value): the same values as
+    pandas either way."""
+    try:
+        parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+        exact = np.asarray(pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), values),
+                                        False))
+    except (pa.ArrowException, ValueError):  # a format Arrow cannot take
+        parsed, exact = None, np.zeros(len(values), bool)
+    if exact.all():
+        return parsed.cast(pa.timestamp("us", tz="UTC")).to_numpy(zero_copy_only=False) \
+            .astype("datetime64[us]")
+    rest = naive_utc(pd.to_datetime(values.filter(pa.array(~exact)).to_pandas(), format=fmt,
+                                    errors="coerce", utc=True))
+    if not exact.any():
+        return rest
+    unit = np.result_type(rest.dtype, np.dtype("datetime64[us]"))
+    times = np.empty(len(values), unit)
+    times[exact] = parsed.filter(pa.array(exact)).cast(pa.timestamp("us", tz="UTC")) \
+        .to_numpy(zero_copy_only=False).astype(unit)
+    times[~exact] = rest
+    return times
 
 
 def naive_utc(times) -> np.ndarray:

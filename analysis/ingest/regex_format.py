@@ -76,13 +76,17 @@ class RegexLogFormat:
             .sort_values("line", kind="stable").reset_index(drop=True)
         nomatch = nomatch[~known & ~not_request[nomatch]]
         rejected = pd.concat([
-            rejections(path, numbers[nomatch], f"does not match the {self.name} format",
+            rejections(path, numbers[nomatch], self.no_match_reason,
                        lines.take(pa.array(nomatch)).to_pylist()),
             rejections(path, table["line"][bad], "",
                        lines.take(pa.array(np.flatnonzero(matched)[bad])).to_pylist())
             .assign(reason=why[bad]),
         ], ignore_index=True)
         return table[~bad], rejected, other
+
+    @property
+    def no_match_reason(self) -> str:
+        return f"does not match the {self.name} format"
 
     def columns(self, groups: pa.StructArray) -> dict:
         raise NotImplementedError

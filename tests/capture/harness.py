@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -122,6 +123,22 @@ def sent(sock: socket.socket) -> float:
     return last if last is not None else time.time()
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What the service does per request, as one environment makes it: the names its resolver
+    tries before NAME (the search list, with ndots:5 in a pod: each asked for `search_types`),
+    and whether the SDK fetches credentials on every request (short-lived credentials with
+    the Java v1 SDK) or once, before serving (long-lived ones, cached); `token_per_call`: a
+    token PUT before each GET, as Java v1's IMDSv2 fetcher does (analysis/models/imds.py),
+    else one PUT per fetch."""
+
+    search: tuple[str, ...] = (SEARCH,)
+    search_types: tuple[int, ...] = (1,)
+    credentials_per_request: bool = True
+    token_per_call: bool = False
+    work_ms: float = 4.0
+
+
 @dataclass
 class Service:
     """The service under test: resolve, fetch credentials, work, answer."""
@@ -129,7 +146,7 @@ class Service:
     dns_port: int
     imds_port: int
     truth_file: Path
-    work_ms: float = 4.0
+    profile: Profile = field(default_factory=Profile)
 
     def record(self, kind: str, value) -> None:
         """One line, one write in append mode: whole even from several processes."""
@@ -143,7 +160,9 @@ class Service:
             sock.settimeout(2)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             stamp_sends(sock)
-            for name, qtypes in ((f"{NAME}.{SEARCH}", (1,)), (NAME, (1, 28))):
+            walk = [(f"{NAME}.{domain}", self.profile.search_types)
+                    for domain in self.profile.search] + [(NAME, (1, 28))]
+            for name, qtypes in walk:
                 for qtype in qtypes:
                     qid = random.randint(0, 0xFFFF)
                     sock.sendto(dns_query(name, qtype, qid), (DNS_HOST, self.dns_port))
@@ -187,10 +206,13 @@ class Service:
     def credentials(self, truth: Truth) -> None:
         token = self.metadata_call(truth, "PUT", TOKEN_PATH, {TTL_HEADER: "21600"})
         role = self.metadata_call(truth, "GET", CREDENTIALS_PATH, {TOKEN_HEADER: token})
+        tokens = [token]
+        if self.profile.token_per_call:
+            tokens.append(self.metadata_call(truth, "PUT", TOKEN_PATH, {TTL_HEADER: "21600"}))
         document = self.metadata_call(truth, "GET", CREDENTIALS_PATH + role,
-                                      {TOKEN_HEADER: token})
+                                      {TOKEN_HEADER: tokens[-1]})
         secrets = json.loads(document)
-        self.record("secrets", [token, secrets["SecretAccessKey"], secrets["Token"]])
+        self.record("secrets", [*tokens, secrets["SecretAccessKey"], secrets["Token"]])
 
     def handler(self):
         service = self
@@ -211,8 +233,9 @@ class Service:
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 truth = Truth(self.path.split("?")[0], self.arrived)
                 service.resolve(truth)
-                service.credentials(truth)
-                time.sleep(service.work_ms / 1000)
+                if service.profile.credentials_per_request:
+                    service.credentials(truth)
+                time.sleep(service.profile.work_ms / 1000)
                 body = b'{"ok": true}'
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -252,7 +275,10 @@ def start_dnsmasq(port: int) -> subprocess.Popen:
     process = subprocess.Popen([
         binary, "--no-daemon", "--conf-file=/dev/null", f"--listen-address={DNS_HOST}",
         f"--port={port}", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
-        "--pid-file=", "--local=/cluster.local/", f"--address=/{NAME}/10.1.2.3"],
+        # the name's A record, and NOERROR without records for its AAAA, as a real zone has
+        # (with --address and no upstream, dnsmasq REFUSEs the AAAA)
+        "--pid-file=", "--local=/cluster.local/", "--local=/example.com/",
+        f"--host-record={NAME},10.1.2.3"],
         stderr=subprocess.DEVNULL)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.2)
@@ -265,6 +291,16 @@ def start_dnsmasq(port: int) -> subprocess.Popen:
                 time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"dnsmasq did not answer on {DNS_HOST}:{port}")
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Fixed ports (a committed capture's service.yaml names them): the service's on
+    SERVICE_HOST, the resolver's on DNS_HOST, the metadata emulator's on IMDS_HOST."""
+
+    service: int
+    dns: int
+    imds: int
 
 
 @dataclass
@@ -308,15 +344,20 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str = "lo",
                  link: str | None = None, snaplen: int = 0, nano: bool = False,
-                 query: str = "", pause_s: float = 0.02) -> Capture:
+                 query: str = "", pause_s: float = 0.02, profile: Profile = Profile(),
+                 ports: Ports | None = None, emulator: tuple[str, ...] = ("--delay-ms", "2"),
+                 prepare: Callable[[int, int], None] | None = None) -> Capture:
     """Run the service under load while tcpdump writes `out`; the capture and the truth.
     The emulator, the service and the load run in three processes: one process's threads
-    would wait on each other's GIL, and the truth would carry that wait."""
+    would wait on each other's GIL, and the truth would carry that wait. `ports`: fixed ones
+    (default: free ones); `emulator`: its options; `prepare(dns_port, imds_port)` runs once
+    the resolver, the emulator and the service are up, before the capture starts (what is
+    collected beside the capture: dig, the collector's credential polls)."""
     tcpdump = shutil.which("tcpdump")
     if tcpdump is None:
         raise RuntimeError("tcpdump is missing: scripts/ensure-test-tools.sh installs it")
-    dns_port = free_port(DNS_HOST, socket.SOCK_DGRAM)
-    imds_port = free_port(IMDS_HOST)
+    dns_port = ports.dns if ports else free_port(DNS_HOST, socket.SOCK_DGRAM)
+    imds_port = ports.imds if ports else free_port(IMDS_HOST)
     truth_file = out.with_suffix(".truth.jsonl")
     truth_file.unlink(missing_ok=True)
     python = sys.executable
@@ -325,19 +366,24 @@ def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str 
     processes, dump = [dnsmasq], None
     try:
         processes.append(_started([python, "-m", "collector.emulator", "--host", IMDS_HOST,
-                                   "--port", str(imds_port), "--delay-ms", "2"],
+                                   "--port", str(imds_port), *emulator],
                                   "metadata emulator on"))
         service = _started([python, "-m", "tests.capture.harness", str(dns_port),
-                            str(imds_port), str(truth_file)], "serving on")
+                            str(imds_port), str(truth_file), json.dumps(asdict(profile)),
+                            str(ports.service if ports else 0)], "serving on")
         processes.append(service)
         service_port = int(service.stdout.readline())
+        if prepare is not None:
+            prepare(dns_port, imds_port)
         command = [tcpdump, "-i", interface, "-w", str(out), "-U", "-n",
                    "--immediate-mode",  # else TPACKET_V3 holds packets back until a block fills
                    "-B", "16384",  # KiB: a starved tcpdump on a loaded machine drops less
                    *(["-y", link] if link else []), *(["-s", str(snaplen)] if snaplen else []),
                    *(["--time-stamp-precision=nano"] if nano else []),
-                   f"port {service_port} or port {dns_port} or port {imds_port} or "
-                   f"udp port {probe_port}"]
+                   # hosts too: a fixed port (53) must not catch other loopback traffic
+                   f"(host {SERVICE_HOST} and tcp port {service_port}) or "
+                   f"(host {DNS_HOST} and port {dns_port}) or "
+                   f"(host {IMDS_HOST} and tcp port {imds_port}) or udp port {probe_port}"]
         dump = _started(command, "listening on", "stderr")
         processes.append(dump)
         _wait_until_captured(out, probe_port)
@@ -390,14 +436,21 @@ class ForkingHTTPServer(socketserver.ForkingMixIn, HTTPServer):
         super().server_bind()
 
 
-def serve(dns_port: int, imds_port: int, truth_file: Path) -> None:
-    """The service, in its own process: prints its port, serves until SIGTERM."""
-    service = Service(dns_port, imds_port, truth_file)
-    server = ForkingHTTPServer((SERVICE_HOST, 0), service.handler())
+def serve(dns_port: int, imds_port: int, truth_file: Path, profile: Profile = Profile(),
+          port: int = 0) -> None:
+    """The service, in its own process: prints its port, serves until SIGTERM. Credentials
+    fetched once are fetched here, before it serves (and before the capture starts)."""
+    service = Service(dns_port, imds_port, truth_file, profile)
+    if not profile.credentials_per_request:
+        service.credentials(Truth("/", time.time()))
+    server = ForkingHTTPServer((SERVICE_HOST, port), service.handler())
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"serving on\n{server.server_address[1]}", flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+    serve(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]),
+          Profile(**{k: tuple(v) if isinstance(v, list) else v
+                     for k, v in json.loads(sys.argv[4]).items()}) if len(sys.argv) > 4
+          else Profile(), int(sys.argv[5]) if len(sys.argv) > 5 else 0)

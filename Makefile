@@ -106,7 +106,7 @@ conformance: $(STAMP)
 	@conformance/install.sh "$$VENV"/bin/python
 	$(BIN)/python -m analysis.conformance
 
-## Rewrite the bundled example services in data/ with the simulator
+## Rewrite the simulated example services in data/ (the captured orders-api: scripts/capture-example)
 simulate: $(STAMP)
 	$(BIN)/latency-gap simulate --force
 

@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--require-token", action="store_true", help="IMDSv2 only")
     parser.add_argument("--drop-token-put", action="store_true",
                         help="never answer the token PUT (hop limit 1 seen from a container)")
+    parser.add_argument("--role", default="latency-gap-role", help="the IAM role's name")
     parser.add_argument("--example-values", action="store_true",
                         help="keys and tokens that say EXAMPLE (safe to commit in a capture)")
     args = parser.parse_args(argv)
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     emulator = ImdsEmulator(args.host, args.port, parse_duration(args.lifetime),
                             parse_duration(args.renew_before) if args.renew_before else None,
-                            args.delay_ms, require_token=args.require_token,
+                            args.delay_ms, role=args.role, require_token=args.require_token,
                             drop_token_put=args.drop_token_put,
                             example_values=args.example_values).start()
     print(f"metadata emulator on {emulator.endpoint} (Ctrl-C to stop)", flush=True)

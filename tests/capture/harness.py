@@ -9,8 +9,13 @@ kernel's: the stamps the kernel puts on the data its sockets receive (SO_TIMESTA
 (SO_TIMESTAMPING), the clock tcpdump stamps packets with, so that a loaded machine delaying the
 service's process does not make the truth wrong. tcpdump captures on `lo` while a bounded load
 runs (a few keep-alive clients). The emulator, the service (a process per connection) and the
-load run in separate processes. Nothing leaves 127.0.0.0/8; the captures go to the test's tmp
-folder, never into the repository.
+load run in separate processes. Nothing leaves 127.0.0.0/8; the tests' captures go to their
+tmp folder, never into the repository.
+
+A `Profile` makes the service behave as one environment does (the names its resolver tries,
+credentials fetched per request or once, a token per call), `Ports` fixes the ports, and a
+`prepare` hook collects what a team collects beside a capture: scripts/capture-example uses
+them to make the committed example data/orders-api (README, "Examples").
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ screenshots: $(STAMP)
 
 ## Check style with ruff
 lint: $(STAMP)
-	$(BIN)/ruff check analysis collector tests bench conformance
+	$(BIN)/ruff check analysis collector tests bench conformance scripts/capture-example
 
 ## Open JupyterLab on the notebooks with the project's kernel
 lab: $(STAMP)

@@ -57,7 +57,7 @@ def test_first_run_processes_every_service(fleet_runs):
     assert first.exit_code == fleet.EXIT_OK
     assert {e["status"] for e in first.entries} == {"ok"}
     assert _by_service(first)["search-api"]["cause"] == "credential_refresh"
-    assert _by_service(first)["orders-api"]["cause"] == "credential_refresh"
+    assert _by_service(first)["orders-api"]["cause"] == "both"
     for name in (*EXAMPLE_NAMES, "broken-api"):
         assert (reports / name / "report.html").is_file()
 
@@ -118,8 +118,9 @@ def test_fleet_json_says_what_changed_and_what_fixing_unblocks(fleet_runs):
     assert search["unchanged_since"] == _by_service(first)["search-api"]["unchanged_since"]
     assert _by_service(second)["search-api"]["unchanged_since"] == search["unchanged_since"]
     assert [(g["fix"], g["services"]) for g in data["rollup"]] == [
-        (["credential-refresh-every-request"], ["search-api", "orders-api"]),
-        (["dns-search-expansion"], ["listings-api"])]
+        (["credential-refresh-every-request"], ["search-api"]),
+        (["dns-search-expansion"], ["listings-api"]),
+        (["credential-refresh-every-request", "dns-search-expansion"], ["orders-api"])]
 
 
 def test_history_has_one_row_per_service_per_run(fleet_runs):

@@ -43,6 +43,8 @@ from collector.emulator import CREDENTIALS_PATH, TOKEN_HEADER, TOKEN_PATH, TTL_H
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_HOST = "127.0.0.79"
 DNS_HOST = "127.0.0.78"
+#: where the resolver forwards NAME when a profile has an upstream (not in the capture)
+UPSTREAM_HOST = "127.0.0.77"
 IMDS_HOST = "127.0.0.1"
 NAME = "elastic.example.com"
 #: what the pod's resolver tries first with ndots:5 (one search domain keeps the load small)
@@ -141,6 +143,11 @@ class Profile:
     search_types: tuple[int, ...] = (1,)
     credentials_per_request: bool = True
     token_per_call: bool = False
+    #: the resolver forwards NAME to an upstream that answers after this long, uncached (as
+    #: CoreDNS forwards what is outside the cluster domain); 0: it answers NAME itself
+    upstream_ms: float = 0.0
+    #: a name's A and AAAA sent together (glibc's default), else one after the other
+    paired: bool = False
     work_ms: float = 4.0
 
 
@@ -159,8 +166,10 @@ class Service:
             out.write(json.dumps({kind: value}) + "\n")
 
     def resolve(self, truth: Truth) -> None:
-        """The search-list name, then the A/AAAA pair, one after another as glibc asks them;
-        the truth is the sum of each query's send-to-answer time."""
+        """The search-list names, then the A/AAAA pair, one after another; with the
+        profile's `paired`, a name's types are sent together and their answers awaited
+        together, as glibc does by default. The truth is the sum of each name's (or each
+        query's) time from the first send to the last answer."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.settimeout(2)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -168,16 +177,25 @@ class Service:
             walk = [(f"{NAME}.{domain}", self.profile.search_types)
                     for domain in self.profile.search] + [(NAME, (1, 28))]
             for name, qtypes in walk:
-                for qtype in qtypes:
-                    qid = random.randint(0, 0xFFFF)
-                    sock.sendto(dns_query(name, qtype, qid), (DNS_HOST, self.dns_port))
-                    started = sent(sock)
-                    while True:
-                        answer, answered = received(sock)
-                        if struct.unpack("!H", answer[:2])[0] == qid:
-                            break
-                    truth.dns_ms += (answered - started) * 1000
-                    truth.dns_queries += 1
+                groups = [qtypes] if self.profile.paired else [(q,) for q in qtypes]
+                for group in groups:
+                    self._ask(sock, name, group, truth)
+
+    def _ask(self, sock: socket.socket, name: str, qtypes: tuple[int, ...],
+             truth: Truth) -> None:
+        """Send one query per type, then wait for every answer."""
+        waiting, started = set(), None
+        for qtype in qtypes:
+            qid = random.randint(0, 0xFFFF)
+            sock.sendto(dns_query(name, qtype, qid), (DNS_HOST, self.dns_port))
+            stamp = sent(sock)
+            started = stamp if started is None else started
+            waiting.add(qid)
+        while waiting:
+            answer, answered = received(sock)
+            waiting.discard(struct.unpack("!H", answer[:2])[0])
+        truth.dns_ms += (answered - started) * 1000
+        truth.dns_queries += len(qtypes)
 
     def metadata_call(self, truth: Truth, method: str, path: str, headers: dict) -> str:
         """One call on a new connection (as the SDKs make them), timed from connect to the
@@ -275,15 +293,38 @@ def run_load(port: int, clients: int, requests: int, query: str = "",
         thread.join()
 
 
-def start_dnsmasq(port: int) -> subprocess.Popen:
+def start_upstream(delay_ms: float) -> socketserver.ThreadingUDPServer:
+    """An upstream resolver on UPSTREAM_HOST that answers every query after `delay_ms`: the
+    A record of any name, NOERROR without records for the other types; TTL 0."""
+    class Answer(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            query, sock = self.request
+            end = query.index(b"\0", 12) + 5  # the question: labels, then type and class
+            qtype = struct.unpack("!H", query[end - 4:end - 2])[0]
+            time.sleep(delay_ms / 1000)
+            record = struct.pack("!HHHIH", 0xC00C, 1, 1, 0, 4) + socket.inet_aton("10.1.2.3")
+            header = query[:2] + struct.pack("!HHHHH", 0x8180, 1, int(qtype == 1), 0, 0)
+            sock.sendto(header + query[12:end] + (record if qtype == 1 else b""),
+                        self.client_address)
+
+    server = socketserver.ThreadingUDPServer((UPSTREAM_HOST, 0), Answer)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def start_dnsmasq(port: int, upstream: int | None = None) -> subprocess.Popen:
+    """dnsmasq on DNS_HOST: NXDOMAIN for cluster.local; NAME answered itself, or with
+    `upstream` forwarded to UPSTREAM_HOST:upstream with no cache."""
     binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    # the name's A record, and NOERROR without records for its AAAA, as a real zone has
+    # (with --address and no upstream, dnsmasq REFUSEs the AAAA)
+    name = [f"--server=/example.com/{UPSTREAM_HOST}#{upstream}", "--cache-size=0"] \
+        if upstream else ["--local=/example.com/", f"--host-record={NAME},10.1.2.3"]
     process = subprocess.Popen([
         binary, "--no-daemon", "--conf-file=/dev/null", f"--listen-address={DNS_HOST}",
         f"--port={port}", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
-        # the name's A record, and NOERROR without records for its AAAA, as a real zone has
-        # (with --address and no upstream, dnsmasq REFUSEs the AAAA)
-        "--pid-file=", "--local=/cluster.local/", "--local=/example.com/",
-        f"--host-record={NAME},10.1.2.3"],
+        "--pid-file=", "--local=/cluster.local/", *name],
         stderr=subprocess.DEVNULL)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.2)
@@ -367,7 +408,8 @@ def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str 
     truth_file.unlink(missing_ok=True)
     python = sys.executable
     probe_port = free_port(IMDS_HOST, socket.SOCK_DGRAM)
-    dnsmasq = start_dnsmasq(dns_port)
+    upstream = start_upstream(profile.upstream_ms) if profile.upstream_ms else None
+    dnsmasq = start_dnsmasq(dns_port, upstream.server_address[1] if upstream else None)
     processes, dump = [dnsmasq], None
     try:
         processes.append(_started([python, "-m", "collector.emulator", "--host", IMDS_HOST,
@@ -397,6 +439,9 @@ def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str 
     finally:
         for process in reversed(processes):
             _stop(process, signal.SIGINT if process is processes[-1] else signal.SIGTERM)
+        if upstream is not None:
+            upstream.shutdown()
+            upstream.server_close()
     said = dump.stderr.read() if dump else ""
     dropped = sum(int(n) for n in re.findall(r"(\d+) packets? dropped by kernel", said))
     records = [json.loads(line) for line in truth_file.read_text().splitlines()]

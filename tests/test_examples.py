@@ -142,3 +142,18 @@ def test_no_secret_shaped_value_in_the_captured_example():
     tokens = gzip.decompress((EXAMPLES / "orders-api" / "k8s" / "pcap" / "k8s.pcap.gz")
                              .read_bytes()).count(b"EXAMPLE-imdsv2-token-")
     assert tokens == 2 * 400  # the token PUTs' answers: the snap length keeps them whole
+
+
+def test_orders_api_access_logs_agree_with_its_captures():
+    """The backend time each access log line gives (the service's own, kernel-stamped) is
+    the time the capture shows between the request's first byte and the response's last,
+    within the log's rounding to a millisecond: request by request, in order."""
+    folder = EXAMPLES / "orders-api"
+    config = load_config(folder)
+    evidence = load_evidence(folder, config)
+    for env in ("ec2", "k8s"):
+        logged = evidence.latency[evidence.latency["env"] == env].sort_values("line")
+        captured = evidence.capture_requests[evidence.capture_requests["env"] == env]
+        captured = captured.sort_values("start")
+        difference = logged["latency_ms"].to_numpy() - captured["total_ms"].to_numpy()
+        assert abs(difference).max() <= 0.6, env

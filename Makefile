@@ -35,8 +35,8 @@ override FLEET_FLAGS := $(strip $(if $(DATA_DIR),--data-dir "$$DATA_DIR") \
                         $(if $(filter 1 yes true,$(GATE)),--gate) \
                         $(if $(filter 1 yes true,$(FORCE)),--force))
 
-.PHONY: help setup report fleet services test lint lab simulate bench conformance docs \
-        screenshots clean distclean
+.PHONY: help setup report fleet services test lint lab simulate capture-example bench \
+        conformance docs screenshots clean distclean
 
 ## List the targets
 help:
@@ -85,7 +85,7 @@ screenshots: $(STAMP)
 
 ## Check style with ruff
 lint: $(STAMP)
-	$(BIN)/ruff check analysis collector tests bench conformance
+	$(BIN)/ruff check analysis collector tests bench conformance scripts/capture-example
 
 ## Open JupyterLab on the notebooks with the project's kernel
 lab: $(STAMP)
@@ -106,9 +106,14 @@ conformance: $(STAMP)
 	@conformance/install.sh "$$VENV"/bin/python
 	$(BIN)/python -m analysis.conformance
 
-## Rewrite the bundled example services in data/ with the simulator
+## Rewrite the simulated example services in data/ (not the captured orders-api)
 simulate: $(STAMP)
 	$(BIN)/latency-gap simulate --force
+
+## Recapture data/orders-api on loopback (root, tcpdump, dnsmasq, dig; about a minute)
+capture-example: $(STAMP)
+	@scripts/ensure-test-tools.sh
+	$(BIN)/python scripts/capture-example
 
 ## Regenerate docs/cli.md from the commands' --help
 docs: $(STAMP)

@@ -112,14 +112,30 @@ def _best_format(kinds: list[str], path: Path):
                           f"{path}: not recognised as any kind of evidence ({', '.join(kinds)})")
 
 
+def _capture_of_service(path: Path) -> services.CaptureSettings | None:
+    """For a capture at <service>/<env>/pcap/<file>: its service.yaml's `capture:`, as the
+    report would read it (None without a service.yaml; a broken one is the folder's
+    inspect's to report)."""
+    folder = path.resolve().parent.parent.parent
+    if path.parent.name != captures.KIND or not (folder / "service.yaml").is_file():
+        return None
+    try:
+        return services.load_config(folder).capture
+    except LatencyGapError:
+        return None
+
+
 def inspect(path: Path, capture: services.CaptureSettings | None = None) -> dict:
     """A service folder or one file; `ok` is False when a report would fail on it. `capture`
-    tells captures what they cannot say (service port, DNS ports, metadata endpoints); in a
-    service folder it replaces service.yaml's `capture:`."""
+    tells captures what they cannot say (service port, DNS ports, metadata endpoints); it
+    replaces the `capture:` of the service.yaml of the folder (or of the service a capture
+    file sits in)."""
     path = Path(path)
     if path.is_file():
-        entry = captures.inspect_capture(path, capture) \
-            if _kind_of(path) == captures.KIND else inspect_file(path)
+        if _kind_of(path) == captures.KIND:
+            entry = captures.inspect_capture(path, capture or _capture_of_service(path))
+        else:
+            entry = inspect_file(path)
         return {"path": str(path), "files": [entry], "errors": [], "missing": [],
                 "ok": "error" not in entry}
     if not path.is_dir():

@@ -1,4 +1,4 @@
-"""`make screenshots`: the three example reports and the fleet index as a reader sees them,
+"""`make screenshots`: the example reports and the fleet index as a reader sees them,
 for review (issue 18): on a desktop screen (1280 px), on a dark-mode desktop, and laid out
 for print (print media, the width of an A4 page with report.pdf's margins).
 

@@ -10,6 +10,8 @@ expiry; this one serves what the collector and the AWS SDKs ask for:
 
 with a configurable credential lifetime, a response delay, IMDSv2 required or optional, and a
 token PUT that is never answered (what a container sees when the instance's hop limit is 1).
+With `example_values` its keys and tokens say EXAMPLE (as AWS's documentation's do), so a
+capture of it can be committed (the bundled example orders-api, scripts/capture-example).
 Credentials are fresh on every fetch (as EKS Pod Identity or IRSA hand them out), or cached
 and renewed `renew_before_s` before expiry (as KIAM does). Standard library only, loopback
 by default. Run it: `latency-gap imds-emulator --port 18080 --lifetime 15m --delay-ms 40`.
@@ -17,6 +19,7 @@ by default. Run it: `latency-gap imds-emulator --port 18080 --lifetime 15m --del
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import threading
@@ -43,10 +46,12 @@ class ImdsEmulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, lifetime_s: float = 900,
                  renew_before_s: float | None = None, delay_ms: float = 0,
                  role: str = "latency-gap-role", require_token: bool = False,
-                 drop_token_put: bool = False):
+                 drop_token_put: bool = False, example_values: bool = False):
         self.lifetime_s, self.renew_before_s = lifetime_s, renew_before_s
         self.delay_ms, self.role = delay_ms, role
         self.require_token, self.drop_token_put = require_token, drop_token_put
+        self.example_values, self._serial = example_values, 0
+        self._token_serial = itertools.count(1)  # next() is atomic: handler threads share it
         self.counts = {"token": 0, "role": 0, "credentials": 0, "other": 0}
         self.issued: list[dict] = []       # every credential handed out, secrets included
         self._tokens: dict[str, datetime] = {}
@@ -83,16 +88,31 @@ class ImdsEmulator:
             due = self._current is None or self.renew_before_s is None or \
                 self._current["expires"] - now <= timedelta(seconds=self.renew_before_s)
             if due:
+                key_id, secret, token = self._secrets()
                 self._current = {
                     "Code": "Success", "LastUpdated": _stamp(now), "Type": "AWS-HMAC",
-                    "AccessKeyId": "ASIA" + secrets.token_hex(8).upper(),
-                    "SecretAccessKey": secrets.token_urlsafe(30),
-                    "Token": secrets.token_urlsafe(120),
+                    "AccessKeyId": key_id, "SecretAccessKey": secret, "Token": token,
                     "Expiration": _stamp(now + timedelta(seconds=self.lifetime_s)),
                     "expires": now + timedelta(seconds=self.lifetime_s),
                 }
                 self.issued.append(self._current)
             return {k: v for k, v in self._current.items() if k != "expires"}
+
+    def _secrets(self) -> tuple[str, str, str]:
+        """AccessKeyId, SecretAccessKey and session Token: random, or with `example_values`
+        numbered values that say what they are (none of them shaped like a real key id)."""
+        if not self.example_values:
+            return ("ASIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30),
+                    secrets.token_urlsafe(120))
+        self._serial += 1
+        return (f"ASIAEXAMPLE{self._serial:05d}", f"EXAMPLE-secret-access-key-{self._serial}",
+                f"EXAMPLE-session-token-{self._serial}-" + "x" * 80)
+
+    def session_token(self) -> str:
+        """An IMDSv2 session token."""
+        if not self.example_values:
+            return secrets.token_urlsafe(32)
+        return f"EXAMPLE-imdsv2-token-{next(self._token_serial)}"
 
     def _valid_token(self, token: str) -> bool:
         expires = self._tokens.get(token)
@@ -138,7 +158,7 @@ class ImdsEmulator:
                     return self._send(400, "Bad Request: missing or invalid TTL header")
                 if not 1 <= ttl <= 21600:
                     return self._send(400, "Bad Request: TTL out of range")
-                token = secrets.token_urlsafe(32)
+                token = emulator.session_token()
                 emulator._tokens[token] = _now() + timedelta(seconds=ttl)
                 # the real service echoes the TTL; aws-sdk-go's token provider needs it to
                 # cache the token (without it, it asks again on every call)
@@ -184,13 +204,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--require-token", action="store_true", help="IMDSv2 only")
     parser.add_argument("--drop-token-put", action="store_true",
                         help="never answer the token PUT (hop limit 1 seen from a container)")
+    parser.add_argument("--role", default="latency-gap-role", help="the IAM role's name")
+    parser.add_argument("--example-values", action="store_true",
+                        help="keys and tokens that say EXAMPLE (safe to commit in a capture)")
     args = parser.parse_args(argv)
     from collector.collect import parse_duration
 
     emulator = ImdsEmulator(args.host, args.port, parse_duration(args.lifetime),
                             parse_duration(args.renew_before) if args.renew_before else None,
-                            args.delay_ms, require_token=args.require_token,
-                            drop_token_put=args.drop_token_put).start()
+                            args.delay_ms, role=args.role, require_token=args.require_token,
+                            drop_token_put=args.drop_token_put,
+                            example_values=args.example_values).start()
     print(f"metadata emulator on {emulator.endpoint} (Ctrl-C to stop)", flush=True)
     try:
         while True:

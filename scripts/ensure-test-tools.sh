@@ -4,6 +4,8 @@
 #   dnsmasq-base    a DNS server on 127.0.0.x for the collector tests
 #   bind9-dnsutils  dig, which the collector uses when installed
 #   tcpdump         real packet captures on loopback for the capture reconstruction tests
+#   iproute2        `ip`: scripts/capture-example brings up each network namespace's loopback
+#                   (`unshare` is util-linux's, essential on Debian)
 # Installs what is missing; needs root (CI runs as root) or the programs already there.
 set -euo pipefail
 missing=()
@@ -11,6 +13,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || missing+=(tcpdump)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

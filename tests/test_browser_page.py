@@ -61,9 +61,10 @@ PAGE_FACTS = """() => {
 PRINT = {"width": system_browser.PRINT_WIDTH_PX, "height": 1123}
 
 
-@pytest.fixture(scope="module", params=["search-api", "listings-api", "payments-api"])
+@pytest.fixture(scope="module",
+                params=["search-api", "listings-api", "payments-api", "orders-api"])
 def html(request, search_report, tmp_path_factory):
-    """Each example's report.html: search-api's shared run, the two others built here."""
+    """Each example's report.html: search-api's shared run, the others built here."""
     if request.param == "search-api":
         _, reports, _, _ = search_report
     else:

@@ -34,7 +34,8 @@ def test_the_example_names_for_help_are_the_simulators():
 
 def test_services_lists_the_service_folders(capsys):
     assert main(["services", "--data-dir", str(EXAMPLES)]) == 0
-    assert capsys.readouterr().out.split() == ["listings-api", "payments-api", "search-api"]
+    assert capsys.readouterr().out.split() == ["listings-api", "orders-api", "payments-api",
+                                               "search-api"]
 
 
 def test_simulate_writes_an_example_and_never_overwrites_without_force(tmp_path, capsys):

@@ -14,15 +14,18 @@ from analysis import cli, fleet
 from tests.conftest import EXAMPLES
 
 INJECTED = "<script>alert('fleet')</script>"
+#: the bundled examples (tests/test_examples.py tells each one's story)
+EXAMPLE_NAMES = ("search-api", "listings-api", "payments-api", "orders-api")
 
 
 @pytest.fixture(scope="module")
 def fleet_runs(tmp_path_factory):
-    """Three runs over the examples plus `broken-api`: all good; nothing changed; broken-api's
-    log replaced by garbage (with --force, so the good ones are processed again)."""
+    """Three runs over the examples (orders-api's evidence is packet captures) plus
+    `broken-api`: all good; nothing changed; broken-api's log replaced by garbage (with
+    --force, so the good ones are processed again)."""
     root = tmp_path_factory.mktemp("fleet")
     data, reports = root / "data", root / "reports"
-    for name in ("search-api", "listings-api", "payments-api"):
+    for name in EXAMPLE_NAMES:
         shutil.copytree(EXAMPLES / name, data / name)
     shutil.copytree(EXAMPLES / "payments-api", data / "broken-api")
     quiet = {"say": lambda m: None, "progress": False, "jobs": 2}
@@ -54,7 +57,8 @@ def test_first_run_processes_every_service(fleet_runs):
     assert first.exit_code == fleet.EXIT_OK
     assert {e["status"] for e in first.entries} == {"ok"}
     assert _by_service(first)["search-api"]["cause"] == "credential_refresh"
-    for name in ("search-api", "listings-api", "payments-api", "broken-api"):
+    assert _by_service(first)["orders-api"]["cause"] == "both"
+    for name in (*EXAMPLE_NAMES, "broken-api"):
         assert (reports / name / "report.html").is_file()
 
 
@@ -66,7 +70,7 @@ def test_a_second_run_with_nothing_changed_skips_all(fleet_runs):
     assert _by_service(second)["search-api"]["blockers"] == \
         _by_service(fleet_runs[1])["search-api"]["blockers"] != []
     assert second.workers_started == []
-    assert any("4 services: 0 ok, 4 unchanged, 0 failed" in line for line in second.said), \
+    assert any("5 services: 0 ok, 5 unchanged, 0 failed" in line for line in second.said), \
         second.said
     assert second.exit_code == fleet.EXIT_OK
     assert all(e["change"] == {"p50_ms": 0.0, "p99_ms": 0.0, "was_cause": e["cause"],
@@ -81,8 +85,7 @@ def test_a_broken_service_is_reported_and_the_others_processed(fleet_runs):
     broken = entries["broken-api"]
     assert broken["status"] == "failed" and broken["stale"]
     assert "ingress-nginx.log" in broken["error"]
-    assert all(entries[s]["status"] == "ok" for s in ("search-api", "listings-api",
-                                                      "payments-api"))
+    assert all(entries[s]["status"] == "ok" for s in EXAMPLE_NAMES)
     # the earlier good report is kept, byte for byte, and the index marks it stale
     assert (reports / "broken-api" / "report.html").read_bytes() == good_report
     index = (reports / "index.html").read_text()
@@ -105,7 +108,7 @@ def test_fleet_json_says_what_changed_and_what_fixing_unblocks(fleet_runs):
     reports, first, second, third, _ = fleet_runs
     data = json.loads((reports / "fleet.json").read_text())
     entries = {e["service"]: e for e in data["services"]}
-    assert data["counts"] == {"ok": 3, "skipped": 0, "failed": 1, "ready": 1, "blocked": 2}
+    assert data["counts"] == {"ok": 4, "skipped": 0, "failed": 1, "ready": 1, "blocked": 3}
     broken = entries["broken-api"]
     assert (broken["state"], broken["previous"]["state"], broken["previous"]["run_id"]) == \
         ("failed", "ready", second.run_id)
@@ -116,7 +119,8 @@ def test_fleet_json_says_what_changed_and_what_fixing_unblocks(fleet_runs):
     assert _by_service(second)["search-api"]["unchanged_since"] == search["unchanged_since"]
     assert [(g["fix"], g["services"]) for g in data["rollup"]] == [
         (["credential-refresh-every-request"], ["search-api"]),
-        (["dns-search-expansion"], ["listings-api"])]
+        (["dns-search-expansion"], ["listings-api"]),
+        (["credential-refresh-every-request", "dns-search-expansion"], ["orders-api"])]
 
 
 def test_history_has_one_row_per_service_per_run(fleet_runs):
@@ -126,8 +130,8 @@ def test_history_has_one_row_per_service_per_run(fleet_runs):
                            "ORDER BY min(run_at), status").fetchall()
         fingerprints = con.execute("SELECT count(DISTINCT evidence_fingerprint) FROM runs "
                                    "WHERE service = 'broken-api'").fetchone()[0]
-    assert rows == [(first.run_id, "ok", 4), (second.run_id, "skipped", 4),
-                    (third.run_id, "failed", 1), (third.run_id, "ok", 3)]
+    assert rows == [(first.run_id, "ok", 5), (second.run_id, "skipped", 5),
+                    (third.run_id, "failed", 1), (third.run_id, "ok", 4)]
     assert fingerprints == 2  # the evidence changed between the runs
     trend = _by_service(third)["search-api"]["trend"]
     assert [t["run_id"] for t in trend] == [first.run_id, second.run_id, third.run_id]

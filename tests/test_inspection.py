@@ -83,3 +83,22 @@ def test_failed_credential_fetches_are_counted_by_code(tmp_path, fixture_path):
     assert entry["failed_fetch_codes"] == {"TokenPutTimeout": 2, "RoleNotFound": 1,
                                            "RoleListing": 1, "ProviderError": 1}
     assert entry["lifetime_s_median"] == 900.0
+
+
+def test_a_capture_file_alone_is_read_with_its_services_capture_settings(capsys, tmp_path):
+    """`inspect data/orders-api/k8s/pcap/k8s.pcap.gz`: the service port and the metadata
+    endpoint (the emulator on 127.0.0.1:80) come from orders-api's service.yaml, as in the
+    report; the options replace them, and a copy outside a service folder has neither."""
+    capture = EXAMPLES / "orders-api" / "k8s" / "pcap" / "k8s.pcap.gz"
+    assert main(["inspect", "--json", str(capture)]) == 0
+    entry = json.loads(capsys.readouterr().out)["files"][0]
+    assert (entry["service_port"], entry["service_port_from"]) == (8080, "given")
+    assert (entry["requests"], entry["dns_queries"], entry["metadata_calls"]) == \
+        (400, 3200, 1600)
+    assert entry["metadata_endpoints"] == {"IMDS": 1600}
+    assert main(["inspect", "--json", "--service-port", "80", str(capture)]) == 0
+    assert json.loads(capsys.readouterr().out)["files"][0]["metadata_calls"] == 0
+    (tmp_path / "pcap").mkdir()
+    alone = tmp_path / "pcap" / "k8s.pcap.gz"
+    alone.write_bytes(capture.read_bytes())
+    assert inspect(alone)["files"][0]["service_port_from"] == "detected"

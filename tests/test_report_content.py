@@ -18,6 +18,8 @@ SECTIONS = ["What the gap is made of", "Findings and fixes", "Latency", "DNS", "
 #: attribution, request waterfall, ECDF, latency over time, latency against rate, dig times,
 #: credential timeline
 FIGURES = 7
+#: the bundled examples; orders-api's evidence is packet captures (scripts/capture-example)
+EXAMPLE_NAMES = ["search-api", "listings-api", "payments-api", "orders-api"]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def reports(example_reports):
     return example_reports
 
 
-@pytest.mark.parametrize("name", ["search-api", "listings-api", "payments-api"])
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_every_section_in_order_with_its_figures(reports, name):
     html = (reports[name] / name / "report.html").read_text()
     banner = html.index('class="lg-banner"')
@@ -43,7 +45,7 @@ def test_every_section_in_order_with_its_figures(reports, name):
         assert piece in html, piece
 
 
-@pytest.mark.parametrize("name", ["search-api", "listings-api", "payments-api"])
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_footer_fingerprint_is_the_evidence_on_disk(reports, name):
     summary = json.loads((reports[name] / name / "summary.json").read_text())
     expected = fingerprint.evidence_fingerprint(EXAMPLES / name)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.words import raw_values
 
-SERVICES = ["search-api", "listings-api", "payments-api"]
+SERVICES = ["search-api", "listings-api", "payments-api", "orders-api"]
 #: table headers that are counts or names, not quantities: no unit to say
 NO_UNIT = {"environment", "evidence", "files", "lines", "rejected lines", "skipped lines",
            "formats", "backend time from", "what the lines are", "file", "line",

@@ -56,8 +56,8 @@ def attribute(requests: pd.DataFrame, dns: pd.DataFrame, metadata: pd.DataFrame)
                 lists[windows[0]].append((starts[row], ends[row]))
             elif windows:
                 ambiguous[windows] = True
-        requests[f"{name}_ms"] = [_union_ms([(s, s if e != e else e) for s, e in x])
-                                  for x in lists]  # e != e: NaN, a query never answered
+        requests[f"{name}_ms"] = [_union_ms([(s, s if pd.isna(e) else e) for s, e in x])
+                                  for x in lists]  # NaN or None: a query never answered
         requests["dns_queries" if name == "dns" else "metadata_calls"] = [len(x) for x in lists]
         outcome = table["attribution"].value_counts()
         counts.update({f"{name} {k}": int(outcome.get(k, 0))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.capture.harness import capture
+from tests.capture.harness import Profile, capture
 
 #: a canary query string: it crosses the wire in every request line and must reach no output
 CANARY = "X-Amz-Signature=canary0123456789abcdef&token=canary-token-9f8e7d"
@@ -42,3 +42,14 @@ def short_snap(tmp_path_factory):
     TCP 32 bytes with timestamps leave 34 bytes of payload)."""
     return capture(tmp_path_factory.mktemp("capture") / "short.pcap", clients=1, requests=3,
                    snaplen=100, query=CANARY)
+
+
+@pytest.fixture(scope="session")
+def pod_like(tmp_path_factory):
+    """The profile of orders-api's k8s capture (scripts/capture-example): 3 search domains,
+    A and AAAA sent together, the name forwarded to an upstream that answers after 3 ms, a
+    token PUT before each metadata GET."""
+    profile = Profile(search=("ns.svc.cluster.local", "svc.cluster.local", "cluster.local"),
+                      search_types=(1, 28), paired=True, upstream_ms=3, token_per_call=True)
+    return capture(tmp_path_factory.mktemp("capture") / "pod.pcap", clients=1, requests=4,
+                   profile=profile)

@@ -9,8 +9,13 @@ kernel's: the stamps the kernel puts on the data its sockets receive (SO_TIMESTA
 (SO_TIMESTAMPING), the clock tcpdump stamps packets with, so that a loaded machine delaying the
 service's process does not make the truth wrong. tcpdump captures on `lo` while a bounded load
 runs (a few keep-alive clients). The emulator, the service (a process per connection) and the
-load run in separate processes. Nothing leaves 127.0.0.0/8; the captures go to the test's tmp
-folder, never into the repository.
+load run in separate processes. Nothing leaves 127.0.0.0/8; the tests' captures go to their
+tmp folder, never into the repository.
+
+A `Profile` makes the service behave as one environment does (the names its resolver tries,
+credentials fetched per request or once, a token per call), `Ports` fixes the ports, and a
+`prepare` hook collects what a team collects beside a capture: scripts/capture-example uses
+them to make the committed example data/orders-api (README, "Examples").
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -37,6 +43,8 @@ from collector.emulator import CREDENTIALS_PATH, TOKEN_HEADER, TOKEN_PATH, TTL_H
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_HOST = "127.0.0.79"
 DNS_HOST = "127.0.0.78"
+#: where the resolver forwards NAME when a profile has an upstream (not in the capture)
+UPSTREAM_HOST = "127.0.0.77"
 IMDS_HOST = "127.0.0.1"
 NAME = "elastic.example.com"
 #: what the pod's resolver tries first with ndots:5 (one search domain keeps the load small)
@@ -122,6 +130,27 @@ def sent(sock: socket.socket) -> float:
     return last if last is not None else time.time()
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What the service does per request, as one environment makes it: the names its resolver
+    tries before NAME (the search list, with ndots:5 in a pod: each asked for `search_types`),
+    and whether the SDK fetches credentials on every request (short-lived credentials with
+    the Java v1 SDK) or once, before serving (long-lived ones, cached); `token_per_call`: a
+    token PUT before each GET, as Java v1's IMDSv2 fetcher does (analysis/models/imds.py),
+    else one PUT per fetch."""
+
+    search: tuple[str, ...] = (SEARCH,)
+    search_types: tuple[int, ...] = (1,)
+    credentials_per_request: bool = True
+    token_per_call: bool = False
+    #: the resolver forwards NAME to an upstream that answers after this long, uncached (as
+    #: CoreDNS forwards what is outside the cluster domain); 0: it answers NAME itself
+    upstream_ms: float = 0.0
+    #: a name's A and AAAA sent together (glibc's default), else one after the other
+    paired: bool = False
+    work_ms: float = 4.0
+
+
 @dataclass
 class Service:
     """The service under test: resolve, fetch credentials, work, answer."""
@@ -129,10 +158,7 @@ class Service:
     dns_port: int
     imds_port: int
     truth_file: Path
-    work_ms: float = 4.0
-    #: whether each request fetches credentials (a pod whose SDK refreshes every request);
-    #: False: none, as on an EC2 instance whose SDK keeps them
-    fetch_credentials: bool = True
+    profile: Profile = field(default_factory=Profile)
 
     def record(self, kind: str, value) -> None:
         """One line, one write in append mode: whole even from several processes."""
@@ -140,23 +166,36 @@ class Service:
             out.write(json.dumps({kind: value}) + "\n")
 
     def resolve(self, truth: Truth) -> None:
-        """The search-list name, then the A/AAAA pair, one after another as glibc asks them;
-        the truth is the sum of each query's send-to-answer time."""
+        """The search-list names, then the A/AAAA pair, one after another; with the
+        profile's `paired`, a name's types are sent together and their answers awaited
+        together, as glibc does by default. The truth is the sum of each name's (or each
+        query's) time from the first send to the last answer."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.settimeout(2)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             stamp_sends(sock)
-            for name, qtypes in ((f"{NAME}.{SEARCH}", (1,)), (NAME, (1, 28))):
-                for qtype in qtypes:
-                    qid = random.randint(0, 0xFFFF)
-                    sock.sendto(dns_query(name, qtype, qid), (DNS_HOST, self.dns_port))
-                    started = sent(sock)
-                    while True:
-                        answer, answered = received(sock)
-                        if struct.unpack("!H", answer[:2])[0] == qid:
-                            break
-                    truth.dns_ms += (answered - started) * 1000
-                    truth.dns_queries += 1
+            walk = [(f"{NAME}.{domain}", self.profile.search_types)
+                    for domain in self.profile.search] + [(NAME, (1, 28))]
+            for name, qtypes in walk:
+                groups = [qtypes] if self.profile.paired else [(q,) for q in qtypes]
+                for group in groups:
+                    self._ask(sock, name, group, truth)
+
+    def _ask(self, sock: socket.socket, name: str, qtypes: tuple[int, ...],
+             truth: Truth) -> None:
+        """Send one query per type, then wait for every answer."""
+        waiting, started = set(), None
+        for qtype in qtypes:
+            qid = random.randint(0, 0xFFFF)
+            sock.sendto(dns_query(name, qtype, qid), (DNS_HOST, self.dns_port))
+            stamp = sent(sock)
+            started = stamp if started is None else started
+            waiting.add(qid)
+        while waiting:
+            answer, answered = received(sock)
+            waiting.discard(struct.unpack("!H", answer[:2])[0])
+        truth.dns_ms += (answered - started) * 1000
+        truth.dns_queries += len(qtypes)
 
     def metadata_call(self, truth: Truth, method: str, path: str, headers: dict) -> str:
         """One call on a new connection (as the SDKs make them), timed from connect to the
@@ -190,10 +229,13 @@ class Service:
     def credentials(self, truth: Truth) -> None:
         token = self.metadata_call(truth, "PUT", TOKEN_PATH, {TTL_HEADER: "21600"})
         role = self.metadata_call(truth, "GET", CREDENTIALS_PATH, {TOKEN_HEADER: token})
+        tokens = [token]
+        if self.profile.token_per_call:
+            tokens.append(self.metadata_call(truth, "PUT", TOKEN_PATH, {TTL_HEADER: "21600"}))
         document = self.metadata_call(truth, "GET", CREDENTIALS_PATH + role,
-                                      {TOKEN_HEADER: token})
+                                      {TOKEN_HEADER: tokens[-1]})
         secrets = json.loads(document)
-        self.record("secrets", [token, secrets["SecretAccessKey"], secrets["Token"]])
+        self.record("secrets", [*tokens, secrets["SecretAccessKey"], secrets["Token"]])
 
     def handler(self):
         service = self
@@ -214,9 +256,9 @@ class Service:
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 truth = Truth(self.path.split("?")[0], self.arrived)
                 service.resolve(truth)
-                if service.fetch_credentials:
+                if service.profile.credentials_per_request:
                     service.credentials(truth)
-                time.sleep(service.work_ms / 1000)
+                time.sleep(service.profile.work_ms / 1000)
                 body = b'{"ok": true}'
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -251,12 +293,38 @@ def run_load(port: int, clients: int, requests: int, query: str = "",
         thread.join()
 
 
-def start_dnsmasq(port: int) -> subprocess.Popen:
+def start_upstream(delay_ms: float) -> socketserver.ThreadingUDPServer:
+    """An upstream resolver on UPSTREAM_HOST that answers every query after `delay_ms`: the
+    A record of any name, NOERROR without records for the other types; TTL 0."""
+    class Answer(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            query, sock = self.request
+            end = query.index(b"\0", 12) + 5  # the question: labels, then type and class
+            qtype = struct.unpack("!H", query[end - 4:end - 2])[0]
+            time.sleep(delay_ms / 1000)
+            record = struct.pack("!HHHIH", 0xC00C, 1, 1, 0, 4) + socket.inet_aton("10.1.2.3")
+            header = query[:2] + struct.pack("!HHHHH", 0x8180, 1, int(qtype == 1), 0, 0)
+            sock.sendto(header + query[12:end] + (record if qtype == 1 else b""),
+                        self.client_address)
+
+    server = socketserver.ThreadingUDPServer((UPSTREAM_HOST, 0), Answer)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def start_dnsmasq(port: int, upstream: int | None = None) -> subprocess.Popen:
+    """dnsmasq on DNS_HOST: NXDOMAIN for cluster.local; NAME answered itself, or with
+    `upstream` forwarded to UPSTREAM_HOST:upstream with no cache."""
     binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    # the name's A record, and NOERROR without records for its AAAA, as a real zone has
+    # (with --address and no upstream, dnsmasq REFUSEs the AAAA)
+    name = [f"--server=/example.com/{UPSTREAM_HOST}#{upstream}", "--cache-size=0"] \
+        if upstream else ["--local=/example.com/", f"--host-record={NAME},10.1.2.3"]
     process = subprocess.Popen([
         binary, "--no-daemon", "--conf-file=/dev/null", f"--listen-address={DNS_HOST}",
         f"--port={port}", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
-        "--pid-file=", "--local=/cluster.local/", f"--address=/{NAME}/10.1.2.3"],
+        "--pid-file=", "--local=/cluster.local/", *name],
         stderr=subprocess.DEVNULL)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.2)
@@ -269,6 +337,16 @@ def start_dnsmasq(port: int) -> subprocess.Popen:
                 time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"dnsmasq did not answer on {DNS_HOST}:{port}")
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Fixed ports (a committed capture's service.yaml names them): the service's on
+    SERVICE_HOST, the resolver's on DNS_HOST, the metadata emulator's on IMDS_HOST."""
+
+    service: int
+    dns: int
+    imds: int
 
 
 @dataclass
@@ -312,40 +390,47 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str = "lo",
                  link: str | None = None, snaplen: int = 0, nano: bool = False,
-                 query: str = "", pause_s: float = 0.02, delay_ms: float = 2,
-                 credentials: bool = True) -> Capture:
+                 query: str = "", pause_s: float = 0.02, profile: Profile = Profile(),
+                 ports: Ports | None = None, emulator: tuple[str, ...] = ("--delay-ms", "2"),
+                 prepare: Callable[[int, int], None] | None = None) -> Capture:
     """Run the service under load while tcpdump writes `out`; the capture and the truth.
-    `delay_ms`: what the metadata emulator waits before each answer; `credentials`: whether
-    each request fetches credentials (three calls) or none.
     The emulator, the service and the load run in three processes: one process's threads
-    would wait on each other's GIL, and the truth would carry that wait."""
+    would wait on each other's GIL, and the truth would carry that wait. `ports`: fixed ones
+    (default: free ones); `emulator`: its options; `prepare(dns_port, imds_port)` runs once
+    the resolver, the emulator and the service are up, before the capture starts (what is
+    collected beside the capture: dig, the collector's credential polls)."""
     tcpdump = shutil.which("tcpdump")
     if tcpdump is None:
         raise RuntimeError("tcpdump is missing: scripts/ensure-test-tools.sh installs it")
-    dns_port = free_port(DNS_HOST, socket.SOCK_DGRAM)
-    imds_port = free_port(IMDS_HOST)
+    dns_port = ports.dns if ports else free_port(DNS_HOST, socket.SOCK_DGRAM)
+    imds_port = ports.imds if ports else free_port(IMDS_HOST)
     truth_file = out.with_suffix(".truth.jsonl")
     truth_file.unlink(missing_ok=True)
     python = sys.executable
     probe_port = free_port(IMDS_HOST, socket.SOCK_DGRAM)
-    dnsmasq = start_dnsmasq(dns_port)
+    upstream = start_upstream(profile.upstream_ms) if profile.upstream_ms else None
+    dnsmasq = start_dnsmasq(dns_port, upstream.server_address[1] if upstream else None)
     processes, dump = [dnsmasq], None
     try:
         processes.append(_started([python, "-m", "collector.emulator", "--host", IMDS_HOST,
-                                   "--port", str(imds_port), "--delay-ms", f"{delay_ms:g}"],
+                                   "--port", str(imds_port), *emulator],
                                   "metadata emulator on"))
         service = _started([python, "-m", "tests.capture.harness", str(dns_port),
-                            str(imds_port), str(truth_file), str(int(credentials))],
-                           "serving on")
+                            str(imds_port), str(truth_file), json.dumps(asdict(profile)),
+                            str(ports.service if ports else 0)], "serving on")
         processes.append(service)
         service_port = int(service.stdout.readline())
+        if prepare is not None:
+            prepare(dns_port, imds_port)
         command = [tcpdump, "-i", interface, "-w", str(out), "-U", "-n",
                    "--immediate-mode",  # else TPACKET_V3 holds packets back until a block fills
                    "-B", "16384",  # KiB: a starved tcpdump on a loaded machine drops less
                    *(["-y", link] if link else []), *(["-s", str(snaplen)] if snaplen else []),
                    *(["--time-stamp-precision=nano"] if nano else []),
-                   f"port {service_port} or port {dns_port} or port {imds_port} or "
-                   f"udp port {probe_port}"]
+                   # hosts too: a fixed port (53) must not catch other loopback traffic
+                   f"(host {SERVICE_HOST} and tcp port {service_port}) or "
+                   f"(host {DNS_HOST} and port {dns_port}) or "
+                   f"(host {IMDS_HOST} and tcp port {imds_port}) or udp port {probe_port}"]
         dump = _started(command, "listening on", "stderr")
         processes.append(dump)
         _wait_until_captured(out, probe_port)
@@ -354,6 +439,9 @@ def capture_once(out: Path, clients: int = 1, requests: int = 5, interface: str 
     finally:
         for process in reversed(processes):
             _stop(process, signal.SIGINT if process is processes[-1] else signal.SIGTERM)
+        if upstream is not None:
+            upstream.shutdown()
+            upstream.server_close()
     said = dump.stderr.read() if dump else ""
     dropped = sum(int(n) for n in re.findall(r"(\d+) packets? dropped by kernel", said))
     records = [json.loads(line) for line in truth_file.read_text().splitlines()]
@@ -398,10 +486,14 @@ class ForkingHTTPServer(socketserver.ForkingMixIn, HTTPServer):
         super().server_bind()
 
 
-def serve(dns_port: int, imds_port: int, truth_file: Path, credentials: bool = True) -> None:
-    """The service, in its own process: prints its port, serves until SIGTERM."""
-    service = Service(dns_port, imds_port, truth_file, fetch_credentials=credentials)
-    server = ForkingHTTPServer((SERVICE_HOST, 0), service.handler())
+def serve(dns_port: int, imds_port: int, truth_file: Path, profile: Profile = Profile(),
+          port: int = 0) -> None:
+    """The service, in its own process: prints its port, serves until SIGTERM. Credentials
+    fetched once are fetched here, before it serves (and before the capture starts)."""
+    service = Service(dns_port, imds_port, truth_file, profile)
+    if not profile.credentials_per_request:
+        service.credentials(Truth("/", time.time()))
+    server = ForkingHTTPServer((SERVICE_HOST, port), service.handler())
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"serving on\n{server.server_address[1]}", flush=True)
     server.serve_forever()
@@ -409,4 +501,6 @@ def serve(dns_port: int, imds_port: int, truth_file: Path, credentials: bool = T
 
 if __name__ == "__main__":
     serve(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]),
-          len(sys.argv) < 5 or sys.argv[4] == "1")
+          Profile(**{k: tuple(v) if isinstance(v, list) else v
+                     for k, v in json.loads(sys.argv[4]).items()}) if len(sys.argv) > 4
+          else Profile(), int(sys.argv[5]) if len(sys.argv) > 5 else 0)

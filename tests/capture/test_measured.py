@@ -10,7 +10,7 @@ import pytest
 
 from analysis import measured_waterfall, result, summary, waterfall
 from analysis.capture.measured import MODEL_SOURCE
-from tests.capture.harness import capture
+from tests.capture.harness import Profile, capture
 from tests.conftest import EXAMPLES
 
 #: what the emulator waits before each answer (ms): three calls a request, ~50 ms in all,
@@ -24,10 +24,12 @@ def made(tmp_path_factory):
     and 2 clients at once for 3 requests each (their exchanges are ambiguous); ec2: 20
     requests that resolve the name but fetch no credentials."""
     out = tmp_path_factory.mktemp("measured")
-    return {"k8s": capture(out / "k8s.pcap", clients=1, requests=30, delay_ms=DELAY_MS),
+    slow = ("--delay-ms", f"{DELAY_MS:g}")
+    return {"k8s": capture(out / "k8s.pcap", clients=1, requests=30, emulator=slow),
             "k8s-concurrent": capture(out / "k8s-2.pcap", clients=2, requests=3,
-                                      delay_ms=DELAY_MS),
-            "ec2": capture(out / "ec2.pcap", clients=1, requests=20, credentials=False)}
+                                      emulator=slow),
+            "ec2": capture(out / "ec2.pcap", clients=1, requests=20,
+                           profile=Profile(credentials_per_request=False))}
 
 
 def with_captures(example_copy, made):

@@ -49,6 +49,20 @@ def test_each_request_and_each_phase_matches_what_the_service_measured(sequentia
     assert built.counts["service_port_from"] == "detected"
 
 
+def test_a_pod_like_profile_matches_what_the_service_measured(pod_like):
+    """A and AAAA sent together: a request's DNS time is the time one of them was
+    outstanding (the truth: first send to last answer, per name), 4 names of 2 queries."""
+    built = reconstruct(pod_like.path, "k8s", _options(pod_like))
+    requests = built.requests
+    assert set(requests["dns_queries"]) == {8} and set(requests["metadata_calls"]) == {4}
+    assert built.dns["paired"].all()
+    forwarded = built.dns[built.dns["name"] == f"{NAME}."]
+    assert (forwarded["ms"] >= 3).all() and set(forwarded["rcode"]) == {"NOERROR"}
+    for row, truth in zip(requests.to_dict("records"), pod_like.truths, strict=True):
+        _check_against_truth(row, truth)
+        assert truth.dns_ms >= 3
+
+
 def test_dns_queries_carry_name_type_rcode_and_the_a_aaaa_pair(sequential):
     dns = reconstruct(sequential.path, "k8s", _options(sequential)).dns
     assert list(dns.columns) == DNS_COLUMNS and len(dns) == 6 * 3

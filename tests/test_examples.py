@@ -113,9 +113,17 @@ def test_orders_api_is_measured_from_its_captures():
     assert k8s["metadata_endpoints"] == {"IMDS": 1600} and k8s["unreadable"] == {}
     result = attribution.analyse(evidence, config)
     gap = result.gap_ms["p50"]["value"]
-    blockers = [f["id"] for f in findings.findings(result, config, evidence)
-                if f["severity"] == "blocker"]
+    found = findings.findings(result, config, evidence)
+    blockers = [f["id"] for f in found if f["severity"] == "blocker"]
     assert gap > 25 and blockers == ["credential-refresh-every-request", "dns-search-expansion"]
+    # every name was timed: the finding says the median mixes local and forwarded names
+    # instead of "the resolver answers in a median 0 ms" beside a 16 ms forwarded name
+    dns_said = next(f["evidence"] for f in found if f["id"] == "dns-search-expansion")
+    assert "dig timed every name tried (80 lookups, local and forwarded together" in dns_said
+    assert "the resolver answers" not in dns_said
+    # a single poll session shows no renewal: said in words, the number of fetches counted
+    creds_said = next(f["evidence"] for f in found if f["id"] == blockers[0])
+    assert "the least left over 10 fetches of the credential documents; no renewal" in creds_said
     # what the capture measured agrees: each cause is well over a quarter of the gap (the
     # rule for `both`), and together they are the gap
     k8s_requests = requests.loc["k8s"]

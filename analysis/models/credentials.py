@@ -203,8 +203,9 @@ def served_floor(docs: pd.DataFrame) -> tuple[float, str] | None:
                                        f"{durations.span(leads.median())} left")
     remaining = docs.get("remaining_s", pd.Series(dtype=float)).dropna()
     if len(remaining):
-        return float(remaining.min()), (f"credential documents: the least time left at "
-                                        f"{len(remaining)} fetches (no renewal seen)")
+        fetches = f"{len(remaining)} fetch{'es' if len(remaining) != 1 else ''}"
+        return float(remaining.min()), (f"the least left over {fetches} of the credential "
+                                        "documents; no renewal seen")
     return None
 
 

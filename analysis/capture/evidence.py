@@ -18,6 +18,7 @@ from analysis.capture.reconstruct import (
     reconstruct,
 )
 from analysis.errors import EvidenceError
+from analysis.ingest.rows import redact_table
 
 KIND = "pcap"
 TABLES = {"capture_requests": REQUEST_COLUMNS, "capture_dns": DNS_COLUMNS,
@@ -75,9 +76,14 @@ def read_captures(files: list[Path], env: str, settings=None) -> tuple[dict, dic
 
 def _reconstructed(path: Path, env: str, options: CaptureOptions) -> Reconstruction:
     """reconstruct(), with anything but the tool's own errors named as the file's fault (a
-    bug's message without the payload it choked on: only the exception's kind)."""
+    bug's message without the payload it choked on: only the exception's kind). The tables'
+    texts (paths, DNS names, methods) leave here redacted, as every parser's do: a path can
+    carry a token as surely as a query string."""
     try:
-        return reconstruct(path, env, options)
+        built = reconstruct(path, env, options)
+        for table in (built.requests, built.dns, built.metadata):
+            redact_table(table)
+        return built
     except EvidenceError:
         raise
     except MemoryError:

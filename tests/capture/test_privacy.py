@@ -56,3 +56,30 @@ def test_no_secret_reaches_what_inspect_prints(sequential, capsys):
     assert main(["inspect", str(sequential.path), *options]) == 0
     printed = capsys.readouterr()
     assert not [c for c in _canaries(sequential) if c in printed.out + printed.err]
+
+
+def test_a_secret_in_a_path_or_a_name_leaves_the_reconstruction_redacted(tmp_path, monkeypatch):
+    """Paths keep no query string, but a path or a DNS name can carry a secret of its own
+    (`/reset/password=…`, a key id in a name): the capture's tables are redacted like every
+    parser's, in the evidence and in what inspect prints."""
+    import pandas as pd
+
+    from analysis.capture import evidence
+    from analysis.capture.reconstruct import Reconstruction
+
+    key_id = "AKIA" + "Q" * 16
+
+    def reconstructed(path, env, options):
+        return Reconstruction(
+            requests=pd.DataFrame({"start": pd.to_datetime(["2026-11-24T10:00:00Z"]),
+                                   "method": ["GET"], "path": ["/reset/password=hunter2"]}),
+            dns=pd.DataFrame({"request": [0], "name": [f"{key_id}.example.com."]}),
+            metadata=pd.DataFrame({"request": [0], "path": [f"/creds/token={key_id}"]}),
+            counts={"packets": 3})
+
+    monkeypatch.setattr(evidence, "reconstruct", reconstructed)
+    capture = tmp_path / "k8s.pcap"
+    capture.write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(20))
+    tables, _ = evidence.read_captures([capture], "k8s")
+    text = "\n".join(t.to_csv() for t in tables.values())
+    assert "hunter2" not in text and key_id not in text and "<redacted>" in text

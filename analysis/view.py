@@ -158,8 +158,8 @@ def overhead_sources(analysis: Analysis) -> HTML:
     environment's packet captures (measured) or the model; nothing without captures."""
     if not analysis.measured:
         return HTML("")
-    rows = [{"environment": env, "credential refresh": by_cause["credential_refresh"],
-             "DNS": by_cause["dns"]} for env, by_cause in sources(analysis).items()]
+    rows = [{"environment": env, "credential refresh time from": by_cause["credential_refresh"],
+             "DNS time from": by_cause["dns"]} for env, by_cause in sources(analysis).items()]
     note = ('<p class="lg-note">Per-request time of each cause in the attribution above: '
             "measured from packet captures (each simulated request draws one captured "
             "request's DNS and metadata time) or from the model "

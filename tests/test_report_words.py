@@ -14,7 +14,8 @@ NO_UNIT = {"environment", "evidence", "files", "lines", "rejected lines", "skipp
            "formats", "backend time from", "what the lines are", "file", "line",
            "why rejected", "line text", "rows", "rows with a timestamp", "name", "ndots",
            "resolves", "queries per uncached lookup", "queries per request", "cost source",
-           "why", "requests", "severity", "finding", "shown in", ""}
+           "why", "requests", "severity", "finding", "shown in",
+           "credential refresh time from", "DNS time from", ""}
 
 
 def test_the_checker_finds_each_kind_of_raw_value():

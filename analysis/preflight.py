@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
 #: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
 DEFAULT_QUERY_MS = 2.0
+#: where each SDK's push of a short expiry is documented (the finding `<sdk>-short-expiry`)
+SHORT_EXPIRY_SOURCES = {
+    "botocore": "boto/botocore PR #2664; signed with an expired key: issue #2670",
+    "aws-sdk-js": "aws-sdk-js lib/credentials/ec2_metadata_credentials.js "
+                  "extendExpirationIfExpired; found by make conformance",
+}
 QUERY_SOURCES = {"assumed": "assumed: no dig evidence; give --dns-ms",
                  "dig": "measured: median of the dig lookups", "given": "given with --dns-ms",
                  "dig, not --dns-ms": "measured: median of the dig lookups; --dns-ms not "
@@ -122,16 +128,18 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
         low, high = (e / 60 for e in policy.extension_s())
         _, cycle, deferred = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
                                                       sdk_version, floor_s=floor_s)
+        first = ".".join(map(str, policy.defers_short_expiry_from))
+        why = SHORT_EXPIRY_SOURCES.get(sdk, policy.source)
         return found + [Finding(
-            "botocore-short-expiry", "warning", round(deferred * cost, 1),
+            f"{sdk}-short-expiry", "warning", round(deferred * cost, 1),
             evidence=f"{provider or 'the provider'} hands out credentials with less than "
-                        f"botocore's {threshold_min:.0f}-minute advisory window left; {said} "
-                        f"(>= 1.25, boto/botocore PR #2664) moves such an expiry {low:.0f}-"
-                        f"{high:.0f} min ahead instead of refreshing on every call (a refresh "
-                        f"every ~{cycle / 60:.0f} min), so requests may be signed with expired "
-                        "credentials (403 ExpiredToken, then a retry; issue #2670).",
+                        f"{sdk}'s {durations.minutes(policy.refresh_before_expiry_s)} refresh "
+                        f"window left; {said} (>= {first}, {why}) moves such an expiry "
+                        f"{low:.0f}-{high:.0f} min ahead instead of refreshing on every call (a "
+                        f"refresh every ~{cycle / 60:.0f} min), so requests may be signed with "
+                        "expired credentials (403 ExpiredToken, then a retry).",
             fix=f"Serve credentials with more than {high:.0f} min left, or move to IRSA / "
-                "Pod Identity; before 1.25 the same setup refreshes on every call.",
+                f"Pod Identity; before {first} the same setup refreshes on every call.",
         )]
     added = share * cost
     if storm == 0 and added < 1.0:

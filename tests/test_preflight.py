@@ -58,6 +58,17 @@ def test_botocore_with_kiam_depends_on_the_version(version, blocked, finding):
     assert [f.id for f in result.findings] == [finding]
 
 
+def test_a_pushed_short_expiry_is_named_after_the_sdk_that_pushes_it():
+    """JS v2 (>= 2.1090.0) pushes an expiry inside its 15 s window ahead as botocore does
+    inside its 15 min one: each finding names its own SDK, window, release and source."""
+    [js] = preflight.check("aws-sdk-js", "kiam", 10, None, [], sdk_version="2.1693.0").findings
+    assert js.id == "aws-sdk-js-short-expiry"
+    assert "aws-sdk-js's 15 s refresh window" in js.evidence and "(>= 2.1090," in js.evidence
+    assert "botocore" not in js.evidence + js.fix and "before 2.1090 " in js.fix
+    [boto] = preflight.check("botocore", "kiam", None, None, [], sdk_version="1.35.2").findings
+    assert "botocore's 15 min refresh window" in boto.evidence and "PR #2664" in boto.evidence
+
+
 @pytest.mark.parametrize("sdk", sorted(POLICIES))
 def test_irsa_default_lifetime_is_fine_with_every_sdk(sdk):
     assert preflight.check(sdk, "irsa", None, None, []).findings == []

@@ -54,8 +54,8 @@ SKIP = "\x00skip:"
 #: chunk costs a few ms of pandas whatever its size: 5M nginx lines have ~60k such rows)
 IRREGULAR_CHUNK = 8192
 #: the reader's block. 1 MB blocks stay in the CPU's caches: pyarrow's CSV reader alone spent
-#: ~0.35 s less CPU than with 4 MB blocks on 5M nginx lines (1.5 s against 1.85-2.0 s). A line
-#: longer than this (or any error) reads the file again with BLOCK_BYTES blocks, as before.
+#: ~0.3 s less CPU than with 4 MB blocks on 5M nginx lines (1.52-1.58 s against 1.80-2.02 s).
+#: A line longer than this (or any error) reads the file again with BLOCK_BYTES, as before.
 READ_BYTES = 1 << 20
 #: the worker checks and types this many BLOCK_BYTES at a time, the reader's blocks joined:
 #: its cost is mostly per call (1 MB at a time cost it ~0.3 s more than 4 MB on 5M lines)

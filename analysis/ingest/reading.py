@@ -280,8 +280,10 @@ def count_lines(path: Path, start: int = 0, end: int | None = None) -> int:
     swallowed the rest of a file in a test), so the fast path checks its row count against
     this and falls back to the line-exact path when they differ. Runs beside the reader: numpy
     and zlib release the GIL. With `end`: the lines of bytes start..end of a plain file.
+    1 MB at a time: the buffer and numpy's comparison stay in the CPU's caches (5M nginx lines:
+    0.165 s against 0.19-0.21 s with 16 MB).
     """
-    buffer = bytearray(16 << 20)
+    buffer = bytearray(1 << 20)
     view = np.frombuffer(buffer, dtype=np.uint8)
     lines, last = 0, 10
     with open_raw(path) if end is None else _Piece(path, start, end) as fh:

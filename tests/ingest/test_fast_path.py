@@ -85,6 +85,39 @@ def test_a_little_garbage_is_rejected_line_by_line(tmp_path, monkeypatch):
     assert list(parsed.rejected["line"][:2]) == [11, 21]
 
 
+@pytest.mark.parametrize("read_bytes", [4096, 8192, 1 << 20])
+def test_small_reader_blocks_joined_for_the_worker_give_the_same_rows(tmp_path, monkeypatch,
+                                                                    read_bytes):
+    monkeypatch.setattr(field_format, "BLOCK_BYTES", 16384)
+    monkeypatch.setattr(field_format, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(field_format, "IRREGULAR_CHUNK", 5)
+    calls = []
+    real = field_format._open_fields
+    monkeypatch.setattr(field_format, "_open_fields",
+                        lambda *args: calls.append(args[-1]) or real(*args))
+    path = _log(tmp_path, {7: "", 90: "not a log line"}, lines=900)
+    fmt = IngressNginx()
+    _same(fmt.parse(path), RegexLogFormat.parse(fmt, path))
+    assert calls == [min(read_bytes, 16384)]  # one read, in blocks of READ_BYTES
+
+
+def test_a_line_longer_than_the_read_block_reads_the_file_again_as_before(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setattr(field_format, "READ_BYTES", 4096)
+    long = LINE.format(n=1, s=1, upstream=UPSTREAMS[0], req="r").replace(
+        "curl/8.4.0 (x, y)", "Mozilla/5.0 " + "x" * 6000)  # > READ_BYTES, < BLOCK_BYTES
+    path = _log(tmp_path, {50: long}, lines=900)
+    calls = []
+    real = field_format._open_fields
+    monkeypatch.setattr(field_format, "_open_fields",
+                        lambda *args: calls.append(args[-1]) or real(*args))
+    fmt = IngressNginx()
+    fast = fmt.parse(path)
+    assert calls == [4096, reading.BLOCK_BYTES]  # the small blocks straddled the long line
+    _same(fast, RegexLogFormat.parse(fmt, path))
+    assert len(fast.table) == 901 and 51 in set(fast.table["line"])
+
+
 VALUES = ["200", "2000", "20", "", "abc", "２００", "20a", "+20", "-20", "٣٤٥", "0", "123\n",
           "\n12", " 200", "[x]", "[]", "[", "]", "[a]b", "a[b]", "[\u00e9]", "-", "--"]
 

@@ -11,7 +11,7 @@ from IPython.display import HTML
 
 from analysis import __version__, durations, stats, view_findings
 from analysis.attribution import MONTE_CARLO_N, Analysis, sources
-from analysis.decision import FLOOR_REQUESTS
+from analysis.decision import FLOOR_REQUESTS, requests_to_bound
 from analysis.fingerprint import combine
 from analysis.ingest import Evidence
 from analysis.latency_digest import LatencyDigest
@@ -204,9 +204,9 @@ def method(analysis: Analysis) -> HTML:
         f"<strong>Ready or blocked.</strong> Each budgeted quantile ({escape(budget)}) is "
         "decided from its interval: <em>over</em> when the whole interval lies above the "
         "budget, <em>within</em> when it lies at or below it, <em>undecided</em> when it "
-        "straddles it (a p99 needs at least 368 requests in each environment to be decided "
-        "at all). Ready means p50 and p99 are both decided within; every blocker is named in "
-        "the banner.",
+        f"straddles it (a p99 needs at least {requests_to_bound(0.99)} requests in each "
+        "environment to be decided at all). Ready means p50 and p99 are both decided within; "
+        "every blocker is named in the banner.",
         "<strong>The causes.</strong> Credential refresh: from the credential documents "
         "(when each credential was issued and expires), the SDK's refresh rule and the "
         "provider, the share of requests that wait for new credentials and what one refresh "

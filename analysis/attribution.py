@@ -65,13 +65,11 @@ def _overheads(analysis: Analysis, rng: np.random.Generator, n: int) -> dict[str
         out["credential_refresh"] = metadata_ms - _baseline_mean(analysis, "credential_refresh")
         out["dns"] = dns_ms - _baseline_mean(analysis, "dns")
         return out
-    refresh_c, refresh_b = analysis.refresh.get(cand), analysis.refresh.get(base)
+    refresh_c = analysis.refresh.get(cand)
     if refresh_c is not None:
         drawn = rng.random(n)
         paid = drawn < refresh_c.share_of_requests
-        base_mean = refresh_b.share_of_requests * refresh_b.cost_ms if refresh_b else 0.0
-        if measured_b is not None:
-            base_mean = float(measured_b.metadata_ms.mean())
+        base_mean = _baseline_mean(analysis, "credential_refresh")
         fetch = cred_model.sample_cost(refresh_c, rng, n)
         extra = paid * fetch
         in_storm = drawn < refresh_c.storm

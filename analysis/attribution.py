@@ -23,6 +23,7 @@ from analysis.models import dns as dns_model
 from analysis.models import dns_stalls, lock_queue, refresh_check
 from analysis.service import ServiceConfig
 from analysis.stats import QUANTILES, SEED, gap_intervals, quantiles
+from analysis.words import signed
 
 CAUSES = ("credential_refresh", "dns")
 MONTE_CARLO_N = 40_000
@@ -225,11 +226,6 @@ def _checked(est, evidence: Evidence, config: ServiceConfig, policy):
                    predicted_ms=est.mean_ms())
 
 
-def _signed(value: float) -> str:
-    """A whole number with its sign, none on a zero: '+3', '-1', '0'."""
-    return "0" if round(value) == 0 else f"{value:+.0f}"
-
-
 def _explains(cause: str, share: float, gap: float) -> str:
     """'credential refresh explains 80 ms', or, when the model puts the cause a little above
     the measured gap (the unexplained rest is then negative), that it explains all of it."""
@@ -262,8 +258,8 @@ def verdict(analysis: Analysis, config: ServiceConfig, evidence: Evidence) -> di
     if all(d.decision == WITHIN for d in decided.values()):
         gap50, gap99 = analysis.gap_ms["p50"]["value"], analysis.gap_ms["p99"]["value"]
         return {"cause": "none", "ready": True,
-                "summary": f"{cand} is within budget: p50 {_signed(gap50)} ms (budget "
-                           f"{config.budget.p50_ms:g} ms), p99 {_signed(gap99)} ms (budget "
+                "summary": f"{cand} is within budget: p50 {signed(gap50)} ms (budget "
+                           f"{config.budget.p50_ms:g} ms), p99 {signed(gap99)} ms (budget "
                            f"{config.budget.p99_ms:g} ms).", **by_quantile}
     if not over:
         undecided = "; ".join(f"{q}: {d.why}" for q, d in decided.items()

@@ -91,9 +91,7 @@ def cause_words(cause: str) -> str:
 def signed(value: float) -> str:
     """A whole number of ms with its sign, a real minus sign, and no sign on a zero:
     `+41`, `\u22122`, `0`."""
-    if round(value) == 0:
-        return "0"
-    return f"{value:+.0f}".replace("-", "\u2212")
+    return said.signed(value).replace("-", "\u2212")
 
 
 def ms(value: float) -> str:

@@ -66,3 +66,9 @@ def spelled(name: str) -> str:
     """An identifier's parts as words, acronyms in capitals."""
     parts = name.replace("_", " ").replace("-", " ").split()
     return " ".join(_ACRONYMS.get(p.lower(), p) for p in parts)
+
+
+def signed(value: float) -> str:
+    """A whole number with its sign and none on a zero: '+3', '-1', '0' (the report's HTML
+    writes a real minus sign over it: view_findings.signed)."""
+    return "0" if round(value) == 0 else f"{value:+.0f}"

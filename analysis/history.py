@@ -137,18 +137,17 @@ class History:
     def last_good(self, services: list[str]) -> dict[str, dict]:
         """Each service's latest row with a verdict (read before a run records its own: the
         row a skip is decided on and the change since the last run is measured from)."""
-        rows = self._rows(
-            "SELECT * FROM runs WHERE service IN (SELECT unnest(?)) AND status IN ('ok', "
-            "'skipped') QUALIFY row_number() OVER (PARTITION BY service ORDER BY run_at DESC) = 1",
-            [services])
-        return {row["service"]: row for row in rows}
+        return self._latest(services, "AND status IN ('ok', 'skipped')")
 
     def last_runs(self, services: list[str]) -> dict[str, dict]:
         """Each service's latest row, whatever its status (read before a run records its own:
         the run the index's "was ..., now ..." compares with, a failed one included)."""
+        return self._latest(services)
+
+    def _latest(self, services: list[str], status: str = "") -> dict[str, dict]:
         rows = self._rows(
-            "SELECT * FROM runs WHERE service IN (SELECT unnest(?)) QUALIFY row_number() OVER "
-            "(PARTITION BY service ORDER BY run_at DESC) = 1", [services])
+            f"SELECT * FROM runs WHERE service IN (SELECT unnest(?)) {status} QUALIFY "
+            "row_number() OVER (PARTITION BY service ORDER BY run_at DESC) = 1", [services])
         return {row["service"]: row for row in rows}
 
     def unchanged_since(self, services: list[str]) -> dict[str, datetime]:

@@ -16,6 +16,7 @@ from analysis.attribution import Analysis
 from analysis.capture.measured import Measured
 from analysis.finding import Finding
 from analysis.ingest import Evidence
+from analysis.words import plural
 
 #: an attributed cause, the id of the finding made from the packets alone
 PACKET_FINDING = {"credential_refresh": "credential-calls-measured",
@@ -28,10 +29,6 @@ CAUSE_FINDINGS = {
                            "credential-refresh-periodic"),
     "dns": ("dns-search-expansion", "dns-slow-resolver"),
 }
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _mode(values) -> int:
@@ -54,7 +51,7 @@ def metadata_words(found: Measured, capture_metadata: pd.DataFrame) -> str:
     endpoints = ", ".join(str(e) for e in dict.fromkeys(mine["endpoint"])) or "metadata"
     waited = pd.Series(found.metadata_ms[calls > 0]).median()
     return (f"{int((calls == mode).sum())} of {found.used} requests made "
-            f"{_plural(mode, 'metadata call')} before responding ({endpoints}; waiting a median "
+            f"{plural(mode, 'metadata call')} before responding ({endpoints}; waiting a median "
             f"{waited:.1f} ms per request{_left_out(found)})")
 
 
@@ -74,7 +71,7 @@ def dns_words(found: Measured, capture_dns: pd.DataFrame) -> str:
     expansion = "search-list expansion: names" if (names == "NXDOMAIN").any() else "names"
     waited = pd.Series(found.dns_ms[queries > 0]).median()
     return (f"{int((queries == mode).sum())} of {found.used} requests waited on "
-            f"{_plural(mode, 'DNS query').replace('querys', 'queries')} ({expansion} "
+            f"{plural(mode, 'DNS query', 'DNS queries')} ({expansion} "
             f"{listed}; waiting a median {waited:.1f} ms per request{_left_out(found)})")
 
 

@@ -21,6 +21,7 @@ from analysis.chart import (
     new_figure,
 )
 from analysis.latency_digest import LatencyDigest
+from analysis.words import plural
 
 #: more predicted refresh moments than this in one panel are counted, not drawn
 MAX_MARKS = 60
@@ -141,10 +142,6 @@ def latency_over_time(latency: pd.DataFrame | LatencyDigest, analysis: Analysis,
                  finding_about(findings, "credential-refresh"))
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _credential_panel(ax, env: str, served: pd.DataFrame, window: tuple | None, colour,
                       limit: int) -> str:
     """One environment's credentials as bars on the time axis; the sentence saying them."""
@@ -169,14 +166,14 @@ def _credential_panel(ax, env: str, served: pd.DataFrame, window: tuple | None, 
     shown = f" ({len(creds)} in the latency window)" if window is not None and \
         len(creds) != len(served) else (f" (latest {limit})" if len(served) > limit else "")
     ax.set(ylabel="credential", yticks=[],
-           title=f"{env}: {_count(len(served), 'credential')}{shown}, median lifetime "
+           title=f"{env}: {plural(len(served), 'credential')}{shown}, median lifetime "
                  f"{lifetime}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     every = int(served["every_request"].sum())
     inside_words = (f"{'all' if every == len(served) else every} of them inside the SDK's "
                     "refresh window when issued, so every request refreshes while they are "
                     "served") if every else "none inside the SDK's refresh window when issued"
-    return f"{env} served {_count(len(served), 'credential')} with a median lifetime of " \
+    return f"{env} served {plural(len(served), 'credential')} with a median lifetime of " \
            f"{lifetime}; {inside_words}"
 
 

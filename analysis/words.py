@@ -72,3 +72,8 @@ def signed(value: float) -> str:
     """A whole number with its sign and none on a zero: '+3', '-1', '0' (the report's HTML
     writes a real minus sign over it: view_findings.signed)."""
     return "0" if round(value) == 0 else f"{value:+.0f}"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 credential', '7 credentials'; `many` for a word whose plural is not word + s."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

@@ -390,7 +390,7 @@ def fleet_entries(db: history.History, outcomes: list[Outcome], last: dict[str, 
         report = reports / o.service / "report.html"
         previous = last.get(o.service)
         last_good = None  # a failed service's published report: its last good run's row
-        if o.status == "failed" and previous and (reports / o.service / "report.html").is_file():
+        if o.status == "failed" and previous and report.is_file():
             last_good = history.summary_of(previous)
         values = _verdict_values(o.summary if o.status != "failed" else last_good)
         change = None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import stats
 from analysis.capture.reader import LINK_NAMES, PCAP_MAGIC, PCAPNG_SHB, open_capture
 from analysis.capture.reconstruct import (
     DNS_COLUMNS,
@@ -98,7 +99,8 @@ def _ms(values: pd.Series) -> dict:
     values = values.dropna()
     if values.empty:
         return {}
-    return {f"p{q}": round(float(values.quantile(q / 100)), 2) for q in (50, 90, 99)} | \
+    return {name: round(value, 2) for name, value in
+            stats.quantiles(values.to_numpy(float)).items()} | \
         {"max": round(float(values.max()), 2)}
 
 

@@ -32,12 +32,6 @@ if TYPE_CHECKING:
 #: One query to the cluster resolver when there is no dig evidence: CoreDNS through kube-proxy
 #: on the same network is a millisecond or two; flagged as an estimate wherever it is used.
 DEFAULT_QUERY_MS = 2.0
-#: where each SDK's push of a short expiry is documented (the finding `<sdk>-short-expiry`)
-SHORT_EXPIRY_SOURCES = {
-    "botocore": "boto/botocore PR #2664; signed with an expired key: issue #2670",
-    "aws-sdk-js": "aws-sdk-js lib/credentials/ec2_metadata_credentials.js "
-                  "extendExpirationIfExpired; found by make conformance",
-}
 QUERY_SOURCES = {"assumed": "assumed: no dig evidence; give --dns-ms",
                  "dig": "measured: median of the dig lookups", "given": "given with --dns-ms",
                  "dig, not --dns-ms": "measured: median of the dig lookups; --dns-ms not "
@@ -129,7 +123,7 @@ def credential_check(sdk: str, provider: str | None, lifetime_s: float, rate_per
         _, cycle, deferred = cred_model.refresh_share(policy, lifetime_s, provider, rate_per_s,
                                                       sdk_version, floor_s=floor_s)
         first = ".".join(map(str, policy.defers_short_expiry_from))
-        why = SHORT_EXPIRY_SOURCES.get(sdk, policy.source)
+        why = policy.short_expiry_source or policy.source
         return found + [Finding(
             f"{sdk}-short-expiry", "warning", round(deferred * cost, 1),
             evidence=f"{provider or 'the provider'} hands out credentials with less than "

@@ -35,6 +35,8 @@ class RefreshPolicy:
     #: from this version on, a refresh inside the window runs in the background: a caller
     #: waits only for credentials that have already expired
     background_refresh_from: tuple[int, ...] | None = None
+    #: where the push of a short expiry is documented (preflight's `<sdk>-short-expiry`)
+    short_expiry_source: str | None = None
 
     def defers_short_expiry(self, version: str | None) -> bool:
         """Unknown versions are taken to be current ones."""
@@ -87,7 +89,9 @@ POLICIES = {p.sdk: p for p in (
     RefreshPolicy("botocore", 15 * 60, None, True, 3,
                   "boto/botocore botocore/credentials.py "
                   "(_DEFAULT_ADVISORY_REFRESH_TIMEOUT 15 min, mandatory 10 min); >= 1.25 "
-                  "rewrites an expiry within 10 + U[2, 10] min (PR #2664)", (1, 25)),
+                  "rewrites an expiry within 10 + U[2, 10] min (PR #2664)", (1, 25),
+                  short_expiry_source="boto/botocore PR #2664; signed with an expired key: "
+                                      "issue #2670"),
     RefreshPolicy("aws-sdk-go", 5 * 60, None, True, 2,
                   "aws/aws-sdk-go aws/credentials/ec2rolecreds/ec2_role_provider.go "
                   "(ExpiryWindow 5 min set in aws/defaults/defaults.go)"),
@@ -99,7 +103,9 @@ POLICIES = {p.sdk: p for p in (
                   "aws/aws-sdk-js lib/credentials.js (expiryWindow 15 s); "
                   "lib/credentials/ec2_metadata_credentials.js (extendExpirationIfExpired, "
                   ">= 2.1090.0: an expiry within the window becomes now + 15 min + U[0, 5 min); "
-                  "found by make conformance)", (2, 1090), short_expiry_extension_s=(900, 1199)),
+                  "found by make conformance)", (2, 1090), short_expiry_extension_s=(900, 1199),
+                  short_expiry_source="aws-sdk-js lib/credentials/ec2_metadata_credentials.js "
+                                      "extendExpirationIfExpired; found by make conformance"),
     RefreshPolicy("aws-sdk-js-v3", 5 * 60, None, True, 3,
                   "aws/aws-sdk-js-v3 packages/credential-provider-node/src/defaultProvider.ts "
                   "(memoize: refresh when < 300 000 ms left); src/runtime/memoize-chain.ts "

@@ -26,6 +26,7 @@ from analysis.models.imds import HOP_LIMIT_FIX
 from analysis.models.lock_queue import LockQueue, storm_queue
 from analysis.service import ServiceConfig
 from analysis.stall_findings import dns_stall_findings
+from analysis.words import plural
 
 
 def _finding(id_: str, severity: str, evidence: str, fix: str, analysis: Analysis | None = None,
@@ -58,10 +59,9 @@ def _severity(p50_ms: float, p99_ms: float, config: ServiceConfig, analysis: Ana
 def _documents(count: int, credentials: pd.DataFrame | None, env: str) -> str:
     """'31 credential documents, 7 distinct credentials': the one count of documents the
     report uses (a provider serves one credential in many documents)."""
-    said = f"{count} credential document{'s' if count != 1 else ''}"
     distinct = distinct_credentials(credentials, env) if credentials is not None else 0
-    return said + (f", {distinct} distinct credential{'s' if distinct != 1 else ''}"
-                   if distinct else "")
+    return plural(count, "credential document") + (
+        f", {plural(distinct, 'distinct credential')}" if distinct else "")
 
 
 def _threshold(seconds: float) -> str:

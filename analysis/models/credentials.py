@@ -17,16 +17,11 @@ import pandas as pd
 from analysis import durations
 from analysis.models import imds, providers
 from analysis.models.providers import (  # noqa: F401 - re-exported: the table's old home
-    BOTOCORE_EXTENSION_S,
     POLICIES,
     RefreshPolicy,
 )
 from analysis.models.refresh_timing import (  # noqa: F401 - re-exported: their old home
-    KIAM_SESSION_DURATION_S,
-    KIAM_SESSION_REFRESH_S,
-    KUBE2IAM_SESSION_TTL_S,
     _setting,
-    botocore_deferral_cycle,
     configured_floor,
     mean_prefetch_interval_s,
     min_served_remaining_s,
@@ -34,6 +29,7 @@ from analysis.models.refresh_timing import (  # noqa: F401 - re-exported: their 
     refresh_share,
     served_lifetime_s,
 )
+from analysis.words import plural
 
 if TYPE_CHECKING:  # service.py reads the SDK table from providers.py: no import back at run time
     from analysis.service import ProviderSettings
@@ -197,13 +193,13 @@ def served_floor(docs: pd.DataFrame) -> tuple[float, str] | None:
     leads = (keys["expires"].shift(1) - keys["issued"]).dt.total_seconds().dropna()
     leads = leads[leads > 0]
     if len(leads):
-        renewals = f"{len(leads)} renewal{'s' if len(leads) != 1 else ''}"
+        renewals = plural(len(leads), "renewal")
         left = "each with a median" if len(leads) > 1 else "with"
         return float(leads.median()), (f"credential documents: {renewals}, {left} "
                                        f"{durations.span(leads.median())} left")
     remaining = docs.get("remaining_s", pd.Series(dtype=float)).dropna()
     if len(remaining):
-        fetches = f"{len(remaining)} fetch{'es' if len(remaining) != 1 else ''}"
+        fetches = plural(len(remaining), "fetch", "fetches")
         return float(remaining.min()), (f"the least left over {fetches} of the credential "
                                         "documents; no renewal seen")
     return None

@@ -285,8 +285,7 @@ class FieldLogFormat(RegexLogFormat):
             other += [odd_other for *_, odd_other, _ in odd]
         return Parsed(finish(pd.DataFrame(columns, copy=False), path), total,
                       sorted_rejections(*rejected),
-                      pd.concat(other, ignore_index=True).sort_values("line", kind="stable")
-                      .reset_index(drop=True))
+                      sorted_rejections(*other))
 
     def _irregular(self, path: Path, rows: list[tuple[int, str]]) -> tuple:
         """One chunk of the rows the CSV reader set aside, by the format's regex: rows,

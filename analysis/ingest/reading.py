@@ -16,7 +16,7 @@ import pyarrow.csv as pa_csv
 from analysis.capture.reader import PCAP_MAGIC, PCAPNG_SHB
 from analysis.errors import EvidenceError
 from analysis.files import read_bounded
-from analysis.ingest.rows import Parsed, rejection_rows
+from analysis.ingest.rows import Parsed, rejection_rows, sorted_rejections
 
 SAMPLE_LINES = 50
 GZIP_MAGIC = b"\x1f\x8b"
@@ -300,6 +300,5 @@ def parse_by_lines(fmt, path: Path, options: dict | None = None, transform=None)
     parsed = fmt.parse_column(path, transform(lines) if transform else lines, numbers, options)
     parsed.lines += len(unreadable)
     if len(unreadable):
-        parsed.rejected = pd.concat([unreadable, parsed.rejected], ignore_index=True) \
-            .sort_values("line", kind="stable").reset_index(drop=True)
+        parsed.rejected = sorted_rejections(unreadable, parsed.rejected)
     return parsed

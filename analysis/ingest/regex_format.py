@@ -16,7 +16,7 @@ from analysis.ingest import other_lines, prefixes
 from analysis.ingest.latency import KIND, finish
 from analysis.ingest.plausible import latency_problems
 from analysis.ingest.reading import parse_by_lines
-from analysis.ingest.rows import Parsed, rejections, skipped
+from analysis.ingest.rows import Parsed, rejections, skipped, sorted_rejections
 
 
 class RegexLogFormat:
@@ -70,10 +70,9 @@ class RegexLogFormat:
         nomatch = np.flatnonzero(~matched)
         whats = other_lines.classify(lines.take(pa.array(nomatch)))
         known = whats != None  # noqa: E711 - elementwise on an object array
-        other = pd.concat([skipped(path, numbers[nomatch[known]], whats[known]),
-                           skipped(path, numbers[not_request], self.not_request[1]
-                                   if self.not_request else "")], ignore_index=True) \
-            .sort_values("line", kind="stable").reset_index(drop=True)
+        other = sorted_rejections(skipped(path, numbers[nomatch[known]], whats[known]),
+                                  skipped(path, numbers[not_request], self.not_request[1]
+                                          if self.not_request else ""))
         nomatch = nomatch[~known & ~not_request[nomatch]]
         rejected = pd.concat([
             rejections(path, numbers[nomatch], self.no_match_reason,

@@ -76,6 +76,7 @@ def rejections(path: Path, lines: np.ndarray, reason: str, texts) -> pd.DataFram
 
 
 def sorted_rejections(*parts: pd.DataFrame) -> pd.DataFrame:
+    """Tables of lines (rejected or skipped) as one, in line order."""
     return pd.concat(parts, ignore_index=True).sort_values("line", kind="stable") \
         .reset_index(drop=True)
 
